@@ -1,0 +1,3 @@
+from rag_car.cli.main import run
+
+run()

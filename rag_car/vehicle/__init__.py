@@ -1,0 +1,1 @@
+"""CAN frames -> decoded signals -> live snapshot."""

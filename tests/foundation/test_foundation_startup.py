@@ -1,0 +1,59 @@
+"""Start-up budget: commands that need no machine learning import none of it and start in under 0.5 s."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+FORBIDDEN = ("torch", "transformers", "sentence_transformers", "chromadb", "unstructured")
+
+# Commands that must stay light; the lists grow as the commands land (decode, monitor, simulate).
+LIGHT_COMMANDS = [["--help"], ["--version"], ["config"], ["config", "--json"]]
+
+PROBE = """
+import sys
+sys.argv = ["rag-car", *{args!r}]
+from rag_car.cli.main import run
+try:
+    run({args!r})
+finally:
+    heavy = sorted(m for m in sys.modules if m.split('.')[0] in {forbidden!r})
+    sys.stderr.write("HEAVY=" + ",".join(heavy) + "\\n")
+"""
+
+
+def _light_commands() -> list[list[str]]:
+    from rag_car.cli.main import app
+
+    names = {c.name for c in app.registered_commands}
+    extra = [[name, "--help"] for name in ("decode", "monitor", "simulate", "replay") if name in names]
+    return LIGHT_COMMANDS + extra
+
+
+@pytest.mark.parametrize("args", _light_commands(), ids=lambda a: " ".join(a))
+def test_no_heavy_imports(args, cli_env):
+    code = PROBE.format(args=args, forbidden=FORBIDDEN)
+    r = subprocess.run([sys.executable, "-c", code], env=cli_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    heavy = [line for line in r.stderr.splitlines() if line.startswith("HEAVY=")]
+    assert heavy, r.stderr
+    assert heavy[-1] == "HEAVY=", f"`rag-car {' '.join(args)}` imported {heavy[-1][6:]}"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["config"]], ids=lambda a: " ".join(a))
+def test_startup_under_half_a_second(args, cli_env):
+    def once() -> float:
+        start = time.perf_counter()
+        r = subprocess.run([sys.executable, "-m", "rag_car", *args], env=cli_env, cwd=REPO_ROOT, capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return time.perf_counter() - start
+
+    once()  # warm the page cache and .pyc files
+    median = statistics.median(once() for _ in range(5))
+    assert median < 0.5, f"`rag-car {' '.join(args)}` took {median:.3f} s (median of 5)"
