@@ -58,6 +58,12 @@ class LLMSettings(BaseModel):
     temperature: float = Field(0.0, ge=0)
     n_threads: int = Field(2, gt=0)
     persona: Literal["owner", "technician"] = "owner"
+    # answering (rag_car/answer): how much is retrieved, when to abstain, what happens to unsupported sentences
+    n_ctx: int = Field(4096, ge=512, description="llamacpp context window in tokens")
+    llamacpp_mode: Literal["auto", "completion", "chat"] = Field(
+        "auto", description="auto: plain completion for the packaged base model, chat for a GGUF with a chat template")
+    abstain_below: float = Field(0.3, ge=0, le=1, description="retrieval confidence under which the answer is 'not in the documents'")
+    unsupported: Literal["remove", "flag"] = Field("remove", description="what happens to a generated sentence no source supports")
 
 
 class EmbeddingSettings(BaseModel):
@@ -85,6 +91,10 @@ class CanSettings(BaseModel):
     history: int = Field(600, gt=0, description="readings kept per signal")
     stale_factor: float = Field(3.0, gt=0, description="a signal is stale after this many cycle times without an update")
     default_stale_s: float = Field(2.0, gt=0, description="staleness limit for messages with no GenMsgCycleTime")
+    normal_ranges: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description='normal ranges over those of the bundled knowledge: "Signal" or "Message.Signal" -> [low, high]',
+    )
     listen_s: float = Field(2.0, ge=0, description="how long ask --bus listens before answering")
     poll_obd: bool = Field(False, description="poll OBD-II services (transmits on the bus)")
     scenario: str = "normal"
@@ -96,13 +106,14 @@ class IngestSettings(BaseModel):
     chunk_tokens: int = Field(200, ge=32, le=512)
     chunk_overlap: int = Field(32, ge=0)
     max_file_mb: float = Field(50.0, gt=0)
+    commit_chunks: int = Field(512, ge=1, le=100_000, description="new chunks embedded and committed to the index together")
 
 
 class RetrievalSettings(BaseModel):
     """How questions find passages: hybrid dense + BM25 search, filters, diversity."""
 
     k: int = Field(8, gt=0, le=100, description="passages returned per question")
-    fusion: Literal["rrf", "weighted"] = Field("rrf", description="how dense and BM25 rankings are merged")
+    fusion: Literal["rrf", "weighted"] = Field("weighted", description="how dense and BM25 rankings are merged")
     rrf_k: int = Field(60, gt=0, description="the constant of reciprocal rank fusion")
     dense_weight: float = Field(1.0, ge=0, description="weight of the dense ranking in the fusion")
     bm25_weight: float = Field(1.0, ge=0, description="weight of the BM25 ranking in the fusion")
@@ -111,6 +122,11 @@ class RetrievalSettings(BaseModel):
     doc_types: list[str] = Field(default_factory=list, description="default doc_type filter; empty: all")
     sources: list[str] = Field(default_factory=list, description="default source filter (path suffixes); empty: all")
     infer_filters: bool = Field(True, description="narrow to a vehicle or year the question names and the index knows")
+    expand_synonyms: bool = Field(True, description="add the manuals' words for drivers' words to the query")
+    superseded_factor: float = Field(0.5, gt=0, le=1, description="fused-score factor for a bulletin or campaign that "
+                                     "another indexed one supersedes")
+    year_mismatch_factor: float = Field(0.8, gt=0, le=1, description="fused-score factor for a section whose heading's "
+                                        "model years exclude the year asked about")
     dedup_threshold: float = Field(0.8, gt=0, le=1, description="word-shingle Jaccard above which two passages are duplicates")
     rewrite: Literal["auto", "heuristic", "llm", "off"] = Field(
         "auto", description="follow-up rewriting: auto = LLM when a generative backend is given, else heuristic")

@@ -24,6 +24,10 @@ COMMAND_MODULES = [
     "rag_car.cli.config_cmd",
     "rag_car.cli.doctor",
     "rag_car.cli.serve",
+    "rag_car.cli.decode",
+    "rag_car.cli.monitor",
+    "rag_car.cli.replay",
+    "rag_car.cli.simulate",
 ]
 
 app = typer.Typer(

@@ -10,12 +10,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from rag_car.errors import BusError
 
 BUS_KINDS = ("virtual", "remote", "socketcan", "udp", "replay")
+# the ?key=value options each kind accepts (remote: the query belongs to the URL)
+BUS_OPTIONS = {
+    "virtual": (),
+    "remote": (),
+    "socketcan": ("fd",),
+    "udp": ("port", "fd", "hop_limit"),
+    "replay": ("speed", "loop"),
+}
 _EXAMPLES = "virtual:rag-car, remote:ws://127.0.0.1:54701/, socketcan:can0, udp:239.74.163.2, replay:drive.log?speed=max"
 
 
@@ -36,7 +45,11 @@ class BusSpec:
 
     @property
     def loop(self) -> bool:
-        return self.options.get("loop", "0") in ("1", "true", "yes")
+        return self.options.get("loop", "0").lower() in ("1", "true", "yes")
+
+    def flag(self, name: str) -> bool:
+        """A yes/no option (fd=1)."""
+        return self.options.get(name, "0").lower() in ("1", "true", "yes")
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -54,16 +67,24 @@ def parse_bus_spec(text: str) -> BusSpec:
     kind, sep, rest = raw.partition(":")
     kind = kind.lower()
     if not sep or kind not in BUS_KINDS or not rest:
+        close = get_close_matches(kind, BUS_KINDS, n=1)
+        hint = f" (did you mean {close[0]}:?)" if close and kind not in BUS_KINDS else ""
         raise BusError(
-            f"bus spec {text!r} is not valid",
+            f"bus spec {text!r} is not valid{hint}",
             f"use one of the kinds {', '.join(BUS_KINDS)}, for example {_EXAMPLES}",
         )
     options: dict[str, str] = {}
     channel = rest
+    if kind != "remote" and "?" in rest:
+        channel, _, query = rest.partition("?")
+        options = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+        unknown = sorted(set(options) - set(BUS_OPTIONS[kind]))
+        if unknown:
+            valid = ", ".join(BUS_OPTIONS[kind]) or "none"
+            raise BusError(f"bus spec {text!r}: unknown option {unknown[0]!r} for a {kind} bus", f"valid options: {valid}")
+        if not channel:
+            raise BusError(f"bus spec {text!r} has no channel", f"for example {_EXAMPLES}")
     if kind == "replay":
-        path, _, query = rest.partition("?")
-        channel = path
-        options = {k: v[-1] for k, v in parse_qs(query).items()}
         speed = options.get("speed", "1")
         if speed != "max":
             try:

@@ -1,0 +1,485 @@
+"""OBD-II (SAE J1979 over ISO 15765-4): request payloads -> ECU answers -> physical values, DTCs, the VIN.
+
+Both sides use the tables here: the scan-tool client (:class:`ObdClient`) decodes, the simulated ECU
+(``diagnostics.ecu``) encodes. Requests go out functionally on 0x7DF; ECU n answers on 0x7E8+n and takes
+flow control on 0x7E0+n, so each answering ECU gets its own ISO-TP channel.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import can
+
+from rag_car.errors import BusError
+from rag_car.vehicle.diagnostics.dtc import decode_dtc_bytes
+from rag_car.vehicle.diagnostics.isotp_link import IsoTpChannel
+from rag_car.vehicle.diagnostics.nrc import NEGATIVE_RESPONSE, RESPONSE_PENDING, nrc_name
+
+FUNCTIONAL_ID = 0x7DF
+FIRST_REQUEST_ID = 0x7E0
+FIRST_RESPONSE_ID = 0x7E8
+RESPONSE_IDS = range(FIRST_RESPONSE_ID, FIRST_RESPONSE_ID + 8)
+
+SHOW_CURRENT_DATA = 0x01
+STORED_DTCS = 0x03
+CLEAR_DTCS = 0x04
+PENDING_DTCS = 0x07
+VEHICLE_INFO = 0x09
+PERMANENT_DTCS = 0x0A
+DTC_SERVICES = {STORED_DTCS: "obd-03", PENDING_DTCS: "obd-07", PERMANENT_DTCS: "obd-0a"}
+DTC_KIND = {STORED_DTCS: "stored", PENDING_DTCS: "pending", PERMANENT_DTCS: "permanent"}
+VIN_PID = 0x02
+ECU_NAME_PID = 0x0A
+
+
+class ObdError(BusError):
+    """An OBD-II request failed: no ECU answered, an ECU refused it, or its answer was cut off."""
+
+
+class NoResponseError(ObdError):
+    """No ECU answered within the timeout (ignition off, not an OBD-II bus, or no ECU supports the request)."""
+
+
+class NegativeResponseError(ObdError):
+    """Every ECU that answered refused the request with a negative response code (NRC)."""
+
+    def __init__(self, message: str, fix: str | None = None, nrc: int = 0) -> None:
+        super().__init__(message, fix)
+        self.nrc = nrc
+
+
+class TransferError(ObdError):
+    """An answer was cut off on the transport layer (a truncated ISO-TP transfer)."""
+
+
+# --- service 01 PIDs ---------------------------------------------------------------------------------
+
+def _u8(data: bytes) -> int:
+    return data[0]
+
+
+def _u16(data: bytes) -> int:
+    return (data[0] << 8) | data[1]
+
+
+def _clamp_u8(value: float) -> bytes:
+    return bytes([max(0, min(255, round(value)))])
+
+
+def _clamp_u16(value: float) -> bytes:
+    raw = max(0, min(0xFFFF, round(value)))
+    return bytes([raw >> 8, raw & 0xFF])
+
+
+@dataclass(frozen=True)
+class Pid:
+    """One service 01 parameter: its number, its size in bytes, and how it maps to a physical value."""
+
+    pid: int
+    key: str
+    name: str
+    unit: str
+    size: int
+    decode: Callable[[bytes], float]
+    encode: Callable[[float], bytes]
+
+
+PIDS: dict[int, Pid] = {p.pid: p for p in [
+    Pid(0x04, "engine_load", "Calculated engine load", "%", 1, lambda d: _u8(d) * 100 / 255, lambda v: _clamp_u8(v * 255 / 100)),
+    Pid(0x05, "coolant_temp", "Engine coolant temperature", "C", 1, lambda d: _u8(d) - 40, lambda v: _clamp_u8(v + 40)),
+    Pid(0x06, "stft_b1", "Short term fuel trim, bank 1", "%", 1, lambda d: (_u8(d) - 128) * 100 / 128,
+        lambda v: _clamp_u8(v * 128 / 100 + 128)),
+    Pid(0x07, "ltft_b1", "Long term fuel trim, bank 1", "%", 1, lambda d: (_u8(d) - 128) * 100 / 128,
+        lambda v: _clamp_u8(v * 128 / 100 + 128)),
+    Pid(0x0B, "map", "Intake manifold absolute pressure", "kPa", 1, lambda d: float(_u8(d)), _clamp_u8),
+    Pid(0x0C, "engine_speed", "Engine speed", "rpm", 2, lambda d: _u16(d) / 4, lambda v: _clamp_u16(v * 4)),
+    Pid(0x0D, "vehicle_speed", "Vehicle speed", "km/h", 1, lambda d: float(_u8(d)), _clamp_u8),
+    Pid(0x0F, "intake_temp", "Intake air temperature", "C", 1, lambda d: _u8(d) - 40, lambda v: _clamp_u8(v + 40)),
+    Pid(0x11, "throttle", "Throttle position", "%", 1, lambda d: _u8(d) * 100 / 255, lambda v: _clamp_u8(v * 255 / 100)),
+    Pid(0x1F, "run_time", "Run time since engine start", "s", 2, lambda d: float(_u16(d)), _clamp_u16),
+    Pid(0x21, "distance_mil_on", "Distance travelled with the MIL on", "km", 2, lambda d: float(_u16(d)), _clamp_u16),
+    Pid(0x2F, "fuel_level", "Fuel tank level input", "%", 1, lambda d: _u8(d) * 100 / 255, lambda v: _clamp_u8(v * 255 / 100)),
+    Pid(0x31, "distance_since_clear", "Distance travelled since codes cleared", "km", 2, lambda d: float(_u16(d)), _clamp_u16),
+    Pid(0x33, "baro", "Absolute barometric pressure", "kPa", 1, lambda d: float(_u8(d)), _clamp_u8),
+    Pid(0x42, "module_voltage", "Control module voltage", "V", 2, lambda d: _u16(d) / 1000, lambda v: _clamp_u16(v * 1000)),
+    Pid(0x46, "ambient_temp", "Ambient air temperature", "C", 1, lambda d: _u8(d) - 40, lambda v: _clamp_u8(v + 40)),
+]}
+MONITOR_STATUS = 0x01  # A: bit 7 MIL on, bits 0-6 number of confirmed emission DTCs; B-D: readiness
+SUPPORT_PIDS = (0x00, 0x20, 0x40, 0x60, 0x80, 0xA0, 0xC0)
+PID_SIZES = {**{p.pid: p.size for p in PIDS.values()}, MONITOR_STATUS: 4, **{s: 4 for s in SUPPORT_PIDS}}
+# The PIDs a poll asks for by default: what the issue lists, and what a technician looks at first.
+DEFAULT_POLL_PIDS = (0x01, 0x0C, 0x05, 0x0D, 0x06, 0x07, 0x42, 0x04, 0x2F)
+
+
+@dataclass(frozen=True)
+class PidValue:
+    """One decoded service 01 value from one ECU."""
+
+    pid: int
+    key: str
+    name: str
+    value: float
+    unit: str
+    ecu: int
+
+
+@dataclass(frozen=True)
+class MonitorStatus:
+    """PID 01: the MIL and how many confirmed emission-related DTCs the ECU holds."""
+
+    mil_on: bool
+    dtc_count: int
+    ecu: int
+
+
+def decode_monitor_status(data: bytes, ecu: int = 0) -> MonitorStatus:
+    return MonitorStatus(mil_on=bool(data[0] & 0x80), dtc_count=data[0] & 0x7F, ecu=ecu)
+
+
+def encode_monitor_status(mil_on: bool, dtc_count: int) -> bytes:
+    # B: spark ignition, misfire/fuel/components monitors supported and complete; C: catalyst, evap,
+    # O2 sensor and O2 heater supported; D: all of them complete.
+    return bytes([(0x80 if mil_on else 0) | min(dtc_count, 0x7F), 0x07, 0x65, 0x00])
+
+
+def encode_support(pids: Iterable[int], base: int) -> bytes:
+    """The 4-byte bitmap of PID ``base`` (0x00, 0x20, ...): bit 31 is PID base+1, bit 0 is base+32."""
+    bits = 0
+    for pid in pids:
+        if base < pid <= base + 32:
+            bits |= 1 << (32 - (pid - base))
+    return bits.to_bytes(4, "big")
+
+
+def decode_support(data: bytes, base: int) -> set[int]:
+    bits = int.from_bytes(data[:4], "big")
+    return {base + i for i in range(1, 33) if bits & (1 << (32 - i))}
+
+
+def parse_pid_records(data: bytes) -> list[tuple[int, bytes]]:
+    """The body of a ``41 ...`` answer (after the service byte) -> [(pid, value bytes)].
+
+    One answer may carry several PIDs (a request may ask for up to six); parsing stops at the first
+    PID whose size is unknown, since nothing after it can be placed.
+    """
+    records: list[tuple[int, bytes]] = []
+    i = 0
+    while i < len(data):
+        pid = data[i]
+        size = PID_SIZES.get(pid)
+        if size is None or i + 1 + size > len(data):
+            break
+        records.append((pid, bytes(data[i + 1:i + 1 + size])))
+        i += 1 + size
+    return records
+
+
+def parse_dtc_answer(data: bytes) -> list[str]:
+    """The body of a ``43/47/4A`` answer (after the service byte) -> ["P0303", ...].
+
+    On CAN the first byte is the number of DTCs; older ECUs leave it out, so without a count that
+    matches the length the bytes are read as pairs, and 0x0000 padding pairs are dropped.
+    """
+    if data and len(data) == 1 + 2 * data[0]:
+        pairs = data[1:]
+    else:
+        pairs = data if len(data) % 2 == 0 else data[1:]
+    codes: list[str] = []
+    for i in range(0, len(pairs) - 1, 2):
+        if pairs[i] == 0 and pairs[i + 1] == 0:
+            continue
+        codes.append(decode_dtc_bytes(pairs[i], pairs[i + 1]))
+    return codes
+
+
+def parse_vin_answer(data: bytes) -> str:
+    """The body of a ``49 02`` answer (after service and PID) -> the 17-character VIN.
+
+    ISO 15765-4 puts a "number of data items" byte (01) first; some ECUs pad with zero bytes before the VIN.
+    """
+    body = bytes(data)
+    if len(body) in (18, 21) or (body and body[0] == 0x01 and len(body) > 17):
+        body = body[1:]
+    return body.replace(b"\x00", b"").decode("ascii", errors="replace").strip()[-17:]
+
+
+# --- the scan-tool client -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ObdResponse:
+    """One ECU's answer to one request: positive (``data`` after the service byte), refused (``nrc``) or cut off (``error``)."""
+
+    ecu: int
+    service: int
+    data: bytes = b""
+    nrc: int | None = None
+    error: str | None = None
+
+    @property
+    def positive(self) -> bool:
+        return self.nrc is None and self.error is None
+
+    @property
+    def nrc_name(self) -> str:
+        return nrc_name(self.nrc) if self.nrc is not None else ""
+
+    def describe(self) -> str:
+        if self.nrc is not None:
+            return f"ECU 0x{self.ecu:03X} refused service {self.service:02X}: NRC 0x{self.nrc:02X} {self.nrc_name}"
+        if self.error is not None:
+            return f"ECU 0x{self.ecu:03X}: {self.error}"
+        return f"ECU 0x{self.ecu:03X}: {(bytes([self.service + 0x40]) + self.data).hex(' ')}"
+
+
+@dataclass
+class ObdDtc:
+    code: str
+    kind: str  # stored, pending, permanent
+    source: str  # obd-03, obd-07, obd-0a
+    ecu: int
+
+
+@dataclass
+class _Pending:
+    """Book-keeping of one request in flight."""
+
+    service: int
+    responses: dict[int, ObdResponse] = field(default_factory=dict)
+    waiting_ecus: set[int] = field(default_factory=set)  # ECUs that said "response pending" (NRC 0x78)
+
+
+class ObdClient:
+    """A scan tool on one bus: sends OBD-II requests and gathers the answers of every ECU.
+
+    ``send`` puts a frame on the bus; the bus owner calls :meth:`feed` with every received frame.
+    ``timeout_s``: how long to wait for the first answer (J1979's P2 is 50 ms; remote buses and busy
+    machines need more). ``settle_s``: after an answer, how long to wait for other ECUs.
+    ``min_interval_s``: the rate limit, the least time between two requests.
+    ``cf_timeout_ms``: N_Cr, after which a multi-frame answer that stopped counts as truncated.
+    Requests are serialised: one in flight at a time, as J1979 requires.
+    """
+
+    def __init__(self, send: Callable[[can.Message], None], *, timeout_s: float = 0.5, settle_s: float = 0.06,
+                 min_interval_s: float = 0.05, cf_timeout_ms: int = 1000, pending_timeout_s: float = 5.0,
+                 bus_name: str = "the bus") -> None:
+        self._send = send
+        self.timeout_s = timeout_s
+        self.settle_s = settle_s
+        self.min_interval_s = min_interval_s
+        self.cf_timeout_ms = cf_timeout_ms
+        self.pending_timeout_s = pending_timeout_s
+        self.bus_name = bus_name
+        self._functional = IsoTpChannel(send, FUNCTIONAL_ID, FIRST_RESPONSE_ID, name="functional")
+        self._ecus: dict[int, IsoTpChannel] = {}
+        self._ecus_lock = threading.Lock()
+        self._request_lock = threading.Lock()
+        self._last_request = 0.0
+        self._started = False
+        self.requests_sent = 0
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> "ObdClient":
+        if not self._started:
+            self._functional.start()
+            self._started = True
+        return self
+
+    def stop(self) -> None:
+        with self._ecus_lock:
+            channels = list(self._ecus.values())
+            self._ecus.clear()
+        for channel in [self._functional, *channels]:
+            channel.stop()
+        self._started = False
+
+    def __enter__(self) -> "ObdClient":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def ecus(self) -> list[int]:
+        """Response IDs of the ECUs seen so far (0x7E8, ...)."""
+        with self._ecus_lock:
+            return sorted(self._ecus)
+
+    def feed(self, msg: can.Message) -> None:
+        """Hand one received frame over; only 11-bit frames on 0x7E8-0x7EF are used."""
+        if msg.is_extended_id or msg.arbitration_id not in RESPONSE_IDS:
+            return
+        channel = self._ecus.get(msg.arbitration_id)
+        if channel is None:
+            if not self._started:
+                return
+            channel = self._channel_for(msg.arbitration_id)
+        channel.feed(msg)
+
+    def _channel_for(self, rxid: int) -> IsoTpChannel:
+        """The ISO-TP channel of the ECU answering on ``rxid`` (created on first use)."""
+        if rxid not in RESPONSE_IDS:
+            raise ValueError(f"0x{rxid:03X} is not an OBD-II response ID (0x7E8-0x7EF)")
+        with self._ecus_lock:
+            channel = self._ecus.get(rxid)
+            if channel is None:
+                channel = IsoTpChannel(self._send, rxid - (FIRST_RESPONSE_ID - FIRST_REQUEST_ID), rxid,
+                                       name=f"ECU 0x{rxid:03X}", cf_timeout_ms=self.cf_timeout_ms).start()
+                self._ecus[rxid] = channel
+            return channel
+
+    # --- requests ----------------------------------------------------------------------------------
+    def request(self, payload: bytes, timeout_s: float | None = None, ecu: int | None = None) -> list[ObdResponse]:
+        """Send one request; return every ECU's answer (positive, refused or cut off), by ECU ID.
+
+        Functional (0x7DF, every ECU) unless ``ecu`` names one response ID (0x7E8): then it goes
+        physically to that ECU's request ID (0x7E0), where ECUs also say which services they lack.
+        An empty list means no ECU answered in time; it never raises for that.
+        """
+        if not self._started:
+            self.start()
+        service = payload[0]
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        with self._request_lock:
+            wait = self._last_request + self.min_interval_s - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            for channel in self._channels():
+                channel.recv(0)  # drop late answers of an earlier request
+                channel.take_errors()
+            if ecu is None:
+                self._functional.send(payload, functional=True)
+            else:
+                self._channel_for(ecu).send(payload)
+            self.requests_sent += 1
+            start = time.monotonic()
+            self._last_request = start
+            pending = _Pending(service)
+            deadline = start + timeout
+            while True:
+                now = time.monotonic()
+                got_any = self._collect(pending, now)
+                busy = any(ch.receiving() for ch in self._channels())
+                if pending.waiting_ecus:
+                    deadline = max(deadline, now + 0.01) if now - start < self.pending_timeout_s else deadline
+                if got_any and not busy and not pending.waiting_ecus:
+                    deadline = min(deadline, now + self.settle_s)
+                if now >= deadline and not busy:
+                    break
+                if busy and now - start > timeout + self.cf_timeout_ms / 1000 + 0.5:
+                    break
+                time.sleep(0.002)
+            self._collect(pending, time.monotonic())
+            return [pending.responses[ecu] for ecu in sorted(pending.responses)]
+
+    def _channels(self) -> list[IsoTpChannel]:
+        with self._ecus_lock:
+            return list(self._ecus.values())
+
+    def _collect(self, pending: _Pending, now: float) -> bool:
+        """Move finished answers into ``pending``; True once any final answer is in."""
+        for ecu, channel in list(self._ecus.items()):
+            while (data := channel.recv(0)) is not None:
+                if not data:
+                    continue
+                if data[0] == NEGATIVE_RESPONSE and len(data) >= 3 and data[1] == pending.service:
+                    if data[2] == RESPONSE_PENDING:
+                        pending.waiting_ecus.add(ecu)
+                        continue
+                    pending.waiting_ecus.discard(ecu)
+                    pending.responses[ecu] = ObdResponse(ecu, pending.service, nrc=data[2])
+                elif data[0] == pending.service + 0x40:
+                    pending.waiting_ecus.discard(ecu)
+                    pending.responses[ecu] = ObdResponse(ecu, pending.service, data=bytes(data[1:]))
+            for error in channel.take_errors():
+                if ecu not in pending.responses:
+                    pending.responses[ecu] = ObdResponse(ecu, pending.service, error=error.detail)
+        return bool(pending.responses)
+
+    def _positive(self, payload: bytes, what: str, ecu: int | None = None) -> list[ObdResponse]:
+        """The positive answers to ``payload``; raises when there is none, saying why."""
+        responses = self.request(payload, ecu=ecu)
+        positive = [r for r in responses if r.positive]
+        if positive:
+            return positive
+        if not responses:
+            raise NoResponseError(
+                f"no ECU answered {what} (request {payload.hex(' ')}) on {self.bus_name} within {self.timeout_s:g} s",
+                "check that the ignition is on and that this is the vehicle's OBD-II (diagnostic) CAN bus",
+            )
+        refused = [r for r in responses if r.nrc is not None]
+        if refused:
+            raise NegativeResponseError("; ".join(r.describe() for r in responses) + f" (request {payload.hex(' ')}, {what})",
+                                        "the ECU does not offer this now: see the NRC name; 0x22 usually means stop the engine first",
+                                        nrc=refused[0].nrc or 0)
+        raise TransferError("; ".join(r.describe() for r in responses) + f" ({what})",
+                            "the answer was cut off: check the bus load and wiring, then ask again")
+
+    def read_pids(self, pids: Iterable[int] = DEFAULT_POLL_PIDS) -> tuple[list[PidValue], list[MonitorStatus]]:
+        """Service 01: the physical values of ``pids`` (six per request at most) from every ECU that answers."""
+        wanted = [p for p in pids if p in PIDS or p == MONITOR_STATUS]
+        values: list[PidValue] = []
+        monitors: list[MonitorStatus] = []
+        for i in range(0, len(wanted), 6):
+            group = wanted[i:i + 6]
+            for response in self._positive(bytes([SHOW_CURRENT_DATA, *group]), "service 01 (current data)"):
+                for pid, raw in parse_pid_records(response.data):
+                    if pid == MONITOR_STATUS:
+                        monitors.append(decode_monitor_status(raw, response.ecu))
+                    elif pid in PIDS:
+                        spec = PIDS[pid]
+                        values.append(PidValue(pid, spec.key, spec.name, round(spec.decode(raw), 3), spec.unit, response.ecu))
+        return values, monitors
+
+    def supported_pids(self) -> dict[int, set[int]]:
+        """Service 01 PIDs 00/20/40...: which PIDs each ECU supports."""
+        supported: dict[int, set[int]] = {}
+        base = 0x00
+        while base <= 0xC0:
+            try:
+                responses = self._positive(bytes([SHOW_CURRENT_DATA, base]), f"service 01 PID {base:02X} (supported PIDs)")
+            except ObdError:
+                if base == 0:
+                    raise
+                break
+            more = False
+            for response in responses:
+                for pid, raw in parse_pid_records(response.data):
+                    if pid == base:
+                        found = decode_support(raw, base)
+                        supported.setdefault(response.ecu, set()).update(found)
+                        more = more or (base + 0x20) in found
+            if not more:
+                break
+            base += 0x20
+        return supported
+
+    def read_dtcs(self, service: int = STORED_DTCS, ecu: int | None = None) -> list[ObdDtc]:
+        """Service 03 (stored), 07 (pending) or 0A (permanent): every ECU's codes (or one ECU's, physically)."""
+        if service not in DTC_SERVICES:
+            raise ValueError(f"service {service:#x} does not read DTCs (use 0x03, 0x07 or 0x0A)")
+        found: list[ObdDtc] = []
+        what = f"service {service:02X} ({DTC_KIND[service]} DTCs)"
+        for response in self._positive(bytes([service]), what, ecu=ecu):
+            for code in parse_dtc_answer(response.data):
+                found.append(ObdDtc(code, DTC_KIND[service], DTC_SERVICES[service], response.ecu))
+        return found
+
+    def read_vin(self) -> str:
+        """Service 09 PID 02: the VIN (multi-frame on CAN)."""
+        for response in self._positive(bytes([VEHICLE_INFO, VIN_PID]), "service 09 PID 02 (VIN)"):
+            if response.data[:1] == bytes([VIN_PID]):
+                return parse_vin_answer(response.data[1:])
+        raise TransferError(f"the answer to service 09 PID 02 on {self.bus_name} carried no VIN", "ask again")
+
+    def read_ecu_name(self) -> dict[int, str]:
+        """Service 09 PID 0A: each ECU's name."""
+        names: dict[int, str] = {}
+        for response in self._positive(bytes([VEHICLE_INFO, ECU_NAME_PID]), "service 09 PID 0A (ECU name)"):
+            if response.data[:1] == bytes([ECU_NAME_PID]):
+                body = response.data[2:] if len(response.data) > 21 else response.data[1:]
+                names[response.ecu] = body.replace(b"\x00", b"").decode("ascii", errors="replace").strip()
+        return names

@@ -1,0 +1,329 @@
+"""Bus frames -> the DTC, lamp and vehicle parts of a LiveState: every diagnostic source on one bus, wired together.
+
+Passive sources (the DTC broadcast, lamp signals, VIN broadcast, J1939 DM1 and vehicle identification)
+only listen. OBD-II polling transmits, so it is opt-in: :meth:`DiagnosticsSession.start_polling`, or
+``settings.can.poll_obd`` with :func:`attach`. The session is a python-can Listener; add
+``session.listeners`` to the Notifier (or the Feed) that feeds the LiveState.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import can
+
+from rag_car.vehicle.diagnostics.broadcast import BroadcastDecoder
+from rag_car.vehicle.diagnostics.facts import VehicleFacts, bundled_facts_path, load_facts
+from rag_car.vehicle.diagnostics.j1939 import LAMPS as J1939_LAMPS
+from rag_car.vehicle.diagnostics.j1939 import (
+    DM1_PGN, VEHICLE_ID_PGN, Dm1, TransportReassembler, decode_dm1, decode_vehicle_identification,
+)
+from rag_car.vehicle.diagnostics.obd import (
+    DTC_SERVICES, DEFAULT_POLL_PIDS, NegativeResponseError, NoResponseError, ObdClient, ObdError,
+)
+from rag_car.vehicle.diagnostics.vin import decode_vin
+from rag_car.vehicle.live import DtcReading, LampReading
+
+OBD_STATUS = {"obd-03": "stored", "obd-07": "pending", "obd-0a": "permanent"}
+
+
+class DiagnosticsSession(can.Listener):
+    """Keeps ``state`` (a LiveState) told about DTCs, lamps and the vehicle, from every source on the bus.
+
+    ``db``: the DBC database (a VehicleDb or cantools Database) holding the facts' broadcast messages;
+    None skips the broadcast sources. Polling parameters: ``pid_interval_s`` between service 01 reads,
+    ``dtc_interval_s`` between service 03/07/0A reads, ``timeout_s`` per request, ``min_interval_s``
+    between two requests (the rate limit), ``idle_backoff_s`` after a round no ECU answered.
+    """
+
+    def __init__(self, state: Any, facts: VehicleFacts, db: Any = None, *, bus_name: str = "the bus",
+                 pid_interval_s: float = 1.0, dtc_interval_s: float = 2.0, timeout_s: float = 0.5,
+                 min_interval_s: float = 0.1, idle_backoff_s: float = 5.0, cf_timeout_ms: int = 1000) -> None:
+        self.state = state
+        self.facts = facts
+        self.bus_name = bus_name
+        self.broadcast = BroadcastDecoder(db, facts) if db is not None else None
+        self.j1939 = TransportReassembler()
+        self.dm1_latest: dict[int, Dm1] = {}
+        self.dm1_malformed = 0
+        self.listeners = [self]
+        self.pid_interval_s = pid_interval_s
+        self.dtc_interval_s = dtc_interval_s
+        self.timeout_s = timeout_s
+        self.min_interval_s = min_interval_s
+        self.idle_backoff_s = idle_backoff_s
+        self.cf_timeout_ms = cf_timeout_ms
+        self.obd: ObdClient | None = None
+        self.pid_values: dict[str, dict[str, Any]] = {}
+        self.poll_errors: dict[str, str] = {}
+        self.polls = 0
+        self._lock = threading.Lock()
+        self._broadcast_lamps: dict[str, str] = {}
+        self._dm1_lamps: dict[int, dict[str, str]] = {}
+        self._obd_mil: bool | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._vin_sources: dict[str, str] = {}
+        self._obd_from_feed = True
+        self._own_bus = None
+        self._own_notifier = None
+
+    # --- passive: every frame ---------------------------------------------------------------------
+    def on_message_received(self, msg: can.Message) -> None:
+        try:
+            self._on_frame(msg)
+        except Exception:  # a frame must never stop the bus thread; the decoders count their own errors
+            pass
+
+    def _on_frame(self, msg: can.Message) -> None:
+        if self.obd is not None and self._obd_from_feed:
+            self.obd.feed(msg)
+        if msg.is_extended_id:
+            for group in self.j1939.feed(msg):
+                if group.pgn == DM1_PGN:
+                    try:
+                        dm1 = decode_dm1(group.data, group.source)
+                    except ValueError:
+                        self.dm1_malformed += 1
+                        continue
+                    self._on_dm1(dm1)
+                elif group.pgn == VEHICLE_ID_PGN:
+                    vin = decode_vehicle_identification(group.data)
+                    if vin:
+                        self._on_vin(vin, f"j1939 SA 0x{group.source:02X}")
+            return
+        if self.broadcast is None:
+            return
+        changed = self.broadcast.feed(msg)
+        if changed == "dtcs":
+            self.state.set_dtcs("broadcast", [
+                DtcReading(code=d.code, source="broadcast", description=self.facts.describe_dtc(d.code),
+                           status=d.status, ecu=d.ecu or None)
+                for d in self.broadcast.dtcs()])
+        elif changed == "lamps":
+            with self._lock:
+                self._broadcast_lamps = self.broadcast.lamps()
+            self._publish_lamps()
+        elif changed == "vin":
+            vin = self.broadcast.vin()
+            if vin:
+                self._on_vin(vin, "broadcast")
+
+    def _on_dm1(self, dm1: Dm1) -> None:
+        with self._lock:
+            self._dm1_lamps[dm1.source] = dict(dm1.lamps)
+            self.dm1_latest[dm1.source] = dm1
+            everyone = dict(self.dm1_latest)
+        readings = [DtcReading(code=d.code, source="j1939-dm1", description=d.describe(), status="active",
+                               ecu=f"SA 0x{source:02X}")
+                    for source, message in sorted(everyone.items()) for d in message.dtcs]
+        self.state.set_dtcs("j1939-dm1", readings)
+        self._publish_lamps()
+
+    def _on_vin(self, vin: str, source: str) -> None:
+        if self._vin_sources.get(source) == vin:
+            return
+        self._vin_sources[source] = vin
+        info = decode_vin(vin, self.facts.vehicle).to_vehicle()
+        info["vin_source"] = source
+        self.state.set_vehicle(info)
+
+    def _publish_lamps(self) -> None:
+        with self._lock:
+            lamps: list[LampReading] = []
+            shown = set()
+            for key, fact in self.facts.lamps.items():
+                if key in self._broadcast_lamps:
+                    lamps.append(LampReading(key, fact.name, self._broadcast_lamps[key]))
+                    shown.add(key)
+            if "check_engine" not in shown and self._obd_mil is not None:
+                name = self.facts.lamps["check_engine"].name if "check_engine" in self.facts.lamps else "Check-engine lamp (MIL)"
+                lamps.append(LampReading("check_engine", name, "on" if self._obd_mil else "off"))
+            for source, states in sorted(self._dm1_lamps.items()):
+                for key, name, _shift in J1939_LAMPS:
+                    if key in states:
+                        lamps.append(LampReading(f"j1939_{key}_{source:02x}", f"{name} (J1939 SA 0x{source:02X})", states[key]))
+        self.state.set_lamps(lamps)
+
+    # --- active: OBD-II polling (opt-in) ----------------------------------------------------------
+    def start_polling(self, send: Callable[[can.Message], None]) -> None:
+        """Start polling OBD-II services 01, 03, 07, 0A and 09 in a background thread; ``send`` transmits one frame."""
+        if self._thread is not None:
+            return
+        self.obd = ObdClient(send, timeout_s=self.timeout_s, min_interval_s=self.min_interval_s,
+                             cf_timeout_ms=self.cf_timeout_ms, bus_name=self.bus_name).start()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._poll_loop, name="obd-poller", daemon=True)
+        self._thread.start()
+
+    def start_polling_bus(self, spec: str) -> None:
+        """Poll over a connection of the session's own to the bus ``spec`` (remote, virtual, socketcan share the bus)."""
+        from rag_car.vehicle.bus import create_bus
+
+        bus = create_bus(spec)
+        self._own_bus = bus
+        self._obd_from_feed = False
+        self._own_notifier = can.Notifier(bus, [_Forward(self)], timeout=0.05)
+        self.start_polling(bus.send)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+        if self.obd is not None:
+            self.obd.stop()
+            self.obd = None
+        if self._own_notifier is not None:
+            self._own_notifier.stop(timeout=1.0)
+            self._own_notifier = None
+        if self._own_bus is not None:
+            try:
+                self._own_bus.shutdown()
+            except Exception:  # a bus that already went away
+                pass
+            self._own_bus = None
+
+    close = stop
+
+    def _poll_loop(self) -> None:
+        next_pids = next_dtcs = 0.0
+        vin_done = False
+        while not self._stop.is_set():
+            now = time.monotonic()
+            answered = False
+            tried = False
+            if not vin_done:
+                tried = True
+                vin_done = answered = self._poll("vin", self._read_vin) or answered
+            if now >= next_pids:
+                tried = True
+                answered = self._poll("pids", self._read_pids) or answered
+                next_pids = now + self.pid_interval_s
+            if now >= next_dtcs:
+                tried = True
+                for service, source in DTC_SERVICES.items():
+                    answered = self._poll(source, lambda s=service, src=source: self._read_dtcs(s, src)) or answered
+                next_dtcs = now + self.dtc_interval_s
+            if tried:
+                self.polls += 1
+                self._publish_poll_status()
+            if tried and not answered:
+                # nobody answers: do not keep a silent bus busy
+                next_pids = next_dtcs = time.monotonic() + self.idle_backoff_s
+            wait = max(0.02, min(next_pids, next_dtcs) - time.monotonic())
+            self._stop.wait(wait)
+
+    def _poll(self, what: str, read: Callable[[], None]) -> bool:
+        """Run one read; record why it failed. True when some ECU answered (even with a refusal)."""
+        try:
+            read()
+            self.poll_errors.pop(what, None)
+            return True
+        except NegativeResponseError as exc:
+            self.poll_errors[what] = exc.message
+            return True
+        except NoResponseError as exc:
+            self.poll_errors[what] = exc.message
+            return False
+        except ObdError as exc:
+            self.poll_errors[what] = exc.message
+            return True
+        except Exception as exc:  # the bus went away under us: say so, try again later
+            self.poll_errors[what] = f"cannot send on {self.bus_name}: {type(exc).__name__}: {exc}"
+            return False
+
+    def _read_vin(self) -> None:
+        assert self.obd is not None
+        self._on_vin(self.obd.read_vin(), "obd-09")
+
+    def _read_pids(self) -> None:
+        assert self.obd is not None
+        values, monitors = self.obd.read_pids(DEFAULT_POLL_PIDS)
+        self.pid_values = {f"{v.key}@{v.ecu:03X}": {"name": v.name, "value": v.value, "unit": v.unit, "ecu": self._ecu(v.ecu)}
+                           for v in values}
+        if monitors:
+            with self._lock:
+                self._obd_mil = any(m.mil_on for m in monitors)
+            self._publish_lamps()
+
+    def _read_dtcs(self, service: int, source: str) -> None:
+        assert self.obd is not None
+        try:
+            found = self.obd.read_dtcs(service)
+        except NegativeResponseError:
+            self.state.set_dtcs(source, [])
+            raise
+        self.state.set_dtcs(source, [
+            DtcReading(code=d.code, source=source, description=self.facts.describe_dtc(d.code), status=OBD_STATUS[source],
+                       ecu=self._ecu(d.ecu))
+            for d in found])
+
+    def _ecu(self, response_id: int) -> str:
+        return self.facts.ecu_names().get(response_id, f"0x{response_id:03X}")
+
+    def _publish_poll_status(self) -> None:
+        obd = self.obd
+        self.state.set_bus(obd={
+            "polling": True, "polls": self.polls, "ecus": [self._ecu(e) for e in (obd.ecus if obd else [])],
+            "requests": obd.requests_sent if obd else 0, "values": dict(self.pid_values), "errors": dict(self.poll_errors),
+        })
+
+
+class _Forward(can.Listener):
+    """Answers heard on the session's own connection go to its OBD client only (the feed decodes the rest)."""
+
+    def __init__(self, session: DiagnosticsSession) -> None:
+        self.session = session
+
+    def on_message_received(self, msg: can.Message) -> None:
+        obd = self.session.obd
+        if obd is not None:
+            obd.feed(msg)
+
+
+def _facts_for(settings: Any) -> VehicleFacts:
+    path = bundled_facts_path()
+    return load_facts(path) if path.is_file() else VehicleFacts()
+
+
+def attach_passive(settings: Any, state: Any) -> DiagnosticsSession:
+    """A listening-only session for ``state`` (a LiveState): add ``session.listeners`` to its feed."""
+    return DiagnosticsSession(state, _facts_for(settings), db=getattr(state, "db", None),
+                              bus_name=str(getattr(getattr(settings, "can", None), "bus", "the bus")))
+
+
+def attach(settings: Any, state: Any, send: Callable[[can.Message], None] | None = None) -> DiagnosticsSession:
+    """Like :func:`attach_passive`, and polls OBD-II when ``settings.can.poll_obd`` is on.
+
+    Polling sends through ``send`` when given (the caller then feeds the session every frame); without
+    it the session opens its own connection to ``settings.can.bus`` to send and hear the answers.
+    """
+    session = attach_passive(settings, state)
+    if getattr(settings.can, "poll_obd", False):
+        if send is not None:
+            session.start_polling(send)
+        else:
+            session.start_polling_bus(settings.can.bus)
+    return session
+
+
+def diagnostic_listeners(state: Any, settings: Any) -> list:
+    """The listeners `rag-car monitor` adds to its feed (the session itself; it polls when can.poll_obd is on)."""
+    return attach(settings, state).listeners
+
+
+class FeedSender:
+    """``send`` for :meth:`DiagnosticsSession.start_polling` over a reconnecting Feed (its bus may change or be away)."""
+
+    def __init__(self, feed: Any) -> None:
+        self.feed = feed
+
+    def __call__(self, msg: can.Message) -> None:
+        bus = getattr(self.feed, "bus", None)
+        if bus is None:
+            raise ConnectionError(f"bus {getattr(self.feed, 'spec', '')} is not connected")
+        bus.send(msg)

@@ -1,0 +1,71 @@
+"""Helpers shared by the simulator tests: what each bundled scenario must show, and waiting for a live state to show it."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+from rag_car.vehicle.diagnostics.facts import load_facts
+from rag_car.vehicle.diagnostics.session import DiagnosticsSession
+from rag_car.vehicle.live import LiveState
+from rag_car.vehicle.ranges import load_normal_ranges
+
+REPO = Path(__file__).resolve().parents[2]
+DBC = REPO / "dbc" / "aldmoor_corrin.dbc"
+FACTS = REPO / "knowledge" / "facts.toml"
+
+# scenario -> (DTC, lamp key and state, "Message.Signal" that goes out of its normal range and how)
+EXPECTED = {
+    "overheating": ("P0217", ("coolant_temp", "on"), ("ECM_EngineTemps.CoolantTemp", "high")),
+    "misfire": ("P0303", ("check_engine", "flashing"), ("ECM_FuelTrim.ShortTermFuelTrimB1", "high")),
+    "low_tire": (None, ("tpms", "on"), ("TPMS_TirePressures.TirePressureFL", "low")),
+    "charging": ("P0562", ("charging", "on"), ("PSM_BatteryStatus.BatteryVoltage", "low")),
+    "catalyst": ("P0420", ("check_engine", "on"), ("ECM_FuelTrim.CatalystTempB1S1", None)),
+}
+FAULT_SCENARIOS = sorted(EXPECTED)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def new_live_state() -> tuple[LiveState, DiagnosticsSession]:
+    state = LiveState(str(DBC), normal_ranges=load_normal_ranges(FACTS, qualified=True))
+    session = DiagnosticsSession(state, load_facts(FACTS), db=state.db, dtc_interval_s=0.5, pid_interval_s=0.5,
+                                 timeout_s=1.0, min_interval_s=0.02)
+    return state, session
+
+
+def wait_for(check, timeout_s: float, step_s: float = 0.1):
+    """Call ``check()`` until it returns something truthy; return that, or the last falsy value after the timeout."""
+    deadline = time.monotonic() + timeout_s
+    result = check()
+    while not result and time.monotonic() < deadline:
+        time.sleep(step_s)
+        result = check()
+    return result
+
+
+def shows_fault(state: LiveState, scenario: str) -> list[str]:
+    """What is still missing from the snapshot for ``scenario`` (empty when everything shows)."""
+    code, (lamp_key, lamp_state), (signal, status) = EXPECTED[scenario]
+    snap = state.snapshot()
+    missing = []
+    sources = {d.source for d in snap.dtcs if d.code == code}
+    if code is not None:
+        for source in ("broadcast", "obd-03"):
+            if source not in sources:
+                missing.append(f"{code} from {source}")
+    else:
+        if snap.dtcs:
+            missing.append(f"no DTC expected, got {[d.code for d in snap.dtcs]}")
+    lamps = {lamp.key: lamp.state for lamp in snap.lamps}
+    if lamps.get(lamp_key) != lamp_state:
+        missing.append(f"lamp {lamp_key} {lamp_state} (is {lamps.get(lamp_key)})")
+    reading = snap.signal(signal)
+    if status is not None and (reading is None or reading.status != status):
+        missing.append(f"{signal} {status} (is {reading.status if reading else 'absent'})")
+    return missing
