@@ -4,7 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-EXTRAS ?= dev
+EXTRAS ?= dev,local-llm
+# llama-cpp-python builds from source: a portable build, no CPU-specific flags
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
 # Offline at run time: no hub downloads, no telemetry (see rag_car/offline.py).
 export HF_HUB_OFFLINE := 1
@@ -32,8 +34,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Every benchmark in benchmarks/, one after the other (figures in benchmarks/results/ and the README).
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean-venv:
 	rm -rf $(VENV)

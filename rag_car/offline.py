@@ -14,6 +14,8 @@ OFFLINE_ENV = {
     "ANONYMIZED_TELEMETRY": "False",  # chromadb
     "TOKENIZERS_PARALLELISM": "false",
     "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    # we use no pydantic plugins; looking for them scans every installed package's entry points at start-up
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",
 }
 
 

@@ -1,38 +1,82 @@
-"""The rag-car web UI (Streamlit): talks only to the assistant and the settings."""
+"""The rag-car web UI (Streamlit): the frame around the four pages (Chat, Live vehicle, Documents, Settings).
+
+Run it with `rag-car serve` (or `streamlit run ui/server.py`). The pages are in ui/views/; what they
+share (settings, assistant, live feed) comes from ui/resources.py, the conversation from
+ui/conversation.py.
+"""
 
 from __future__ import annotations
 
-import os
+import sys
 from pathlib import Path
 
-import streamlit as st
+_ROOT = Path(__file__).resolve().parent.parent
+if str(_ROOT) not in sys.path:  # `ui` is imported as a package from the repository root
+    sys.path.insert(0, str(_ROOT))
 
-from rag_car.offline import apply_offline_env
-from rag_car.settings import load_settings
+import streamlit as st  # noqa: E402
+
+from rag_car.errors import RagCarError  # noqa: E402
+from rag_car.offline import apply_offline_env  # noqa: E402
+from rag_car.settings import PERSONAS  # noqa: E402
 
 apply_offline_env()
-st.set_page_config(page_title="rag-car", page_icon=":car:", layout="wide")
+st.set_page_config(page_title="rag-car", page_icon=":material/directions_car:", layout="wide")
 
+from ui import conversation, resources  # noqa: E402
 
-@st.cache_resource
-def _settings():
-    config = os.environ.get("RAG_CAR_CONFIG_FILE")
-    return load_settings(Path(config) if config else None)
+try:
+    settings = resources.settings()
+except RagCarError as exc:
+    st.error(f"The settings could not be loaded: {exc.message}")
+    if exc.fix:
+        st.info(f"Fix: {exc.fix}")
+    st.stop()
 
+conversation.init_session(settings.llm.persona)
+# Started once per server: the bus listener and the assistant warm-up run in the background.
+try:
+    resources.live_feed()
+except RagCarError:
+    pass  # the live page explains; the chat still works without live data
+resources.assistant_builder()
 
-settings = _settings()
-st.title("rag-car")
-st.caption("Vehicle knowledge assistant: manuals, DTC references, bulletins and the live CAN bus.")
+_VIEWS = Path(__file__).resolve().parent / "views"
+PAGES = {
+    "chat": st.Page(_VIEWS / "chat.py", title="Chat", icon=":material/chat:", url_path="chat", default=True),
+    "live": st.Page(_VIEWS / "live.py", title="Live vehicle", icon=":material/speed:", url_path="live"),
+    "documents": st.Page(_VIEWS / "documents.py", title="Documents", icon=":material/description:", url_path="documents"),
+    "settings": st.Page(_VIEWS / "settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
+}
+page = st.navigation(list(PAGES.values()))
 
-st.header("Health")
-from rag_car.health import run_checks  # noqa: E402  (cheap: no torch, no chromadb)
+with st.sidebar:
+    st.markdown("### :material/directions_car: rag-car")
+    st.caption("Answers from your vehicle's manuals, DTC references, bulletins and live CAN bus.")
+    st.segmented_control(
+        "Answer for", options=list(PERSONAS), key=conversation.bind(conversation.PERSONA),
+        on_change=conversation.store, args=(conversation.PERSONA,),
+        format_func=lambda p: {"owner": "Owner", "technician": "Technician"}.get(p, p),
+        help="Owner: plain steps and when to see a dealer. Technician: codes, values, procedures.",
+    )
+    vehicles = {resources.vehicle_label(v): v for v in resources.known_vehicles()}
+    options = [conversation.ANY_VEHICLE, *sorted(vehicles)]
+    if st.session_state.get(conversation.VEHICLE) not in options:
+        st.session_state[conversation.VEHICLE] = conversation.ANY_VEHICLE
+    picked = st.selectbox("Vehicle", options, key=conversation.bind(conversation.VEHICLE),
+                          on_change=conversation.store, args=(conversation.VEHICLE,),
+                          help="Only documents for this vehicle are searched. The list shows what is indexed.")
+    years = resources.vehicle_years(vehicles.get(picked))
+    if years:
+        year_options = [conversation.ANY_YEAR, *years]
+        if st.session_state.get(conversation.YEAR) not in year_options:
+            st.session_state[conversation.YEAR] = conversation.ANY_YEAR
+        st.selectbox("Model year", year_options, key=conversation.bind(conversation.YEAR),
+                     on_change=conversation.store, args=(conversation.YEAR,))
+    conversation.set_vehicle_filter(vehicles.get(picked), st.session_state.get(conversation.YEAR) if years else None)
+    st.toggle("Use live vehicle data", key=conversation.bind(conversation.USE_LIVE),
+              on_change=conversation.store, args=(conversation.USE_LIVE,),
+              help="Answers also use the signals, warning lamps and trouble codes on the bus.")
+    st.caption(f"Backend **{settings.llm.backend}** · bus `{settings.can.bus}`")
 
-for check in run_checks(settings):
-    line = f"**{check.name}**: {check.detail}"
-    if check.ok:
-        st.success(line)
-    else:
-        st.error(f"{line}. Fix: {check.fix}")
-
-st.header("Settings")
-st.json(settings.masked(), expanded=False)
+page.run()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +17,12 @@ import typer
 from rag_car.cli.state import state
 
 
-APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
+UI_DIR = Path(__file__).resolve().parents[2] / "ui"
+APP = UI_DIR / "server.py"  # ui/app.py plus the route that serves cited documents
 SIM_PORT = 54701
 
 
-def streamlit_command(host: str, port: int, app: Path = APP) -> list[str]:
+def streamlit_command(host: str, port: int, app: Path = APP, max_upload_mb: float = 50.0) -> list[str]:
     """The streamlit invocation: loopback by default, headless, no file watcher, no usage stats."""
     return [
         sys.executable, "-m", "streamlit", "run", str(app),
@@ -25,9 +30,34 @@ def streamlit_command(host: str, port: int, app: Path = APP) -> list[str]:
         "--server.address", host,
         "--server.port", str(port),
         "--server.fileWatcherType", "none",
+        "--server.runOnSave", "false",
+        "--server.maxUploadSize", str(max(1, math.ceil(max_upload_mb))),
         "--browser.gatherUsageStats", "false",
         "--global.developmentMode", "false",
+        "--client.toolbarMode", "minimal",
+        "--theme.base", "light",
     ]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def free_port(preferred: int, host: str = "127.0.0.1") -> int:
+    """``preferred`` when nothing listens there, else a free port the OS picks."""
+    for candidate in (preferred, 0):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, candidate))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise OSError("no free port on the loopback interface")
 
 
 def register(app: typer.Typer) -> None:
@@ -35,37 +65,55 @@ def register(app: typer.Typer) -> None:
     def serve(
         ctx: typer.Context,
         port: Optional[int] = typer.Option(None, "--port", help="Port of the web UI (default 8501)."),
-        host: Optional[str] = typer.Option(None, "--host", help="Address to bind (default 127.0.0.1; anything else exposes the UI)."),
-        bus: Optional[str] = typer.Option(None, "--bus", help="Bus spec the live page listens to."),
+        host: Optional[str] = typer.Option(None, "--host", help="Address to bind (default 127.0.0.1; anything else exposes the UI to the network)."),
+        bus: Optional[str] = typer.Option(None, "--bus", help="Bus spec the live page listens to, e.g. remote:ws://127.0.0.1:54701/ or socketcan:can0."),
         with_simulator: bool = typer.Option(False, "--with-simulator", help="Also start the simulated vehicle (scenario from settings) on loopback and listen to it."),
+        scenario: Optional[str] = typer.Option(None, "--scenario", help="Simulator scenario with --with-simulator (default: can.scenario)."),
     ) -> None:
-        """Start the web UI on http://127.0.0.1:8501.
+        """Start the web UI on http://127.0.0.1:8501 (chat, live vehicle, documents, settings).
 
-        Example: rag-car serve --with-simulator
+        \b
+        Examples:
+          rag-car serve --with-simulator
+          rag-car serve --bus remote:ws://127.0.0.1:54701/ --port 8600
         """
         app_state = state(ctx)
-        settings = app_state.settings({"ui": {"port": port, "host": host}, "can": {"bus": bus}})
+        settings = app_state.settings({"ui": {"port": port, "host": host}, "can": {"bus": bus, "scenario": scenario}})
+        if bus:
+            from rag_car.vehicle.spec import parse_bus_spec
+
+            parse_bus_spec(bus)  # a BusError for a typo, before anything starts
         env = dict(os.environ)
         env["RAG_CAR_DATA_DIR"] = str(settings.data_dir)
         if app_state.config_file:
-            env["RAG_CAR_CONFIG_FILE"] = str(app_state.config_file)
+            env["RAG_CAR_CONFIG_FILE"] = str(Path(app_state.config_file).expanduser().resolve())
+        if app_state.debug:
+            env["RAG_CAR_DEBUG"] = "true"
+        if not is_loopback(settings.ui.host):
+            typer.echo(f"warning: binding {settings.ui.host} exposes the UI (documents, uploads, the live bus) to the network "
+                       "without authentication; use 127.0.0.1 unless you know who can reach this machine", err=True)
         children: list[subprocess.Popen] = []
-        if with_simulator:
-            children.append(subprocess.Popen(
-                [sys.executable, "-m", "rag_car", "simulate", "--scenario", settings.can.scenario,
-                 "--serve", f"127.0.0.1:{SIM_PORT}"], env=env))
-            env["RAG_CAR_CAN__BUS"] = f"remote:ws://127.0.0.1:{SIM_PORT}/"
-        elif bus:
-            env["RAG_CAR_CAN__BUS"] = bus
-        typer.echo(f"rag-car web UI: http://{settings.ui.host}:{settings.ui.port}", err=True)
+        # `kill PID` (SIGTERM) must stop the children too, like Ctrl-C does
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
-            ui = subprocess.Popen(streamlit_command(settings.ui.host, settings.ui.port), env=env)
+            if with_simulator:
+                sim_port = free_port(SIM_PORT)
+                children.append(subprocess.Popen(
+                    [sys.executable, "-m", "rag_car", "simulate", "--scenario", settings.can.scenario,
+                     "--serve", f"127.0.0.1:{sim_port}"], env=env))
+                env["RAG_CAR_CAN__BUS"] = f"remote:ws://127.0.0.1:{sim_port}/"
+                typer.echo(f"simulated vehicle ({settings.can.scenario}) on remote:ws://127.0.0.1:{sim_port}/", err=True)
+            elif bus:
+                env["RAG_CAR_CAN__BUS"] = bus
+            typer.echo(f"rag-car web UI: http://{settings.ui.host}:{settings.ui.port}", err=True)
+            ui = subprocess.Popen(streamlit_command(settings.ui.host, settings.ui.port, max_upload_mb=settings.ingest.max_file_mb),
+                                  env=env)
             children.append(ui)
             ui.wait()
         except KeyboardInterrupt:
             pass
         finally:
-            for child in children:
+            for child in reversed(children):  # the UI first, so that it does not report the simulator's exit
                 if child.poll() is None:
                     child.terminate()
             for child in children:
@@ -73,3 +121,8 @@ def register(app: typer.Typer) -> None:
                     child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     child.kill()
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt

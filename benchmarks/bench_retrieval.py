@@ -1,0 +1,311 @@
+"""Retrieval benchmark: quality of each fusion choice, and latency at 1,000 / 10,000 / 100,000 chunks.
+
+    .venv/bin/python benchmarks/bench_retrieval.py                 # both parts, sizes 1000,10000,100000
+    .venv/bin/python benchmarks/bench_retrieval.py --part latency --sizes 1000,10000
+    .venv/bin/python benchmarks/bench_retrieval.py --part quality
+
+quality: the bundled knowledge/ is ingested with the real embedding model and tests/eval/qa.jsonl (and
+  tests/eval/real_qa.jsonl over ../shared/data when present) is scored for hybrid RRF (several k), hybrid
+  weighted-score fusion, dense-only and BM25-only, with and without the code-first and diversity steps.
+latency: the real chunks (bundled knowledge + ../shared/data NHTSA, DTC, OVMS) and their real vectors are
+  scaled up synthetically to N chunks: each copy of a real chunk gets its sentences shuffled, about 15% of
+  its words dropped and a copy marker, and its vector is the real one plus Gaussian noise (sigma 0.02 per
+  dimension, cosine ~0.8 to the original) renormalised; metadata is kept. Every question of the QA files is
+  searched with the full hybrid retriever (query embedding included) and, in the same loop, with a plain
+  LangChain ``Chroma.similarity_search`` on the same collection and the same embedding model.
+Results: a table on stdout and benchmarks/results/retrieval.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag_car.offline import apply_offline_env  # noqa: E402
+
+apply_offline_env()
+
+from rag_car.settings import load_settings  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "benchmarks" / "results"
+SHARED_PARTS = ("nhtsa", "dtc", "ovms-docs")
+
+
+def percentile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))]
+
+
+def settings_for(data_dir: Path, collection: str = "rag_car", **retrieval):
+    overrides = {"data_dir": str(data_dir), "store": {"collection": collection}}
+    if retrieval:
+        overrides["retrieval"] = retrieval
+    return load_settings(overrides=overrides)
+
+
+def ingest(settings, paths, embedder=None):
+    from rag_car.knowledge.ingest import ingest as run_ingest
+
+    report = run_ingest(settings, [Path(p) for p in paths], embedder=embedder)
+    failed = [f for f in report.files if f.status == "failed"]
+    if failed:
+        print(f"  ingest: {len(failed)} files failed: " + "; ".join(f"{f.path}: {f.reason}" for f in failed[:5]))
+    return report
+
+
+def questions() -> list[str]:
+    out = []
+    for name in ("qa.jsonl", "real_qa.jsonl"):
+        path = ROOT / "tests" / "eval" / name
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    out.append(json.loads(line)["question"])
+    return out
+
+
+# -- quality ---------------------------------------------------------------------------------------------------
+def part_quality(work: Path, embedder) -> dict:
+    from rag_car.knowledge.retrieve import open_retriever
+    from rag_car.knowledge.retrieve.evaluate import evaluate, load_qa
+
+    results = {}
+    sets = [("bundled", ROOT / "tests" / "eval" / "qa.jsonl", [ROOT / "knowledge"])]
+    if SHARED.is_dir() and (ROOT / "tests" / "eval" / "real_qa.jsonl").is_file():
+        sets.append(("real", ROOT / "tests" / "eval" / "real_qa.jsonl", [SHARED / p for p in SHARED_PARTS]))
+    variants = [
+        ("hybrid rrf k=60", {"fusion": "rrf", "rrf_k": 60}, "hybrid"),
+        ("hybrid rrf k=20", {"fusion": "rrf", "rrf_k": 20}, "hybrid"),
+        ("hybrid rrf k=60 bm25x1.5", {"fusion": "rrf", "rrf_k": 60, "bm25_weight": 1.5}, "hybrid"),
+        ("hybrid weighted", {"fusion": "weighted"}, "hybrid"),
+        ("hybrid no dedup", {"dedup_threshold": 1.0}, "hybrid"),
+        ("dense only", {}, "dense"),
+        ("bm25 only", {}, "bm25"),
+    ]
+    for name, qa_path, sources in sets:
+        if not qa_path.is_file():
+            continue
+        data_dir = work / f"quality-{name}"
+        base = settings_for(data_dir)
+        t = time.perf_counter()
+        ingest(base, sources)
+        ingest_s = time.perf_counter() - t
+        items = load_qa(qa_path)
+        rows = []
+        for label, overrides, mode in variants:
+            settings = settings_for(data_dir, **overrides)
+            with open_retriever(settings, embedder=embedder) as retriever:
+                report = evaluate(retriever, items, k=5, modes=[mode])
+            r = report.modes[mode]
+            rows.append({"variant": label, "n": r.questions, "recall@5": round(r.recall, 4), "hit@1": round(r.hit_at_1, 4),
+                         "mrr@10": round(r.mrr, 4), "ndcg@5": round(r.ndcg, 4), "code_hit@1": round(r.code_hit_at_1, 4),
+                         "code_n": r.code_questions, "p50_ms": round(r.latency_ms_p50, 2),
+                         "misses": [m["id"] for m in r.misses]})
+        results[name] = {"qa": str(qa_path.relative_to(ROOT)), "ingest_s": round(ingest_s, 1), "rows": rows}
+        print(f"\nquality on {qa_path.relative_to(ROOT)} ({len(items)} questions)")
+        print(f"{'variant':<26} {'n':>4} {'R@5':>6} {'hit@1':>6} {'MRR':>6} {'nDCG@5':>7} {'code@1':>7} {'p50':>6}")
+        for row in rows:
+            print(f"{row['variant']:<26} {row['n']:>4} {row['recall@5']:>6.3f} {row['hit@1']:>6.3f} {row['mrr@10']:>6.3f} "
+                  f"{row['ndcg@5']:>7.3f} {row['code_hit@1']:>7.3f} {row['p50_ms']:>6.1f}")
+    return results
+
+
+# -- latency ---------------------------------------------------------------------------------------------------
+def seed_chunks(work: Path, embedder):
+    """The real chunks and their real vectors (ingested once with the real model, vectors read back)."""
+    data_dir = work / "seed"
+    settings = settings_for(data_dir)
+    sources = [ROOT / "knowledge"] + [SHARED / p for p in SHARED_PARTS if (SHARED / p).is_dir()]
+    t = time.perf_counter()
+    ingest(settings, sources)
+    print(f"seed: ingested {', '.join(str(s.relative_to(ROOT.parent)) for s in sources)} in {time.perf_counter() - t:.0f} s")
+    from rag_car.knowledge.store import open_store
+
+    store = open_store(settings, embedder.dim)
+    chunks = list(store.iter_all())
+    vectors = store_vectors(store, [c.id for c in chunks])
+    if vectors is None:  # the store cannot give vectors back: embed again
+        vectors = embedder.embed_documents([c.text for c in chunks])
+    return chunks, vectors
+
+
+def store_vectors(store, ids):
+    import numpy as np
+
+    collection = getattr(store, "collection", None) or getattr(store, "_collection", None)
+    if collection is None:
+        return None
+    out = {}
+    for start in range(0, len(ids), 1000):
+        got = collection.get(ids=ids[start:start + 1000], include=["embeddings"])
+        for cid, vec in zip(got["ids"], got["embeddings"]):
+            out[cid] = vec
+    return np.asarray([out[i] for i in ids], dtype=np.float32)
+
+
+def synthetic(chunks, vectors, n, seed=7):
+    """n chunks: the real ones, then perturbed copies of them (see the module docstring)."""
+    import numpy as np
+
+    from rag_car.knowledge.chunk import Chunk
+
+    rng = np.random.default_rng(seed)
+    pyrng = random.Random(seed)
+    texts, metas, ids, vecs = [], [], [], []
+    base = len(chunks)
+    for i in range(n):
+        j = i % base
+        chunk = chunks[j]
+        if i < base:
+            ids.append(chunk.id)
+            texts.append(chunk.text)
+            metas.append(dict(chunk.metadata))
+            vecs.append(vectors[j])
+            continue
+        copy = i // base
+        sentences = [s for s in chunk.text.replace("\n", " ").split(". ") if s]
+        pyrng.shuffle(sentences)
+        words = [w for w in ". ".join(sentences).split() if pyrng.random() > 0.15]
+        texts.append(" ".join(words) + f" (copy {copy})")
+        meta = dict(chunk.metadata)
+        meta["chunk_index"] = int(meta.get("chunk_index", 0)) + 100000 * copy
+        metas.append(meta)
+        ids.append(f"{chunk.id}~{copy}")
+        v = vectors[j] + rng.normal(0.0, 0.02, size=vectors.shape[1]).astype(np.float32)
+        vecs.append(v / np.linalg.norm(v))
+    out = [Chunk(id=i, text=t, metadata=m) for i, t, m in zip(ids, texts, metas)]
+    return out, np.asarray(vecs, dtype=np.float32)
+
+
+class _LangChainEmbeddings:
+    """The same embedder behind LangChain's Embeddings interface."""
+
+    def __init__(self, embedder):
+        self.embedder = embedder
+
+    def embed_documents(self, texts):
+        return self.embedder.embed_documents(list(texts)).tolist()
+
+    def embed_query(self, text):
+        return self.embedder.embed_query(text).tolist()
+
+
+def langchain_store(settings, embedder):
+    import chromadb
+    from langchain_core.embeddings import Embeddings
+    from langchain_chroma import Chroma
+
+    adapter = type("SameEmbedder", (_LangChainEmbeddings, Embeddings), {})(embedder)
+    client = chromadb.PersistentClient(path=str(Path(settings.index_dir) / "chroma"))
+    return Chroma(client=client, collection_name=settings.store.collection, embedding_function=adapter,
+                  create_collection_if_not_exists=False)
+
+
+def part_latency(work: Path, embedder, sizes, n_queries: int) -> dict:
+    from rag_car.knowledge.retrieve import open_retriever
+    from rag_car.knowledge.store import open_store
+
+    chunks, vectors = seed_chunks(work, embedder)
+    print(f"seed: {len(chunks)} real chunks")
+    qs = questions()
+    if not qs:
+        qs = [c.text[:80] for c in chunks[:50]]
+    qs = (qs * (1 + n_queries // max(1, len(qs))))[:n_queries]
+    results = {"seed_chunks": len(chunks), "queries": len(qs), "sizes": []}
+    for n in sizes:
+        data_dir = work / f"scale-{n}"
+        settings = settings_for(data_dir)
+        fake, fake_vecs = synthetic(chunks, vectors, n)
+        t = time.perf_counter()
+        store = open_store(settings, embedder.dim)
+        for start in range(0, n, 4000):
+            store.add(fake[start:start + 4000], fake_vecs[start:start + 4000])
+        add_s = time.perf_counter() - t
+        close = getattr(store, "close", None)
+        if callable(close):
+            close()
+        t = time.perf_counter()
+        retriever = open_retriever(settings, embedder=embedder)
+        bm25_build_s = time.perf_counter() - t
+        lc = langchain_store(settings, embedder)
+        for q in qs[:10]:  # warm-up: caches, HNSW pages, numpy
+            retriever.search(q, k=8)
+            lc.similarity_search(q, k=8)
+        ours, embed, theirs, rest = [], [], [], []
+        for q in qs:
+            t = time.perf_counter()
+            result = retriever.search(q, k=8)
+            ours.append((time.perf_counter() - t) * 1000)
+            embed.append(result.timings.get("embed_ms", 0.0))
+            rest.append(ours[-1] - embed[-1])
+            t = time.perf_counter()
+            lc.similarity_search(q, k=8)
+            theirs.append((time.perf_counter() - t) * 1000)
+        retriever.close()
+        row = {
+            "chunks": n, "add_s": round(add_s, 1), "bm25_build_s": round(bm25_build_s, 1),
+            "hybrid_p50_ms": round(statistics.median(ours), 2), "hybrid_p95_ms": round(percentile(ours, 0.95), 2),
+            "embed_p50_ms": round(statistics.median(embed), 2), "embed_p95_ms": round(percentile(embed, 0.95), 2),
+            "hybrid_without_embed_p50_ms": round(statistics.median(rest), 2),
+            "hybrid_without_embed_p95_ms": round(percentile(rest, 0.95), 2),
+            "loadavg": round(os.getloadavg()[0], 2),
+            "langchain_p50_ms": round(statistics.median(theirs), 2), "langchain_p95_ms": round(percentile(theirs, 0.95), 2),
+        }
+        row["ratio_p50"] = round(row["hybrid_p50_ms"] / row["langchain_p50_ms"], 2)
+        row["ratio_p95"] = round(row["hybrid_p95_ms"] / row["langchain_p95_ms"], 2)
+        results["sizes"].append(row)
+        print(f"{n:>7} chunks: hybrid p50 {row['hybrid_p50_ms']:.1f} ms p95 {row['hybrid_p95_ms']:.1f} ms "
+              f"(embed {row['embed_p50_ms']:.1f}; without it p50 {row['hybrid_without_embed_p50_ms']:.1f} "
+              f"p95 {row['hybrid_without_embed_p95_ms']:.1f}) | langchain p50 {row['langchain_p50_ms']:.1f} p95 {row['langchain_p95_ms']:.1f} "
+              f"| ratio {row['ratio_p50']:.2f}x  (add {row['add_s']:.0f} s, bm25 build {row['bm25_build_s']:.0f} s, "
+              f"load {row['loadavg']:.1f})")
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=("all", "quality", "latency"), default="all")
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--work", type=Path, default=None, help="working directory (default: a temporary one)")
+    args = parser.parse_args(argv)
+    from rag_car.knowledge.embed import load_embedder
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="rag-car-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    embedder = load_embedder(load_settings(overrides={"data_dir": str(work / "x")}))
+    load = os.getloadavg()
+    out = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "loadavg_at_start": [round(x, 2) for x in load]},
+           "embedder": embedder.name, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    print(f"embedder {embedder.name}; {os.cpu_count()} cpus; load average at start {load[0]:.2f}")
+    if args.part in ("all", "quality"):
+        out["quality"] = part_quality(work, embedder)
+    if args.part in ("all", "latency"):
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+        out["latency"] = part_latency(work, embedder, sizes, args.queries)
+    out["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = "retrieval.json" if args.part == "all" else f"retrieval-{args.part}.json"
+    (RESULTS / name).write_text(json.dumps(out, indent=1), encoding="utf-8")
+    print(f"wrote {RESULTS / name}")
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

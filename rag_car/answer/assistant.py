@@ -1,0 +1,586 @@
+"""Question (+ conversation, live snapshot) -> Answer: retrieval, live context, grounded prompt, backend, grounding.
+
+    assistant = Assistant(settings, live=live_state)
+    answer = assistant.ask("what's wrong with my car?", persona="owner")
+    for piece in assistant.stream("and the rear ones?", history=[...]):
+        ...  # str pieces of the grounded answer, then the Answer itself
+
+The steps of one answer:
+1. the question is cleaned (empty, too long, another language: each noted, never an exception);
+2. the live snapshot is read: its VIN's vehicle and year become the default retrieval filter, and active DTCs
+   pull their DTC reference entries and the bulletins that apply to this VIN into the context;
+3. retrieval; the sentences of the passages are ranked for the question and the persona; the retrieval
+   confidence (best lexical/embedding support of any sentence) below ``llm.abstain_below`` means abstain;
+4. a live stop-driving condition leads the answer; the backend writes the body (a failing generative backend
+   falls back to ``extractive``, and the Answer says so); each sentence is checked against its cited source and
+   unsupported ones are removed; the documents' WARNING/CAUTION text is carried for safety topics; the relevant
+   live readings close the answer.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from rag_car.answer.backends import Backend, BackendTimeout, Request, open_backend
+from rag_car.answer.facts import VehicleFacts, load_facts
+from rag_car.answer.grounding import GroundingChecker, Part, SentenceStream, parse_answer
+from rag_car.answer.layout import Layout
+from rag_car.answer.personas import Persona, get_persona
+from rag_car.answer.prompt import ABSTAIN_TOKEN, build_completion_prompt, build_messages
+from rag_car.answer.safety import SafetyCheck, StopCondition, safety_topics, select_warnings, stop_conditions
+from rag_car.answer.schema import Answer
+from rag_car.answer.selection import Ranking, rank_sentences, relevant_live
+from rag_car.answer.sentences import dtc_codes, looks_english, terms
+from rag_car.answer.sources import DocSource, Sources, build_sources, is_current, live_lines
+from rag_car.errors import EmptyIndexError, RagCarError
+
+MAX_QUESTION_CHARS = 2000
+MAX_ACTIVE_CODES = 4
+_STOP_WORDS = re.compile(r"\b(?:stop|pull over|switch off|turn off the engine|do not drive|don't drive|tow)\b", re.IGNORECASE)
+
+History = list[dict[str, str]]
+
+
+@dataclass
+class _Turn:
+    """What one answer is being built from (internal)."""
+
+    question: str
+    query: str
+    persona: Persona
+    sources: Sources
+    ranking: Ranking
+    safety: SafetyCheck
+    live_idx: list[int]
+    history: History
+    notices: list[str] = field(default_factory=list)
+    unknown_codes: list[str] = field(default_factory=list)
+    known_codes: list[str] = field(default_factory=list)
+    vehicle: dict[str, Any] = field(default_factory=dict)
+    retrieve_ms: float = 0.0
+
+
+class Assistant:
+    """Answers questions about one vehicle from its documents and its live data.
+
+    ``retriever``: an open Retriever (default: opened from the settings on first use). ``live``: a LiveState,
+    a LiveSnapshot, or a function returning one (None: no live data). ``embedder``: shared with the retriever
+    when given. The backends are opened on first use and kept, so a model is loaded once; ``backends`` gives
+    ready ones by key (a test's recording model, a UI's shared one).
+    """
+
+    def __init__(self, settings: Any, retriever: Any = None, live: Any = None, embedder: Any = None,
+                 facts: VehicleFacts | None = None, backends: dict[str, Backend] | None = None) -> None:
+        self.settings = settings
+        self._retriever = retriever
+        self.live = live
+        self._embedder = embedder if embedder is not None else getattr(retriever, "embedder", None)
+        self._vectors = None
+        self._vocabulary: Any = None
+        self._vehicles: list[dict[str, Any]] | None = None
+        self._backends: dict[str, Backend] = dict(backends or {})
+        self.facts = facts if facts is not None else load_facts()
+        self.normal_ranges = self.facts.normal_ranges
+
+    # -- resources -------------------------------------------------------------------------------------------
+    @property
+    def retriever(self) -> Any:
+        if self._retriever is None:
+            from rag_car.answer.vectors import QueryCache
+            from rag_car.knowledge.embed import load_embedder
+            from rag_car.knowledge.retrieve import open_retriever
+
+            if self._embedder is None:
+                self._embedder = QueryCache(load_embedder(self.settings))
+            self._retriever = open_retriever(self.settings, embedder=self._embedder)
+        return self._retriever
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            self._embedder = getattr(self.retriever, "embedder", None)
+        return self._embedder
+
+    @property
+    def vectors(self) -> Any:
+        if self._vectors is None and self.embedder is not None:
+            from rag_car.answer.vectors import SentenceVectors, cache_file
+
+            self._vectors = SentenceVectors(self.embedder, cache_file(self.settings.cache_dir, self.embedder))
+        return self._vectors
+
+    @property
+    def vocabulary(self) -> Any:
+        """What the indexed documents talk about (term -> chunk count), for the answerability check."""
+        if self._vocabulary is None:
+            from rag_car.answer.vocabulary import vocabulary_for
+
+            self._vocabulary = vocabulary_for(self.settings, self.retriever) or False
+        return self._vocabulary or None
+
+    def vehicles(self) -> list[dict[str, Any]]:
+        """The indexed vehicles (make, model, year_min, year_max); the bundled facts' one when the index can't say."""
+        if self._vehicles is None:
+            found: list[dict[str, Any]] = []
+            try:
+                found = list(self.retriever.known_vehicles())
+            except Exception:  # a retriever without a catalog
+                found = []
+            v = self.facts.vehicle
+            if not found and v.get("years"):
+                found = [{"make": v.get("make", ""), "model": v.get("model", ""), "year_min": v["years"][0],
+                          "year_max": v["years"][-1]}]
+            self._vehicles = found
+        return self._vehicles
+
+    def backend(self, key: str | None = None) -> Backend:
+        """The backend for ``key`` (default: llm.backend), opened once. Raises ConfigError for an unknown key."""
+        key = (key or self.settings.llm.backend).strip().lower()
+        if key not in self._backends:
+            self._backends[key] = open_backend(key, self.settings)
+        return self._backends[key]
+
+    def close(self) -> None:
+        for backend in self._backends.values():
+            backend.close()
+        self._backends.clear()
+        if self._vectors is not None:
+            self._vectors.close()
+            self._vectors = None
+        close = getattr(self._retriever, "close", None)
+        if callable(close):
+            close()
+
+    def __enter__(self) -> "Assistant":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- answering -------------------------------------------------------------------------------------------
+    def ask(self, question: str, history: Any = None, persona: str | None = None, vehicle: Any = None,
+            stream: Callable[[str], None] | None = None, backend: str | None = None, use_live: bool = True) -> Answer:
+        """The grounded Answer. ``stream``: called with each piece of text as it is ready."""
+        for piece in self.stream(question, history=history, persona=persona, vehicle=vehicle, backend=backend,
+                                 use_live=use_live):
+            if isinstance(piece, Answer):
+                return piece
+            if stream is not None:
+                stream(piece)
+        raise AssertionError("stream() ended without an Answer")  # pragma: no cover
+
+    def stream(self, question: str, history: Any = None, persona: str | None = None, vehicle: Any = None,
+               backend: str | None = None, use_live: bool = True) -> Iterator[str | Answer]:
+        """Pieces of the answer text as they are grounded, then the Answer (whose ``answer`` is their concatenation).
+
+        ``history``: earlier turns, [{"role": "user"|"assistant", "content": ...}] oldest first (plain strings
+        count as user turns). ``vehicle``: "Make Model Year", a dict or a Filters (default: the VIN's, when live
+        data has one). ``backend``: a backend key for this question only. ``use_live``: False ignores live data.
+        """
+        t0 = time.perf_counter()
+        persona_obj = get_persona(persona or self.settings.llm.persona)
+        requested = (backend or self.settings.llm.backend).strip().lower()
+        text, notices = _clean(question)
+        answer = Answer(question=text, answer="", backend="extractive", persona=persona_obj.name, grounded=False,
+                        requested_backend=requested, notices=notices)
+        if not text:
+            answer.answer = "Please type a question, for example: What does code P0301 mean? or What is the tire pressure?"
+            answer.abstained = True
+            answer.timings = {"retrieve_ms": 0.0, "generate_ms": 0.0, "total_ms": _ms(t0)}
+            yield answer.answer
+            yield answer
+            return
+
+        snapshot = self._snapshot() if use_live else None
+        try:
+            turn = self._prepare(text, _history(history), persona_obj, vehicle, snapshot, notices)
+        except EmptyIndexError as exc:
+            answer.answer = f"Nothing is indexed yet, so there are no documents to answer from: {exc.fix or exc.message}."
+            answer.abstained = True
+            answer.error = str(exc)
+            answer.timings = {"retrieve_ms": _ms(t0), "generate_ms": 0.0, "total_ms": _ms(t0)}
+            yield answer.answer
+            yield answer
+            return
+        except RagCarError as exc:  # a store that went away, a broken filter: say so, never a traceback
+            answer.answer = f"The documents could not be searched: {exc}."
+            answer.abstained = True
+            answer.error = str(exc)
+            answer.timings = {"retrieve_ms": _ms(t0), "generate_ms": 0.0, "total_ms": _ms(t0)}
+            yield answer.answer
+            yield answer
+            return
+
+        answer.query = turn.query
+        answer.vehicle = turn.vehicle
+        t_gen = time.perf_counter()
+        yield from self._write(turn, requested, answer)
+        answer.timings = {"retrieve_ms": turn.retrieve_ms, "generate_ms": _ms(t_gen), "total_ms": _ms(t0)}
+        yield answer
+
+    # -- step 1-3: context ---------------------------------------------------------------------------------------
+    def _snapshot(self) -> Any:
+        live = self.live
+        if live is None:
+            return None
+        try:
+            if hasattr(live, "snapshot"):
+                return live.snapshot()
+            if callable(live):
+                return live()
+        except Exception:  # a live feed that broke must not break answering from the documents
+            return None
+        return live
+
+    def _prepare(self, question: str, history: History, persona: Persona, vehicle: Any, snapshot: Any,
+                 notices: list[str]) -> _Turn:
+        from rag_car.knowledge.retrieve import Filters
+
+        if not looks_english(question):
+            notices.append("the question does not look like English; the documents are in English, so ask in English "
+                           "for the best answer")
+        t0 = time.perf_counter()
+        retriever = self.retriever
+        filters, vehicle_info = self._filters(vehicle, snapshot, retriever)
+        past = [t["content"] for t in history if t.get("role") == "user"]
+        result = retriever.search(question, k=self.settings.retrieval.k, filters=filters, history=past)
+        notices.extend(n for n in result.notes if n not in notices)
+        passages: list[tuple[Any, str]] = [(p, "question") for p in result.passages]
+
+        # live context: active codes pull their reference entries and the bulletins that apply to this vehicle
+        active = [str(getattr(d, "code", "")).upper() for d in _items(getattr(snapshot, "dtcs", None))
+                  if is_current(d)]
+        active = list(dict.fromkeys(c for c in active if c))[:MAX_ACTIVE_CODES]
+        vin = str((getattr(snapshot, "vehicle", None) or {}).get("vin", "") or "") or None
+        year = filters.year if filters else None
+        base = filters or Filters()
+        # (a code named in the question is already searched for first by the retriever)
+        for code in active:
+            hits = retriever.search(code, k=3, filters=base.merged(Filters(doc_types=["dtc"]))).passages
+            passages.extend((p, f"dtc {code}") for p in hits[:2] if code in [c.upper() for c in p.codes] or code in p.text)
+            for bulletin in self.facts.bulletins_for(code, year, vin)[:2]:
+                doc = str(bulletin.get("doc", ""))
+                if not doc:
+                    continue
+                hits = retriever.search(f"{bulletin.get('number', '')} {bulletin.get('title', '')} {code}", k=2,
+                                        filters=Filters(sources=[doc])).passages
+                passages.extend((p, f"bulletin {bulletin.get('number', '')}") for p in hits[:1])
+
+        stops = stop_conditions(snapshot, self.facts) if snapshot is not None else []
+        for stop in stops:
+            if stop.doc:
+                hits = retriever.search(f"{stop.text} {stop.section} stop", k=2, filters=Filters(sources=[stop.doc])).passages
+                passages.extend((p, f"stop {stop.key}") for p in hits[:1])
+        retrieve_ms = _ms(t0)
+
+        docs = build_sources(passages)
+        if any(d.redacted for d in docs):
+            notices.append(f"{sum(d.redacted for d in docs)} sentence(s) in the documents read as instructions to an AI "
+                           "model and were ignored")
+        lines = live_lines(snapshot, self.normal_ranges)
+        sources = Sources(docs=docs, live=lines, snapshot=snapshot)
+        if snapshot is not None and not any(l.kind == "signal" for l in lines):
+            notices.append("no live readings: the bus was silent or is not connected")
+
+        query = question if result.query in ("", question) else f"{question} {result.query}"
+        vector = None
+        if self.embedder is not None and docs:
+            try:
+                vector = self.embedder.embed_query(result.query or question)
+            except Exception:
+                vector = None
+        focus = set(active) | set(result.codes) | set(dtc_codes(question))
+        ranking = rank_sentences(query, docs, persona, vector, self.vectors if vector is not None else None,
+                                 focus, max_docs=len(docs), vocabulary=self.vocabulary)
+        topics = safety_topics(f"{question} {result.query}")
+        topics += [s.topic for s in stops if s.topic not in topics and s.topic != "vehicle"]
+        safety = SafetyCheck(topics=topics, stops=stops)
+        live_idx = relevant_live(query, lines, topics)
+        return _Turn(question=question, query=result.query or question, persona=persona, sources=sources,
+                     ranking=ranking, safety=safety, live_idx=live_idx, history=history, notices=notices,
+                     unknown_codes=list(result.unknown_codes), known_codes=[c for c in result.codes
+                                                                           if c not in result.unknown_codes],
+                     vehicle=vehicle_info, retrieve_ms=retrieve_ms)
+
+    def _filters(self, vehicle: Any, snapshot: Any, retriever: Any) -> tuple[Any, dict[str, Any]]:
+        from rag_car.knowledge.retrieve import Filters
+
+        if isinstance(vehicle, Filters):
+            return vehicle, {k: v for k, v in vehicle.to_dict().items() if k in ("make", "model", "year")}
+        if isinstance(vehicle, dict):
+            f = Filters(make=vehicle.get("make"), model=vehicle.get("model"),
+                        year=int(vehicle["year"]) if vehicle.get("year") else None)
+            return f, {k: v for k, v in f.to_dict().items()}
+        if isinstance(vehicle, str) and vehicle.strip():
+            from rag_car.knowledge.retrieve.filters import parse_vehicle
+
+            catalog = getattr(getattr(retriever, "lexical", None), "catalog", None)
+            f = parse_vehicle(vehicle, catalog)
+            return f, {**f.to_dict(), "from": "--vehicle"}
+        info = (getattr(snapshot, "vehicle", None) or {}) if snapshot is not None else {}
+        if info and info.get("vin_valid") is not False and (info.get("model") or info.get("year")):
+            year = info.get("year")
+            f = Filters(make=info.get("make") or None, model=info.get("model") or None,
+                        year=int(year) if year else None)
+            return f, {**f.to_dict(), "vin": info.get("vin", ""), "from": "VIN"}
+        return None, {}
+
+    # -- step 4: writing ------------------------------------------------------------------------------------
+    def _write(self, turn: _Turn, requested: str, answer: Answer) -> Iterator[str]:
+        layout = Layout()
+        answer.notices = turn.notices
+        checker = GroundingChecker(turn.sources, self.vectors, turn.question)
+        lead = self._lead(turn)
+        for part in lead:
+            yield layout.add(part)
+        answer.warnings.extend(f"{s.text}" for s in turn.safety.stops)
+
+        body: list[Part] = []
+        unsupported: list[str] = []
+        abstain_reason = self._abstain_reason(turn)
+        backend_key = requested
+        if abstain_reason is None:
+            if requested != "extractive":
+                generated, failure = yield from self._generate(turn, requested, checker, layout, body, unsupported)
+                if failure:
+                    answer.fallback = failure
+                    turn.notices.append(f"{failure}; the answer below comes from the extractive backend")
+                    backend_key = "extractive"
+            if backend_key == "extractive":
+                for part in self._extractive_parts(turn, [p.text for p in lead]):
+                    verdict = checker.check_part(part, generated=False)
+                    if verdict.supported:
+                        body.append(verdict.part)
+                        yield layout.add(verdict.part)
+                    elif not verdict.filler:
+                        unsupported.append(part.text)
+        answer.backend = backend_key
+        answer.unsupported = unsupported
+        if unsupported and backend_key != "extractive":
+            verb = "flagged" if self.settings.llm.unsupported == "flag" else "removed"
+            turn.notices.append(f"{len(unsupported)} sentence(s) {verb}: no cited source supports them")
+
+        abstained = not body
+        if abstained:
+            reason = abstain_reason or "The documents do not cover this question, so I will not guess."
+            yield layout.add_text(reason)
+            closest = [d for d in turn.sources.docs if d.reason == "question"][:3]
+            if closest:
+                listed = "; ".join(f"[{layout.renumber(Part('', (d.n,))).docs[0]}] {d.citation().label()}" for d in closest)
+                yield layout.add_text(f"Closest sources: {listed}.", role="closest")
+
+        # the documents' WARNING/CAUTION text for safety topics (and the cited sources' own warnings)
+        cited = {n for p in body for n in p.docs}
+        doc_sentences = {d.n: d.sentences for d in turn.sources.docs}
+        warnings = select_warnings(turn.safety.topics, turn.ranking.question_terms, doc_sentences, cited)
+        shown = " ".join(p.text for p in body + lead).lower()
+        for warning in warnings:
+            if warning.text.lower().rstrip(".") in shown:
+                continue
+            part = Part(warning.text, (warning.n,), False, "warning")
+            yield layout.add(part)
+            answer.warnings.append(warning.text)
+
+        for i in turn.live_idx:
+            line = turn.sources.live[i]
+            core = re.sub(r", updated [^,]* ago$", "", line.text)
+            if any(core in p.text for p in lead):
+                continue
+            yield layout.add(Part(line.text, (), True, "live"))
+
+        answer.answer = layout.text
+        answer.abstained = abstained
+        answer.grounded = bool(body) and (not unsupported or self.settings.llm.unsupported == "remove")
+        answer.confidence = turn.ranking.confidence
+        numbers = layout.numbers
+        answer.citations = sorted((d.citation_as(numbers[d.n]) for d in turn.sources.docs if d.n in numbers),
+                                  key=lambda c: c.n)
+        shown_live = set(turn.live_idx) | {i for i, l in enumerate(turn.sources.live) if l.flagged}
+        answer.signals = turn.sources.signal_citations(shown_live)
+        answer.dtcs = turn.sources.dtc_citations()
+
+    def _abstain_reason(self, turn: _Turn) -> str | None:
+        from rag_car.answer.answerability import judge
+
+        live_focus = bool(turn.live_idx) and any(d.reason.startswith(("dtc", "bulletin", "stop"))
+                                                 for d in turn.sources.docs)
+        vehicle_words = {t for v in self.vehicles() for k in ("make", "model") for t in terms(str(v.get(k, "")))}
+        verdict = judge(turn.question, unknown_codes=turn.unknown_codes, known_codes=turn.known_codes,
+                        vocabulary=self.vocabulary, confidence=turn.ranking.confidence,
+                        threshold=self.settings.llm.abstain_below, vehicles=self.vehicles(), live_focus=live_focus,
+                        vehicle_words=vehicle_words, docs=turn.sources.docs)
+        if not verdict.answerable:
+            return verdict.reason
+        if not turn.sources.docs:
+            return "The documents do not cover this question, so I will not guess."
+        return None
+
+    def _live_docs(self, turn: _Turn) -> set[int] | None:
+        """For a vague question while the vehicle reports faults ("what's wrong with my car?"): the sources
+        the live faults pulled in (their DTC entries, bulletins, stop instructions), not whatever the vague
+        words happened to match."""
+        from rag_car.answer.answerability import salient_terms
+
+        pulled = {d.n for d in turn.sources.docs if d.reason != "question"}
+        if not pulled:
+            return None
+        vague = {"wrong", "problem", "issu", "matter", "status", "ok", "okay", "fine", "safe", "go", "happen", "fault",
+                 "check", "now", "warn", "lamp", "dash", "dashboard", "car", "vehicl", "drive", "still"}
+        specific = [t for t in salient_terms(turn.question, self.vocabulary, set()) if t not in vague]
+        return pulled if len(specific) <= 1 else None
+
+    def _lead(self, turn: _Turn) -> list[Part]:
+        """A live stop condition leads: the readings, then the manual's own instruction about them."""
+        stops = turn.safety.stops
+        if not stops:
+            return []
+        parts = [Part("STOP: " + "; ".join(s.text for s in stops) + ".", (), True, "lead")]
+        seen: set[str] = set()
+        for stop in stops:
+            instruction = _instruction(turn.sources.docs, stop)
+            if instruction is not None and instruction[1] not in seen:
+                seen.add(instruction[1])
+                parts.append(Part(instruction[1], (instruction[0],), False, "lead"))
+        return parts
+
+    def _extractive_parts(self, turn: _Turn, exclude: list[str]) -> list[Part]:
+        request = Request(question=turn.question, persona=turn.persona, sources=turn.sources, ranking=turn.ranking,
+                          live_idx=turn.live_idx, exclude=exclude, only_docs=self._live_docs(turn))
+        backend = self.backend("extractive")
+        return backend.compose(request)
+
+    def _generate(self, turn: _Turn, key: str, checker: GroundingChecker, layout: Layout, body: list[Part],
+                  unsupported: list[str]):
+        """Stream from a generative backend, checking each sentence as it completes. Returns (text, failure):
+        failure is None, or why the extractive backend must answer instead."""
+        llm = self.settings.llm
+        # the sources in the order their best sentence ranks (what a short prompt keeps), those the live faults
+        # pulled in always among them; a vague question about live faults sees only those
+        best_rank: dict[int, int] = {}
+        for i, scored in enumerate(turn.ranking.sentences):
+            best_rank.setdefault(scored.n, i)
+        only = self._live_docs(turn)
+        pool = [d for d in turn.sources.docs if only is None or d.n in only]
+        pool.sort(key=lambda d: best_rank.get(d.n, len(best_rank) + d.n))
+        pulled = [d for d in pool if d.reason != "question"]
+        docs = pool[:6] + [d for d in pulled if d not in pool[:6]]
+        live = [turn.sources.live[i] for i in turn.live_idx] or [l for l in turn.sources.live if l.flagged]
+        request = Request(
+            question=turn.question, persona=turn.persona, sources=turn.sources, ranking=turn.ranking,
+            live_idx=turn.live_idx,
+            messages=build_messages(turn.question, turn.persona, docs, live, turn.history,
+                                    [p.text for p in self._lead(turn)]),
+            completion_prompt=build_completion_prompt(turn.question, turn.persona, docs, live, turn.ranking),
+            max_tokens=llm.max_tokens, temperature=llm.temperature, timeout_s=llm.timeout_s,
+        )
+        text = ""
+        splitter = SentenceStream()
+        try:
+            backend = self.backend(key)
+            for piece in backend.stream(request):
+                text += piece
+                for sentence in splitter.feed(piece):
+                    yield from self._emit(sentence, checker, layout, body, unsupported)
+            for sentence in splitter.flush():
+                yield from self._emit(sentence, checker, layout, body, unsupported)
+        except BackendTimeout as exc:
+            if body:
+                turn.notices.append(f"{exc.message}: the answer was cut there")
+                return text, None
+            return text, f"{key} backend unavailable: {exc.message}"
+        except RagCarError as exc:
+            return text, f"{key} backend unavailable: {exc.message}"
+        except Exception as exc:  # a bug in an adapter or library: still answer, and say what happened
+            return text, f"{key} backend failed: {type(exc).__name__}: {str(exc)[:200]}"
+        if ABSTAIN_TOKEN in text and not body:
+            return text, None  # the model read the sources and found no answer: abstain, as it says
+        if not body:
+            if not text.strip():
+                return text, f"{key} backend returned an empty answer"
+            return text, f"{key} backend answered with nothing the sources support"
+        return text, None
+
+    def _emit(self, sentence: str, checker: GroundingChecker, layout: Layout, body: list[Part],
+              unsupported: list[str]) -> Iterator[str]:
+        if ABSTAIN_TOKEN in sentence:
+            return
+        for part in parse_answer(sentence):
+            if any(part.text == p.text for p in layout.parts) or any(part.text == p.text for p in body):
+                continue
+            verdict = checker.check_part(part)
+            if verdict.supported:
+                shown = _full_warning(verdict.part, checker.sources)
+                if any(shown.text == p.text for p in layout.parts):
+                    continue
+                body.append(shown)
+                yield layout.add(shown)
+            elif not verdict.filler:
+                unsupported.append(part.text)
+                if self.settings.llm.unsupported == "flag":
+                    yield layout.add(part, flag="[unsupported]")
+
+
+def _full_warning(part: Part, sources: Sources) -> Part:
+    """A generated WARNING/CAUTION that quotes part of a document's warning becomes the whole of it: a safety
+    text is never shown cut short."""
+    if part.role != "warning" and not re.match(r"\W{0,3}(WARNING|CAUTION|DANGER)\b", part.text, re.IGNORECASE):
+        return part
+    quoted = re.sub(r"\W+", " ", part.text.lower()).strip()
+    for doc in sources.docs:
+        for sentence in doc.sentences:
+            if sentence.is_safety and quoted and quoted in re.sub(r"\W+", " ", sentence.text.lower()):
+                return Part(sentence.text, (doc.n,), False, "warning")
+    return part
+
+
+def _instruction(docs: list[DocSource], stop: StopCondition) -> tuple[int, str] | None:
+    """The sentence of the stop condition's document that tells the driver to stop."""
+    topic_terms = set(terms(f"{stop.text} {stop.section} {stop.topic}"))
+    best: tuple[float, int, str] | None = None
+    for doc in docs:
+        if stop.doc and not doc.passage.source.endswith(stop.doc) and not doc.reason.startswith("stop"):
+            continue
+        for sentence in doc.sentences:
+            if not _STOP_WORDS.search(sentence.text):
+                continue
+            score = len(set(terms(sentence.text)) & topic_terms) + (1 if doc.reason.startswith("stop") else 0)
+            if best is None or score > best[0]:
+                best = (score, doc.n, sentence.text)
+    return (best[1], best[2]) if best and best[0] > 0 else None
+
+
+def _clean(question: Any) -> tuple[str, list[str]]:
+    notices: list[str] = []
+    text = question if isinstance(question, str) else ("" if question is None else str(question))
+    text = " ".join(text.split())
+    if len(text) > MAX_QUESTION_CHARS:
+        notices.append(f"the question was {len(text):,} characters long; only its first {MAX_QUESTION_CHARS:,} were used")
+        text = text[:MAX_QUESTION_CHARS].rsplit(" ", 1)[0] or text[:MAX_QUESTION_CHARS]
+    return text, notices
+
+
+def _history(history: Any) -> History:
+    out: History = []
+    for turn in history or []:
+        if isinstance(turn, str):
+            out.append({"role": "user", "content": turn})
+        elif isinstance(turn, dict):
+            out.append({"role": str(turn.get("role", "user")), "content": str(turn.get("content", ""))})
+        elif isinstance(turn, (tuple, list)) and len(turn) == 2:
+            out.append({"role": str(turn[0]), "content": str(turn[1])})
+    return out
+
+
+def _items(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return list(value.values())
+    return list(value)
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

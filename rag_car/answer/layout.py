@@ -1,0 +1,70 @@
+"""Parts -> answer text, piece by piece: lead, body, steps, warnings, live data. Document numbers are assigned in
+order of first appearance, so the answer cites [1], [2] ... whatever the sources' retrieval order was."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rag_car.answer.grounding import Part
+
+
+class Layout:
+    """Renders parts as they come; ``text`` is exactly the concatenation of the pieces returned by :meth:`add`."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[int, int] = {}  # source n -> number shown
+        self.parts: list[Part] = []
+        self.pieces: list[str] = []
+        self._last_role = ""
+        self._step = 0
+        self._live_header = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+    def renumber(self, part: Part) -> Part:
+        docs = []
+        for n in part.docs:
+            if n not in self.numbers:
+                self.numbers[n] = len(self.numbers) + 1
+            docs.append(self.numbers[n])
+        return replace(part, docs=tuple(docs))
+
+    def add(self, part: Part, flag: str = "") -> str:
+        """Render one part; returns the piece of text it adds."""
+        shown = self.renumber(part)
+        body = shown.render() + (f" {flag}" if flag else "")
+        role = part.role
+        if role == "step":
+            self._step = self._step + 1 if self._last_role == "step" else 1
+            body = f"{self._step}. {body}"
+        if role == "live":
+            body = f"- {body}"
+        piece = self._separator(role) + body
+        if role == "live" and not self._live_header:
+            piece = self._separator("live-header") + "Live data:\n" + body
+            self._live_header = True
+        self.parts.append(shown)
+        self.pieces.append(piece)
+        self._last_role = role
+        return piece
+
+    def add_text(self, text: str, role: str = "note") -> str:
+        """A line of our own (an abstention, a note): not a claim about the vehicle, so it cites nothing."""
+        piece = self._separator(role) + text
+        self.pieces.append(piece)
+        self._last_role = role
+        return piece
+
+    def _separator(self, role: str) -> str:
+        if not self.pieces:
+            return ""
+        last = self._last_role
+        if role == "body" and last == "body":
+            return " "
+        if role in ("step", "live", "lead") and last == role:
+            return "\n"
+        if role == "step" and last == "body":
+            return "\n"
+        return "\n\n"

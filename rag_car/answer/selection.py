@@ -1,0 +1,166 @@
+"""Question + Sources + persona -> ranked sentences and relevant live lines: what an answer is made of.
+
+A sentence's relevance mixes lexical coverage of the question (IDF-weighted over the candidate sentences, the
+passage heading counting half), embedding similarity to the question, and the passage's retrieval rank; the persona
+adds its preferences (specs and codes for a technician, actions and "safe to drive" for an owner).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rag_car.answer.personas import Persona
+from rag_car.answer.sentences import Sentence, codes, terms
+from rag_car.answer.sources import DocSource, LiveLine
+
+# Questions that ask about the vehicle's state as a whole: every flagged live line is relevant to them.
+_GENERAL = re.compile(
+    r"\b(?:wrong|problem|issue|matter|status|health|ok|okay|fine|safe|warning|lamp|light|dash|dashboard|code|codes|dtc|"
+    r"fault|faults|diagnos\w*|check|going on|happening|now|live|reading|readings)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Scored:
+    n: int
+    sentence: Sentence
+    lexical: float
+    semantic: float
+    score: float
+    focus: bool = False  # names a code asked about or active on the bus, or comes from such a code's entry
+
+
+@dataclass
+class Ranking:
+    sentences: list[Scored]
+    confidence: float  # best lexical/semantic support of any sentence for the question, 0..1
+    question_terms: set[str]
+
+    def best(self, n: int) -> list[Scored]:
+        return [s for s in self.sentences if s.n == n]
+
+
+def rank_sentences(
+    question: str,
+    docs: list[DocSource],
+    persona: Persona,
+    question_vector: np.ndarray | None = None,
+    vectors: Any = None,
+    focus_codes: set[str] | frozenset[str] = frozenset(),
+    max_docs: int = 8,
+    vocabulary: Any = None,
+) -> Ranking:
+    """Every sentence of the first ``max_docs`` sources, best first.
+
+    ``vectors``: a SentenceVectors (or None: lexical only). ``focus_codes``: codes asked about or active on the bus;
+    a sentence naming one is preferred. ``vocabulary``: the index's term frequencies; with it a question term
+    weighs by its rarity in the whole index, otherwise by its rarity among the candidate sentences.
+    """
+    q_terms = set(vocabulary.correct_text(question) if vocabulary is not None else terms(question))
+    if codes(question):
+        q_terms -= {"code", "dtc", "mean", "fault", "error"}  # "code P0217": the code says it all
+    candidates = [(doc, s) for doc in docs[:max_docs] for s in doc.sentences]
+    if not candidates:
+        return Ranking([], 0.0, q_terms)
+
+    sentence_terms = [set(terms(s.text)) for _, s in candidates]
+    df: dict[str, int] = {}
+    for own in sentence_terms:
+        for t in own & q_terms:
+            df[t] = df.get(t, 0) + 1
+    total = len(candidates)
+    if vocabulary is not None:
+        idf = {t: vocabulary.idf(t) for t in q_terms}
+    else:
+        idf = {t: math.log(1.0 + total / (1.0 + df.get(t, 0))) for t in q_terms}
+    weight_sum = sum(idf.values()) or 1.0
+
+    semantic = np.zeros(total, dtype=np.float32)
+    if vectors is not None and question_vector is not None:
+        mat = vectors.embed([s.text for _, s in candidates])
+        if mat.size:
+            semantic = np.clip(mat @ np.asarray(question_vector, dtype=np.float32), 0.0, 1.0)
+
+    focus = {c.upper() for c in focus_codes}
+    scored: list[Scored] = []
+    for i, ((doc, sentence), own) in enumerate(zip(candidates, sentence_terms)):
+        hits = own & q_terms
+        heading_hits = (doc.heading_terms - hits) & q_terms
+        # a code in the heading ("P0217 Engine coolant over temperature") is what every sentence below is about
+        code_hits = {t for t in heading_hits if any(ch.isdigit() for ch in t)}
+        coverage = (sum(idf[t] for t in hits | code_hits) + 0.6 * sum(idf[t] for t in heading_hits - code_hits)) / weight_sum
+        density = len(hits) / math.sqrt(max(len(own), 1)) if own else 0.0
+        lexical = min(1.0, 0.85 * coverage + 0.15 * min(1.0, density))
+        sem = float(semantic[i])
+        rank_prior = 1.0 / (1.0 + 0.5 * (doc.n - 1))
+        # the words of the question decide most; meaning catches paraphrase; the retriever's rank of the passage
+        # breaks ties; the persona's taste and the kind of answer asked for ("how often": an interval) nudge
+        score = 0.55 * lexical + 0.30 * sem + 0.15 * rank_prior
+        score += 0.5 * persona.feature_bonus(sentence.text, sentence.kind, doc.doc_type)
+        score += answer_type_bonus(question, sentence.text)
+        on_focus = False
+        if focus and (codes(sentence.text) & focus or doc.heading_codes & focus):
+            score += 0.25
+            on_focus = True
+        elif focus and doc.reason.startswith(("dtc", "bulletin")):
+            score += 0.08
+            on_focus = True
+        if len(sentence.text) < 25 and not any(ch.isdigit() for ch in sentence.text):
+            score -= 0.1  # fragments ("See below.") say little on their own
+        scored.append(Scored(doc.n, sentence, lexical, sem, score, on_focus))
+    scored.sort(key=lambda s: (-s.score, s.n, s.sentence.position))
+    confidence = max((0.5 * s.lexical + 0.5 * s.semantic) if vectors is not None else s.lexical for s in scored)
+    return Ranking(scored, float(confidence), q_terms)
+
+
+# (what the question asks for, what a sentence answering it looks like, bonus)
+_ANSWER_TYPES = [
+    (re.compile(r"\bhow often\b|\binterval\b|\bwhen (?:should|do|to) (?:i )?(?:change|replace|service)", re.I),
+     re.compile(r"\bevery\b|\binterval\b|\d+\s*(?:months?|years?)\b|\d[\d,]*\s*(?:km|miles)\b", re.I), 0.12),
+    (re.compile(r"\bhow (?:much|many|far|long|fast|big|heavy)\b|\bcapacity\b|\btorque\b|\bpressure\b|\bspec", re.I),
+     re.compile(r"\d"), 0.06),
+    (re.compile(r"\bwhich fuse\b|\bfuse\b", re.I), re.compile(r"\bF\d{1,3}\b"), 0.10),
+    (re.compile(r"\bwhat (?:do|should) i do\b|\bwhat now\b|\bwhat to do\b|\bcan i (?:keep|still|continue) driv", re.I),
+     re.compile(r"^(?:what to do|stop|do not|don't|never|have|drive|pull|switch|turn|reduce|check)\b", re.I), 0.10),
+    (re.compile(r"\b(?:still (?:current|valid)|superseded|replaced|latest|current version)\b|\bwhat replaced\b", re.I),
+     re.compile(r"\bsupersed\w*|\breplaced by\b|\bfor all new repairs\b", re.I), 0.15),
+    (re.compile(r"\bwhat'?s (?:wrong|up)\b|\bwhat is wrong\b|\bproblem\b|\bwhat happened\b", re.I),
+     re.compile(r"^[PCBU][0-3][0-9A-F]{3}: "), 0.2),
+    (re.compile(r"\bwhat (?:does|is) (?:code )?[PCBU][0-3][0-9A-F]{3}\b|\bmean(?:s|ing)?\b", re.I),
+     re.compile(r"^[PCBU][0-3][0-9A-F]{3}\b|\bmeans?\b|\bindicates?\b|\bcomes on when\b", re.I), 0.08),
+]
+
+
+def answer_type_bonus(question: str, sentence: str) -> float:
+    """A nudge for sentences shaped like the answer the question asks for."""
+    return sum(bonus for asks, looks, bonus in _ANSWER_TYPES if asks.search(question) and looks.search(sentence))
+
+
+def relevant_live(question: str, lines: list[LiveLine], topics: list[str], limit: int = 6) -> list[int]:
+    """Indexes of the live lines an answer should show: those sharing terms with the question, and every flagged one
+    (out of range, active, on) when the question is about the vehicle's state or a safety topic."""
+    q_terms = set(terms(question))
+    general = bool(_GENERAL.search(question or "")) or bool(topics)
+    chosen: list[tuple[int, int]] = []
+    for i, line in enumerate(lines):
+        if line.kind == "vehicle":
+            continue
+        overlap = len(line.terms & q_terms)
+        if line.flagged and (general or overlap):
+            chosen.append((0 if line.kind in ("dtc", "lamp") else 1, i))
+        elif overlap >= 1 and line.kind == "signal" and _specific_overlap(line.terms & q_terms):
+            chosen.append((2, i))
+    chosen.sort()
+    return [i for _, i in chosen[:limit]]
+
+
+def _specific_overlap(shared: set[str]) -> bool:
+    # "engine" or "speed" alone match too many signals; a second term or a specific one is needed
+    generic = {"engine", "speed", "status", "vehicle", "lamp", "temperature", "pressure", "level", "state"}
+    return len(shared) >= 2 or bool(shared - generic)

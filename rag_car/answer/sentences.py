@@ -1,0 +1,328 @@
+"""Text -> sentences, terms, numbers and codes: the units that answers are selected and checked in."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+# A sentence kind: "text", "step" (a list item or numbered step), "row" (a table row), "warning", "caution".
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*)$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,2}[.)]|[a-z][.)])\s+(.*)$")
+# a line that opens with a short label: "Description. The fuel ...", "Diagnostic steps." (before a list)
+_LABEL = re.compile(r"^(?!(?:It|This|That|These|Those|They|We|You|He|She|There|A|An|The|If|Do|Use|See)\b)"
+                    r"([A-Z][\w/()-]*(?: [\w/()-]+){0,4})\.(?:\s+(?=[A-Z0-9\"(-])|$)")
+_GENERIC_HEADERS = {"value", "values", "specification", "specifications", "spec", "data", "description", "details",
+                    "setting", "meaning", "notes", "note", "information", "info", ""}
+_UNDERLINE = re.compile(r"^[=\-~^*_]{3,}$")
+_DOT_LEADER = re.compile(r"^(\S.*?)\s*\.{4,}\s*(\S.*)$")
+_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+# "WARNING: ...", "**CAUTION** ...", "Danger! ..." open a safety text; "Warning lamp." (a label) does not
+_SAFETY_LEAD = re.compile(r"^\W{0,4}(?:(WARNING|CAUTION|DANGER)\b|(Warning|Caution|Danger)\s*[:!])\W*")
+_ABBREVIATIONS = ("e.g.", "i.e.", "approx.", "fig.", "no.", "vs.", "etc.", "min.", "max.", "ref.", "sec.", "p.", "pp.", "cf.")
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=(?:\[[Ll][Ii][Vv][Ee]\]\s*)?[\"'(\[]?[A-Z0-9])")
+_CITATION_MARK = re.compile(r"\s*\[(?:live|\d+(?:\s*[,;]\s*\d+)*)\]", re.IGNORECASE)
+
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![A-Za-z0-9.,])\d+(?:[.,]\d+)?")
+_DTC = re.compile(r"\b[PCBU][0-3][0-9A-F]{3}\b")
+_CODE = re.compile(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]+(?:-[A-Z0-9]+)*\b|\b\d+(?:-\d+)+\b", re.IGNORECASE)
+
+# Bumped when terms() changes, so that caches of terms (the vocabulary) are rebuilt.
+TERMS_VERSION = 4
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between both but by
+    can could did do does doing down during each few for from further had has have having he her here hers herself him himself
+    his how i if in into is it its itself just me more most my myself nor of off on once only or other our ours ourselves out
+    over own same she should so some such than that the their theirs them themselves then there these they this those through
+    to too under until up very was we were what when where which while who whom why will with would you your yours yourself
+    yourselves also may might must shall s t don doesn isn aren wasn weren won wouldn shouldn couldn let get got please tell
+    me know want need like one ones thing things way ok okay really much many""".split()
+)
+# negations matter to safety ("do not drive"): they are never stopwords
+NEGATIONS = frozenset({"not", "no", "never", "don't", "doesn't", "do not", "cannot", "can't", "without", "nothing", "none"})
+
+# spelling variants, typing habits and near-synonyms folded to one form, so that "tyre" finds "tire",
+# "light" finds "lamp" and "handbrake" finds "parking brake" (a value with a space becomes two terms)
+_CANONICAL = {
+    "tyre": "tire", "tyres": "tire", "litre": "liter", "litres": "liter", "colour": "color", "centre": "center",
+    "light": "lamp", "lights": "lamp", "indicator": "lamp", "telltale": "lamp", "symbol": "lamp", "mil": "lamp",
+    "overheating": "overheat", "overheats": "overheat", "overheated": "overheat",
+    "temp": "temperature", "temps": "temperature", "antifreeze": "coolant", "lug": "wheel",
+    "workshop": "dealer", "garage": "dealer", "mechanic": "dealer", "retailer": "dealer",
+    "handbrake": "parking brake", "seatbelt": "seat belt", "seatbelts": "seat belt", "jumpstart": "jump start",
+    "petrol": "gasoline", "gearbox": "transmission", "bonnet": "hood", "windscreen": "windshield", "boot": "liftgate",
+    "aircon": "air conditioning", "mpg": "fuel economy", "revs": "rpm", "spec": "specification", "specs": "specification",
+    "supersedes": "replace", "superseded": "replace", "supersede": "replace",
+    "psi": "pressure", "kpa": "pressure", "inflation": "pressure", "inflate": "pressure",
+    "wat": "what", "wont": "not", "won't": "not", "dont": "not", "don't": "not", "cant": "not", "can't": "not",
+    "doesnt": "not", "doesn't": "not", "isnt": "not", "isn't": "not", "shouldnt": "not", "shouldn't": "not",
+}
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer  # PyStemmer: the Snowball English stemmer (also what the BM25 side uses)
+
+    return Stemmer.Stemmer("english")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One selectable unit of a passage: its text, where it sits, and what kind it is."""
+
+    text: str
+    position: int
+    kind: str = "text"
+
+    @property
+    def is_safety(self) -> bool:
+        return self.kind in ("warning", "caution")
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences of a passage, in order. Headings are dropped, list items and table rows are units of their own,
+    and a WARNING/CAUTION paragraph stays whole so that it is never quoted in part. Hard-wrapped lines (text
+    files, PDF extracts) are joined back; dot-leader lines ("Hot idle ...... 100 kPa") read as table rows."""
+    blocks: list[list] = []  # [kind, text]: kind "para", "step", "warning", "caution", "row"
+    header: list[str] | None = None
+
+    def add(kind: str, body: str) -> None:
+        blocks.append([kind, body])
+
+    def continues(line: str) -> bool:
+        # a line that is no new block carries on the last one, unless that one ended a sentence and this one
+        # starts a new one (a new paragraph with no blank line between, as PDF extracts have)
+        if not blocks or blocks[-1][0] in ("row", "break"):
+            return False
+        kind, body = blocks[-1]
+        if kind == "para":
+            return True
+        return not (body.rstrip().endswith((".", "!", "?", ":")) and line[:1].isupper())
+
+    for raw in (text or "").replace("\r", "").split("\n"):
+        line = raw.strip()
+        if not line:
+            if blocks and blocks[-1][0] != "row":
+                blocks.append(["break", ""])
+            header = None
+            continue
+        if _UNDERLINE.match(line):
+            if blocks and blocks[-1][0] == "para" and blocks[-1][1].count(" ") < 12:
+                blocks.pop()  # the line above was a heading ("LU-01 Oil pressure test" + "-----")
+            continue
+        if _HEADING.match(line):
+            add("break", "")
+            continue
+        if line.startswith("|") or line.count("|") >= 2 or " | " in line:  # markdown, or a table flattened by a loader
+            if _TABLE_SEPARATOR.match(line):
+                continue
+            cells = [cell.strip(" *") for cell in line.strip().strip("|").split("|")]
+            cells = [cell for cell in cells if cell]
+            if not cells:
+                continue
+            if header is None:
+                header = cells  # the header row labels the cells of the rows below it
+            elif len(cells) == len(header) == 2:
+                # "Wheel nuts | 120 Nm" under "Fastener | Torque": "Wheel nuts torque: 120 Nm"
+                label = header[1].strip()
+                plain = label.lower() in _GENERIC_HEADERS or label.lower() in cells[0].lower()
+                add("row", f"{cells[0]}: {cells[1]}" if plain else f"{cells[0]} {label.lower()}: {cells[1]}")
+            elif len(cells) == len(header):
+                # the first cell names the row ("Wheel nuts"); the others are labelled by their header
+                add("row", f"{cells[0]}: " + "; ".join(f"{h}: {c}" if h and h != c else c
+                                                        for h, c in zip(header[1:], cells[1:])))
+            else:
+                add("row", "; ".join(cells))
+            continue
+        header = None
+        leader = _DOT_LEADER.match(line)
+        if leader:
+            add("row", f"{leader.group(1).strip()}: {leader.group(2).strip()}")
+            continue
+        if line.startswith(">"):
+            line = line.lstrip("> ").strip()
+        item = _LIST_ITEM.match(line)
+        if item:
+            body = item.group(1).strip()
+            add(_safety_kind(body) if _SAFETY_LEAD.match(body) else "step", body)
+            continue
+        if _SAFETY_LEAD.match(line):
+            add(_safety_kind(line), line)
+            continue
+        label = _LABEL.match(line)
+        if label:
+            add("para", f"{label.group(1)}:{line[label.end() - 1:] if label.end() < len(line) else ''}".rstrip())
+            continue
+        if continues(line):
+            blocks[-1][1] += " " + line
+        else:
+            add("para", line)
+
+    units: list[tuple[str, str]] = []
+    for kind, body in blocks:
+        if kind == "break" or not body.strip():
+            continue
+        if kind == "para":
+            units.extend(_split_paragraph(body))
+        else:
+            units.append((kind, _clean(body)))
+    out: list[Sentence] = []
+    for kind, body in units:
+        body = body.strip()
+        if len(body) < 3 or not _WORD.search(body):
+            continue
+        out.append(Sentence(text=body, position=len(out), kind=kind))
+    return out
+
+
+def _split_paragraph(paragraph: str) -> list[tuple[str, str]]:
+    paragraph = _clean(paragraph)
+    if _SAFETY_LEAD.match(paragraph):
+        return [(_safety_kind(paragraph), paragraph)]
+    pieces: list[str] = []
+    start = 0
+    for match in _BOUNDARY.finditer(paragraph):
+        before = paragraph[start:match.start()].rstrip()
+        last_word = before.rsplit(None, 1)[-1].lower() if before.strip() else ""
+        if last_word.lstrip("(") in _ABBREVIATIONS:
+            continue
+        pieces.append(paragraph[start:match.start()].strip())
+        start = match.end()
+    pieces.append(paragraph[start:].strip())
+    return [("text", piece) for piece in pieces if piece]
+
+
+def _safety_kind(text: str) -> str:
+    match = _SAFETY_LEAD.match(text)
+    word = (match.group(1) or match.group(2)).lower()
+    return "caution" if word == "caution" else "warning"
+
+
+def _clean(text: str) -> str:
+    text = re.sub(r"\*\*|__|`", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def strip_citations(text: str) -> str:
+    """The sentence without its ``[n]`` / ``[live]`` markers."""
+    return _CITATION_MARK.sub("", text).strip()
+
+
+def citation_marks(text: str) -> tuple[set[int], bool]:
+    """(document numbers cited, whether ``[live]`` is cited) in a piece of answer text."""
+    numbers: set[int] = set()
+    live = False
+    for match in _CITATION_MARK.finditer(text):
+        inner = match.group(0).strip()[1:-1]
+        if inner.lower() == "live":
+            live = True
+        else:
+            numbers.update(int(part) for part in re.split(r"\s*[,;]\s*", inner) if part.strip().isdigit())
+    return numbers, live
+
+
+def words(text: str) -> list[str]:
+    """Lowercase words in order (codes and hyphenated words kept whole)."""
+    return [w.lower() for w in _WORD.findall(text or "")]
+
+
+@lru_cache(maxsize=100_000)
+def _fold(word: str) -> tuple[str, ...]:
+    word = word.lower()
+    canonical = _CANONICAL.get(word, word)
+    out = []
+    for part in canonical.split():
+        if part in STOPWORDS:
+            continue
+        out.append(part if any(ch.isdigit() for ch in part) or "-" in part else _stemmer().stemWord(part))
+    return tuple(out)
+
+
+def normalise_term(word: str) -> str:
+    """One word as a term: its canonical form, stemmed ("tyres" -> "tire", "warning" -> "warn")."""
+    folded = _fold(word)
+    return folded[0] if folded else word.lower()
+
+
+def terms(text: str) -> list[str]:
+    """Content terms: words without stopwords, folded (spelling variants, a few synonyms) and stemmed."""
+    out: list[str] = []
+    for w in words(text):
+        if (w in STOPWORDS or len(w) < 2) and not w.isdigit():
+            continue
+        if "-" in w and w.replace("-", "").isalpha():
+            # "space-saver" is "space saver"; a code ("5w-30", "p0301-00") stays whole
+            for part in w.split("-"):
+                if part and part not in STOPWORDS and len(part) > 1:
+                    out.extend(_fold(part))
+            continue
+        out.extend(_fold(w))
+    return out
+
+
+def numbers(text: str) -> set[float]:
+    """Every number written in digits ("1,200" and "1200" are the same; "1,5" is 1.5)."""
+    out: set[float] = set()
+    for raw in _NUMBER.findall(text or ""):
+        if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", raw):
+            raw = raw.replace(",", "")
+        else:
+            raw = raw.replace(",", ".")
+        try:
+            out.add(float(raw))
+        except ValueError:
+            continue
+    return out
+
+
+def codes(text: str) -> set[str]:
+    """Codes that must never be invented: DTCs, part/bulletin numbers, grades like 5W-30 (uppercased, no hyphens)."""
+    found = {m.group(0) for m in _DTC.finditer(text or "")}
+    found.update(m.group(0) for m in _CODE.finditer(text or ""))
+    return {_code_key(code) for code in found if len(_code_key(code)) >= 3}
+
+
+def dtc_codes(text: str) -> list[str]:
+    """DTCs (P0301, U0100 ...) in order of appearance, each once."""
+    seen: dict[str, None] = {}
+    for match in _DTC.finditer((text or "").upper()):
+        seen.setdefault(match.group(0), None)
+    return list(seen)
+
+
+def _code_key(code: str) -> str:
+    return re.sub(r"[\s-]", "", code).upper()
+
+
+def code_space(text: str) -> str:
+    """The text in the form codes are compared in: uppercased, spaces and hyphens removed."""
+    return _code_key(text or "")
+
+
+_FOREIGN = frozenset(
+    """der die das und ist nicht ein eine mein meine wie was warum wann ich mit auf für zu bei le la les et est une un mon ma
+    pourquoi comment quand je avec pour dans el los las es una mi por qué cómo cuando yo con para il lo è di che perché come
+    quando sono het een is niet mijn waarom hoe wanneer o os um uma meu minha não porque como quando eu com para em""".split()
+)
+_ENGLISH = STOPWORDS | frozenset({"what", "why", "how", "when", "is", "the", "my", "car", "does", "should", "can"})
+
+
+def looks_english(text: str) -> bool:
+    """False for a question plainly in another language (its function words, or a non-Latin script);
+    short or code-only questions count as English."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if letters and sum(1 for ch in letters if ord(ch) > 0x24F) / len(letters) > 0.3:
+        return False
+    lowered = [w.lower() for w in re.findall(r"[^\W\d_]+", text)]
+    if len(lowered) < 3:
+        return True
+    english = sum(1 for w in lowered if w in _ENGLISH)
+    foreign = sum(1 for w in lowered if w in _FOREIGN and w not in _ENGLISH)
+    return not (foreign >= 2 and foreign > english)
+
+
+def has_negation(text: str) -> bool:
+    low = f" {(text or '').lower()} "
+    return bool(re.search(r"\b(not|no|never|don't|doesn't|cannot|can't|without|nothing|none|avoid)\b", low))

@@ -1,0 +1,106 @@
+"""`rag-car ask`: a question (or one per line of stdin) -> a grounded, cited answer (text or JSON lines)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Optional
+
+import typer
+
+from rag_car.cli.state import state
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("ask")
+    def ask(
+        ctx: typer.Context,
+        question: str = typer.Argument(..., help='The question, or "-" to read one question per line from standard input.'),
+        persona: Optional[str] = typer.Option(None, "--persona", help="owner (plain words, what to do now) or technician (codes, specs, procedures)."),
+        vehicle: Optional[str] = typer.Option(None, "--vehicle", help='Answer for this vehicle, e.g. "Aldmoor Corrin 2021" (default: the VIN read from the bus).'),
+        bus: Optional[str] = typer.Option(None, "--bus", help="Listen to this bus first so live data grounds the answer, e.g. remote:ws://127.0.0.1:54701/."),
+        listen: Optional[float] = typer.Option(None, "--listen", min=0, help="Seconds to listen to --bus before answering (default 2)."),
+        backend: Optional[str] = typer.Option(None, "--backend", help="extractive (default), llamacpp, ollama or openai."),
+        as_json: bool = typer.Option(False, "--json", help="One JSON object per question (see docs/answer.md for the schema)."),
+    ) -> None:
+        """Answer a question from the vehicle's documents (and its live data with --bus), citing each statement.
+
+        Examples:
+
+        \b
+          rag-car ask "What is the tire pressure?"
+          rag-car ask "what's wrong with my car?" --bus remote:ws://127.0.0.1:54701/ --listen 3
+          rag-car ask "P0301 next diagnostic step" --persona technician --backend llamacpp --json
+          printf 'P0301?\\nwheel nut torque?\\n' | rag-car ask --json -
+        """
+        from rag_car.errors import ConfigError
+        from rag_car.settings import LLM_BACKENDS, PERSONAS
+
+        if persona is not None and persona not in PERSONAS:
+            raise ConfigError(f"unknown persona {persona!r}", f"use --persona {' or '.join(PERSONAS)}")
+        if backend is not None and backend not in LLM_BACKENDS:
+            raise ConfigError(f"unknown backend {backend!r}", f"use --backend with one of {', '.join(LLM_BACKENDS)}")
+        if question != "-" and not question.strip():
+            raise typer.BadParameter("the question is empty: type a question, e.g. \"What is the tire pressure?\"",
+                                     param_hint="QUESTION")
+        settings = state(ctx).settings({"llm": {"backend": backend, "persona": persona}, "can": {"listen_s": listen}})
+
+        from rag_car.answer.assistant import Assistant
+
+        live_feed = None
+        if bus:
+            from rag_car.cli.bus_listen import listen_to_bus
+
+            live_feed = listen_to_bus(settings, bus, settings.can.listen_s)
+        try:
+            with Assistant(settings, live=live_feed.state if live_feed else None) as assistant:
+                questions = (line.rstrip("\n") for line in sys.stdin) if question == "-" else iter([question])
+                failed = False
+                for text in questions:
+                    if question == "-" and not text.strip():
+                        continue
+                    answer = _answer(assistant, text, vehicle, as_json, stream=not as_json and question != "-")
+                    failed = failed or answer.error is not None
+                if failed and question != "-":
+                    raise typer.Exit(1)
+        finally:
+            if live_feed is not None:
+                live_feed.close()
+
+
+def _answer(assistant: Any, text: str, vehicle: str | None, as_json: bool, stream: bool) -> Any:
+    """Answer one question and print it; returns the Answer."""
+    if as_json:
+        answer = assistant.ask(text, vehicle=vehicle)
+        typer.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        sys.stdout.flush()
+        return answer
+    printed = False
+
+    def show(piece: str) -> None:
+        nonlocal printed
+        printed = True
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    answer = assistant.ask(text, vehicle=vehicle, stream=show if stream else None)
+    if not printed:
+        sys.stdout.write(answer.answer)
+    sys.stdout.write("\n")
+    print_footer(answer)
+    return answer
+
+
+def print_footer(answer: Any) -> None:
+    """Sources, then the notes (fallback first) on stderr."""
+    if answer.citations:
+        typer.echo("\nSources:")
+        for c in answer.citations:
+            typer.echo(f"  [{c.n}] {c.label()} ({c.doc_type})")
+    if answer.fallback:
+        typer.echo(f"note: answered by the extractive backend: {answer.fallback}", err=True)
+    for note in answer.notices:
+        if answer.fallback and note.startswith(answer.fallback):
+            continue
+        typer.echo(f"note: {note}", err=True)
+    sys.stdout.flush()

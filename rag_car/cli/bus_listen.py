@@ -1,0 +1,43 @@
+"""Bus spec + seconds -> a LiveState being fed in the background (signals, and DTCs, lamps and VIN when the
+diagnostics session is available): what `ask --bus` and `chat --bus` answer with. Not a command module."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Listening:
+    """A live state and the feed (and diagnostics session) keeping it current; ``close()`` stops them."""
+
+    state: Any
+    feed: Any
+    session: Any = None
+
+    def close(self) -> None:
+        for part in (self.feed, self.session):
+            stop = getattr(part, "stop", None) or getattr(part, "close", None)
+            if callable(stop):
+                try:
+                    stop()
+                except Exception:  # closing must never hide the answer
+                    pass
+
+
+def listen_to_bus(settings: Any, spec: str, seconds: float) -> Listening:
+    """Start listening to ``spec`` and wait ``seconds`` so that the state holds current readings.
+    Raises BusError when the bus cannot be opened (the CLI prints it)."""
+    from rag_car.vehicle.feed import Feed
+    from rag_car.vehicle.live import live_state_from_settings
+
+    from rag_car.vehicle.diagnostics.session import attach_passive
+
+    state = live_state_from_settings(settings)
+    # listening only: the DTC broadcast, the lamp signals, the VIN (OBD polling would transmit)
+    session = attach_passive(settings, state)
+    feed = Feed(spec, state, listeners=list(session.listeners)).start()
+    if seconds > 0:
+        time.sleep(seconds)
+    return Listening(state=state, feed=feed, session=session)

@@ -1,0 +1,69 @@
+"""`rag-car eval answers`: a QA file -> the answer metrics (facts, cited source, abstention, warnings, latency) per
+backend, side by side, with the misses. Registers into the `eval` group of rag_car.cli.eval_cmd."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from rag_car.cli.state import state
+
+
+def register(app: typer.Typer) -> None:
+    group = next((g.typer_instance for g in app.registered_groups if g.name == "eval"), None)
+    if group is None:  # eval_cmd not loaded: a group of our own
+        group = typer.Typer(help="Measure rag-car against an evaluation set.", no_args_is_help=True)
+        app.add_typer(group, name="eval")
+
+    @group.command("answers")
+    def answers(
+        ctx: typer.Context,
+        qa: Path = typer.Option(Path("tests/eval/qa.jsonl"), "--qa", help="QA file: JSON lines with question, history, expected, facts, safety, answerable."),
+        backend: Optional[List[str]] = typer.Option(None, "--backend", help="Backends to compare (repeatable; default: llm.backend)."),
+        limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
+        as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON report to this file."),
+        show_misses: bool = typer.Option(True, "--misses/--no-misses", help="List the questions that missed a target."),
+    ) -> None:
+        """Score the answers on a QA file, backends side by side: facts present, expected source cited,
+        unanswerable questions abstained, safety warnings carried, latency.
+
+        Example: rag-car eval answers --backend extractive --backend llamacpp
+        """
+        from rag_car.answer.assistant import Assistant
+        from rag_car.answer.evaluate import evaluate_answers, format_reports, load_items, reports_json
+        from rag_car.errors import ConfigError
+        from rag_car.settings import LLM_BACKENDS
+
+        settings = state(ctx).settings()
+        backends = list(backend) if backend else [settings.llm.backend]
+        bad = [b for b in backends if b not in LLM_BACKENDS]
+        if bad:
+            raise ConfigError(f"unknown --backend {', '.join(bad)}", f"use {', '.join(LLM_BACKENDS)}")
+        items = load_items(qa)[:limit] if limit else load_items(qa)
+        if not items:
+            raise ConfigError(f"QA file {qa} has no questions", "add one JSON object per line")
+        reports = []
+        with Assistant(settings) as assistant:
+            chunks = list(assistant.retriever.store.iter_all())
+            for key in backends:
+                typer.echo(f"{key}: {len(items)} questions ...", err=True)
+                reports.append(evaluate_answers(assistant, items, key, chunks=chunks))
+        data = reports_json(reports)
+        data["qa_file"] = str(qa)
+        if out:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+        if as_json:
+            typer.echo(json.dumps(data, indent=1, ensure_ascii=False))
+            return
+        typer.echo(format_reports(reports))
+        if show_misses:
+            for report in reports:
+                misses = report.misses()
+                typer.echo(f"\n{report.backend}: {len(misses)} questions missed a target")
+                for miss in misses:
+                    typer.echo(f"  {miss['id']}: {', '.join(miss['problems'])} | {miss['question']}")

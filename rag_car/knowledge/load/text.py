@@ -1,0 +1,99 @@
+"""File bytes -> text: size limit, empty and binary files refused, UTF-8 with a Windows-1252 fallback."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from pathlib import Path
+
+from rag_car.errors import IngestError
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Windows-1252 leaves five bytes undefined; Latin-1 maps them to C1 controls, which is what we fall back to.
+_CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+
+
+def read_bytes(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes. Raises IngestError for a missing, unreadable, empty or oversized file."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise IngestError(f"{path} does not exist", "check the path") from exc
+    except OSError as exc:
+        raise IngestError(f"cannot read {path} ({exc.strerror})", "check the file's permissions") from exc
+    if size == 0:
+        raise IngestError(f"{path} is empty (0 bytes)", "remove it or replace it with the real document")
+    if size > max_bytes:
+        raise IngestError(
+            f"{path} is {size / 1e6:.1f} MB, over the limit of {max_bytes / 1e6:g} MB",
+            "raise ingest.max_file_mb (RAG_CAR_INGEST__MAX_FILE_MB or --max-file-mb) or split the file",
+        )
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"cannot read {path} ({exc.strerror})", "check the file's permissions") from exc
+
+
+def decode_text(data: bytes, path: Path) -> tuple[str, list[str]]:
+    """Decode a text file; return the text and warnings about how it was read.
+
+    UTF-8 (with or without BOM) and BOM-marked UTF-16 decode as they are. Bytes that are not valid
+    UTF-8 are read as Windows-1252 (a Latin-1 file, or a UTF-8 file with a few Latin-1 bytes pasted in),
+    so nothing is lost, and a warning says so. Raises IngestError for binary data and for a file with
+    no text at all.
+    """
+    warnings: list[str] = []
+    text: str | None = None
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom):].decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise IngestError(f"{path} starts with a {encoding} byte-order mark but is not {encoding} ({exc.reason})",
+                                  "re-save it as UTF-8") from exc
+            break
+    if text is None:
+        if b"\x00" in data[:8192]:
+            raise IngestError(f"{path} is a binary file, not text (it contains NUL bytes)",
+                              "ingest the document it was exported from, or check the file extension")
+        text, replaced, first = _decode_utf8_or_cp1252(data)
+        if replaced:
+            warnings.append(f"{replaced} byte(s) were not valid UTF-8 (first at byte {first}) and were read as Windows-1252/Latin-1")
+    if _looks_binary(text):
+        raise IngestError(f"{path} is a binary file, not text (too many control characters)",
+                          "ingest the document it was exported from, or check the file extension")
+    if not text.strip():
+        raise IngestError(f"{path} holds no text (only whitespace)", "remove it or replace it with the real document")
+    return text.replace("\r\n", "\n").replace("\r", "\n"), warnings
+
+
+def _decode_utf8_or_cp1252(data: bytes) -> tuple[str, int, int]:
+    """Decode UTF-8; each run of invalid bytes is decoded as Windows-1252. Returns (text, bytes replaced, first offset)."""
+    parts: list[str] = []
+    position, replaced, first = 0, 0, -1
+    while True:
+        try:
+            parts.append(data[position:].decode("utf-8"))
+            break
+        except UnicodeDecodeError as exc:
+            start, end = position + exc.start, position + exc.end
+            parts.append(data[position:start].decode("utf-8"))
+            bad = data[start:end]
+            parts.append("".join(bytes([b]).decode("latin-1") if b in _CP1252_UNDEFINED else bytes([b]).decode("cp1252") for b in bad))
+            replaced += len(bad)
+            if first < 0:
+                first = start
+            position = end
+    return "".join(parts), replaced, first
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:20000]
+    return len(_CONTROL.findall(sample)) > max(8, len(sample) // 100)

@@ -1,0 +1,113 @@
+"""Text -> the exact codes it names: DTCs, NHTSA campaign and ODI numbers, bulletin and part numbers.
+
+A code is compared by its *key*: upper case, letters and digits only ("TSB 21-004" -> "21004",
+"02V-288" -> "02V288000"), so that the spelling of the question and of the document may differ.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+KINDS = ("dtc", "campaign", "odi", "bulletin", "part")
+
+# SAE J2012: P (powertrain), C (chassis), B (body), U (network) + 4 characters, the first 0-3.
+_DTC = re.compile(r"(?<![A-Za-z0-9])([PCBUpcbu][0-3][0-9A-Fa-f]{3})(?![A-Za-z0-9])")
+# NHTSA recall campaign: 2-digit year, V(ehicle)/E(quipment)/T(ire)/C(hild seat)/I, 3 + 3 digits
+# ("02V288000", "02V-288", "01V-139.001").
+_CAMPAIGN = re.compile(r"(?<![A-Za-z0-9])(\d{2})([VETCIvetci])-?(\d{3})(?:[.-]?(\d{3}))?(?![A-Za-z0-9])")
+# NHTSA ODI investigations: PE/EA/DP/RQ/AQ/RP/IR + 2-digit year + 3 digits ("PE02-011", "EA02004").
+_ODI = re.compile(r"(?<![A-Za-z0-9])(PE|EA|DP|RQ|AQ|RP|IR)-?(\d{2})-?(\d{3})(?![A-Za-z0-9])", re.IGNORECASE)
+# Manufacturer bulletin numbers written letters-year-number ("ASB-23-004", "TSB-21-004"): recognised anywhere.
+_BULLETIN_SHAPE = re.compile(r"(?<![A-Za-z0-9-])([A-Z]{1,5}-?\d{2}-\d{2,4}[A-Z]?)(?![A-Za-z0-9-])")
+# Other bulletin and part numbers are only recognised after a word that says what they are.
+_REF_BODY = r"([A-Z0-9]{1,12}(?:[-/.()][A-Z0-9()]{1,12}){0,4})"
+_BULLETIN = re.compile(
+    r"\b(?:(?:technical|service)\s+)*(?:TSBS?|SB|bulletins?)\b\s*(?:(?:TSB|SB)\b\s*)?"
+    r"(?:no\.?|number|num|#)?\s*[:#]?\s*" + _REF_BODY,
+    re.IGNORECASE,
+)
+_PART = re.compile(r"\b(?:part|p/n|pn)\s*(?:no\.?|number|num|#)?\s*[:#]?\s*" + _REF_BODY, re.IGNORECASE)
+# Prefixes that name the kind of a reference rather than being part of it.
+_KIND_PREFIXES = ("TSB", "SB")
+
+
+@dataclass(frozen=True)
+class Code:
+    """One code found in a text: its kind, its spelling there, and its comparison key."""
+
+    kind: str
+    text: str
+    key: str
+
+
+def code_key(text: str) -> str:
+    """The comparison key of a code: upper case, letters and digits only, a kind prefix (TSB, SB) dropped,
+    a campaign number in its 9-character form ("94V-129" -> "94V129000")."""
+    campaign = _CAMPAIGN.fullmatch(text.strip())
+    if campaign:
+        return _campaign_key(campaign)
+    key = re.sub(r"[^A-Z0-9]", "", text.upper())
+    for prefix in _KIND_PREFIXES:
+        if key.startswith(prefix) and len(key) > len(prefix) and key[len(prefix)].isdigit():
+            return key[len(prefix):]
+    return key
+
+
+def _campaign_key(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{match.group(2).upper()}{match.group(3)}{match.group(4) or '000'}"
+
+
+def find_codes(text: str) -> list[Code]:
+    """Every code in ``text``, in order of first appearance, each key once."""
+    found: list[tuple[int, Code]] = []
+    for m in _DTC.finditer(text):
+        found.append((m.start(), Code("dtc", m.group(1), m.group(1).upper())))
+    for m in _CAMPAIGN.finditer(text):
+        found.append((m.start(), Code("campaign", m.group(0), _campaign_key(m))))
+    for m in _ODI.finditer(text):
+        found.append((m.start(), Code("odi", m.group(0), f"{m.group(1).upper()}{m.group(2)}{m.group(3)}")))
+    for m in _BULLETIN_SHAPE.finditer(text):
+        found.append((m.start(), Code("bulletin", m.group(1), code_key(m.group(1)))))
+    for kind, pattern in (("bulletin", _BULLETIN), ("part", _PART)):
+        for m in pattern.finditer(text):
+            body = m.group(1).rstrip(".")
+            if any(ch.isdigit() for ch in body) and len(code_key(body)) >= 3:
+                found.append((m.start(1), Code(kind, body, code_key(body))))
+    found.sort(key=lambda item: item[0])
+    seen: set[str] = set()
+    codes: list[Code] = []
+    for _, code in found:
+        if code.key not in seen:
+            seen.add(code.key)
+            codes.append(code)
+    return codes
+
+
+def split_delimited(value: object) -> list[str]:
+    """A metadata list delimited on both sides (",P0301,P0303,") -> ["P0301", "P0303"]."""
+    if not isinstance(value, str) or not value:
+        return []
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def heading_refs(text: str) -> list[str]:
+    """Procedure and document identifiers in a heading or title ("LU-01 Oil pressure test" -> ["LU01"]):
+    letters and digits joined by a hyphen or slash. A bare word with digits ("AM20", an engine) is a name, not a code."""
+    out = []
+    for token in candidate_tokens(text):
+        key = code_key(token)
+        if re.search(r"[A-Za-z]", token) and re.search(r"[-/]", token):
+            out.append(key)
+    return out
+
+
+def candidate_tokens(text: str) -> list[str]:
+    """Code-shaped tokens of a question (letters/digits/hyphens with a digit, 4+ characters): compared against the
+    references the index knows, so that a bare "21-004" or "F1FZ-12A650-A" is recognised when a document names it."""
+    out = []
+    for token in re.findall(r"[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*", text):
+        key = code_key(token)
+        if len(key) >= 4 and any(ch.isdigit() for ch in key):
+            out.append(token)
+    return out

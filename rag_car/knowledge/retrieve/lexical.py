@@ -1,0 +1,217 @@
+"""Chunk texts -> a BM25 index (the bm25s library) with code-preserving tokens; query tokens -> ranked rows."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from rag_car.knowledge.retrieve.codes import find_codes
+
+# Bumped when the tokenizer or the catalog changes, so that an index built by older code is rebuilt.
+TOKENIZER_VERSION = 8
+
+# bm25s' longer English list, minus the little words that carry meaning about a car ("light stays on", "cuts off").
+_KEEP = {"off", "on", "up", "down", "out", "over", "under", "above", "below", "no", "not", "again"}
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?(?:[-/.][a-z0-9]+)*")
+_SEPARATORS = re.compile(r"[-/.]")
+_DECIMAL = re.compile(r"\d+\.\d+")
+# One spelling per word, in documents and questions alike: British -> US, and the abbreviations people type.
+_SPELLINGS = {
+    "tyre": "tire", "tyres": "tires", "litre": "liter", "litres": "liters", "colour": "color", "colours": "colors",
+    "centre": "center", "aluminium": "aluminum", "kerb": "curb", "windscreen": "windshield", "bonnet": "hood",
+    "gearbox": "transmission", "petrol": "gasoline", "indicator": "turn signal", "indicators": "turn signals",
+    "spec": "specification", "specs": "specifications", "temp": "temperature", "temps": "temperatures",
+    "tranny": "transmission", "trans": "transmission", "batt": "battery", "aircon": "air conditioning",
+    "dtcs": "dtc", "revs": "rpm", "mpg": "fuel economy",
+}
+MIN_CORRECTABLE = 4  # shorter unknown words are too ambiguous to correct
+
+
+@functools.lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(STOPWORDS_EN_PLUS) - _KEEP
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer  # PyStemmer, the Snowball stemmers bm25s recommends
+
+    return Stemmer.Stemmer("english")
+
+
+@functools.lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stemmed words without stop words; codes kept whole ("p0303", "02v288000") and
+    hyphenated references also joined ("21-004" -> "21", "004", "21004")."""
+    stop = _stopwords()
+    lowered = text.lower()
+    tokens: list[str] = []
+    for match in _WORD.finditer(lowered):
+        word = match.group(0).replace("’", "'")
+        if "'" in word:
+            word = word.split("'", 1)[0]
+        if _DECIMAL.fullmatch(word):  # "2.0" (an engine), "0.8" (a gap): one number, not two
+            tokens.append(word)
+            continue
+        parts = [p for p in _SEPARATORS.split(word) if p]
+        for part in parts:
+            if part in stop:
+                continue
+            spelled = _SPELLINGS.get(part)
+            if spelled:
+                tokens.extend(_stem(w) for w in spelled.split() if w not in stop)
+                continue
+            tokens.append(_stem(part) if part.isalpha() else part)
+        if len(parts) > 1:
+            joined = "".join(parts)
+            if any(ch.isdigit() for ch in joined):
+                tokens.append(joined)
+    seen = set(tokens)
+    for code in find_codes(text):
+        key = code.key.lower()
+        if key not in seen:
+            seen.add(key)
+            tokens.append(key)
+    return tokens
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+HEADING_REPEAT = 2  # the innermost heading counts this many times: a word in it says more than one in the body
+
+
+def document_text(chunk) -> str:
+    """What BM25 indexes for a chunk: its title and section path (as the embedder sees them), the innermost
+    heading once more, then its text."""
+    meta = chunk.metadata or {}
+    section = str(meta.get("section", "") or "")
+    context = " > ".join(str(p) for p in (meta.get("title", ""), section) if p)
+    inner = section.rsplit(" > ", 1)[-1] if section else str(meta.get("title", "") or "")
+    extra = "\n".join([inner] * (HEADING_REPEAT - 1)) if inner else ""
+    return "\n".join(p for p in (context, extra, chunk.text) if p)
+
+
+class LexicalIndex:
+    """BM25 over a fixed list of texts; rows are positions in that list."""
+
+    def __init__(self, bm25, size: int) -> None:
+        self._bm25 = bm25
+        self.size = size
+
+    @classmethod
+    def build(cls, texts: Iterable[str], k1: float = 1.2, b: float = 0.75) -> "LexicalIndex":
+        """Index ``texts`` (any iterable); an empty corpus gives an index that finds nothing."""
+        import bm25s
+
+        corpus_tokens = [tokenize(text) for text in texts]
+        if not corpus_tokens:
+            return cls(None, 0)
+        bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+        bm25.index(corpus_tokens, show_progress=False)
+        return cls(bm25, len(corpus_tokens))
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        if self._bm25 is not None:
+            self._bm25.save(str(directory), show_progress=False)
+
+    @classmethod
+    def load(cls, directory: Path, size: int) -> "LexicalIndex":
+        """Load what :meth:`save` wrote; ``size`` is the number of rows (0: nothing was saved)."""
+        if size == 0:
+            return cls(None, 0)
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+        bm25 = bm25s.BM25.load(str(directory), load_corpus=False, mmap=False, show_progress=False)
+        return cls(bm25, size)
+
+    def __contains__(self, token: str) -> bool:
+        return self._bm25 is not None and token in self._bm25.vocab_dict
+
+    def correct(self, tokens: Sequence[str]) -> list[str]:
+        """The query tokens with each unknown word replaced by the most frequent indexed word one edit away
+        ("torqe" -> "torqu", "coolent" -> "coolant", "chek" -> "check"); known tokens and codes unchanged."""
+        if self._bm25 is None:
+            return list(tokens)
+        vocab = self._bm25.vocab_dict
+        out = []
+        for token in tokens:
+            if token in vocab or len(token) < MIN_CORRECTABLE or not token.isalpha():
+                out.append(token)
+                continue
+            candidates = set()
+            neighbours = self._neighbours()
+            for variant in (token, *_deletions(token)):
+                candidates.update(neighbours.get(variant, ()))
+            if candidates:
+                out.append(max(candidates, key=lambda t: (self._document_frequency(t), t)))
+            else:
+                out.append(token)
+        return out
+
+    def _neighbours(self) -> dict[str, list[str]]:
+        """Symmetric-deletion index of the alphabetic vocabulary: each word and each of its one-letter deletions."""
+        if getattr(self, "_deletes", None) is None:
+            index: dict[str, list[str]] = {}
+            for word in self._bm25.vocab_dict:
+                if len(word) >= MIN_CORRECTABLE - 1 and word.isalpha():
+                    for variant in (word, *_deletions(word)):
+                        index.setdefault(variant, []).append(word)
+            self._deletes = index
+        return self._deletes
+
+    def _document_frequency(self, token: str) -> int:
+        indptr = self._bm25.scores["indptr"]
+        i = self._bm25.vocab_dict[token]
+        return int(indptr[i + 1] - indptr[i])
+
+    def scores(self, tokens: Sequence[str], weight_mask: np.ndarray | None = None) -> np.ndarray | None:
+        """BM25 score of every row for the query tokens (None when no token is in the vocabulary).
+
+        Sums bm25s' precomputed per-term scores from its CSC arrays. Within one term's column the row indices
+        are unique, so a plain fancy-index add is exact and several times faster than the ``np.add.at`` of
+        bm25s' numpy backend, which matters at 100,000 chunks.
+        """
+        if self._bm25 is None:
+            return None
+        ids = self._bm25.get_tokens_ids(list(tokens))
+        if not ids:
+            return None
+        matrix = self._bm25.scores
+        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        scores = np.zeros(int(matrix["num_docs"]), dtype=np.float32)
+        for token_id in ids:
+            start, end = int(indptr[token_id]), int(indptr[token_id + 1])
+            scores[indices[start:end]] += data[start:end]
+        if weight_mask is not None:
+            scores *= weight_mask
+        return scores
+
+    def search(self, tokens: Sequence[str], k: int, weight_mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The top ``k`` rows with a positive score, best first, as (row, score)."""
+        return top_rows(self.scores(tokens, weight_mask), k)
+
+
+def top_rows(scores: np.ndarray | None, k: int) -> list[tuple[int, float]]:
+    """The ``k`` best rows of a score array with a positive score, best first."""
+    if scores is None or k <= 0:
+        return []
+    k = min(k, scores.shape[0])
+    top = np.argpartition(-scores, k - 1)[:k] if k < scores.shape[0] else np.arange(scores.shape[0])
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(row), float(scores[row])) for row in top if scores[row] > 0]

@@ -1,0 +1,88 @@
+"""Chunks -> a JSON-lines copy (id, text, metadata) with a row offset table, read back a few rows at a time.
+
+Reading a passage from here costs a seek and a json.loads; reading it from Chroma costs far more, so the
+search path asks Chroma for ids and distances only and takes texts and metadata from this file.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from rag_car.knowledge.chunk import Chunk
+
+RECORDS_FILE = "records.jsonl"
+OFFSETS_FILE = "offsets.npy"
+VECTORS_FILE = "vectors.npy"
+
+
+def write_vectors(directory: Path, vectors: np.ndarray) -> None:
+    """The chunk vectors in row order (read back memory-mapped: only the rows a search scores are paged in)."""
+    np.save(directory / VECTORS_FILE, np.asarray(vectors, dtype=np.float32))
+
+
+def load_vectors(directory: Path) -> np.ndarray | None:
+    path = directory / VECTORS_FILE
+    return np.load(path, mmap_mode="r") if path.is_file() else None
+
+
+def write_records(directory: Path, chunks: Iterable[Any]) -> int:
+    """Write every chunk, in row order; returns how many."""
+    offsets = [0]
+    with open(directory / RECORDS_FILE, "wb") as out:
+        for chunk in chunks:
+            line = json.dumps({"id": chunk.id, "text": chunk.text, "metadata": chunk.metadata}, ensure_ascii=False,
+                              separators=(",", ":")).encode("utf-8") + b"\n"
+            out.write(line)
+            offsets.append(offsets[-1] + len(line))
+    np.save(directory / OFFSETS_FILE, np.asarray(offsets, dtype=np.int64))
+    return len(offsets) - 1
+
+
+class Records:
+    """Random access to the rows written by :func:`write_records`; ``chunks`` given = kept in memory instead."""
+
+    def __init__(self, directory: Path | None = None, chunks: list[Any] | None = None) -> None:
+        self._memory = [Chunk(c.id, c.text, dict(c.metadata)) for c in chunks] if chunks is not None else None
+        self._offsets = None
+        self._handle = None
+        if directory is not None and chunks is None:
+            self._offsets = np.load(directory / OFFSETS_FILE)
+            # held open: a rebuild by another process replaces the directory, and this handle keeps reading the
+            # rows this process's catalog describes until it reloads
+            self._handle = open(directory / RECORDS_FILE, "rb")
+        self._cache: dict[int, Chunk] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def __len__(self) -> int:
+        if self._memory is not None:
+            return len(self._memory)
+        return int(len(self._offsets) - 1) if self._offsets is not None else 0
+
+    def get(self, rows: Iterable[int]) -> dict[int, Chunk]:
+        """The chunks of these rows."""
+        rows = list(rows)
+        if self._memory is not None:
+            return {r: self._memory[r] for r in rows}
+        with self._lock:
+            return self._read(rows)
+
+    def _read(self, rows: list[int]) -> dict[int, Chunk]:
+        todo = sorted({r for r in rows if r not in self._cache})
+        if todo and len(self._cache) + len(todo) > 4096:  # bounded: recent passages are asked for again (UI, follow-ups)
+            self._cache.clear()
+        for row in todo:
+            start, end = int(self._offsets[row]), int(self._offsets[row + 1])
+            self._handle.seek(start)
+            data = json.loads(self._handle.read(end - start))
+            self._cache[row] = Chunk(data["id"], data["text"], data["metadata"])
+        return {row: self._cache[row] for row in rows}

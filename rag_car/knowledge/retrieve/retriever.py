@@ -1,0 +1,464 @@
+"""A question (+ conversation, filters) -> ranked Passages: dense + BM25, fused, code-aware, filtered, de-duplicated.
+
+One search, in order:
+1. clean the question (control characters out, length capped) and rewrite a follow-up into a standalone query;
+2. resolve the filters: explicit > settings (``retrieval.vehicle``, ``doc_types``, ``sources``) > inferred from the
+   question (a vehicle or model year the index knows);
+3. recognise codes (DTC, campaign, ODI, bulletin, part numbers); split them into known and unknown to the index;
+4. dense (Chroma, the ingest embedder) and BM25 (bm25s) candidates under the same filter, fused: by default
+   every candidate gets both exact scores, normalised and weighted (``rrf`` is the alternative);
+5. chunks that carry a known code of the question go first; when the question is only about unknown codes,
+   passages about other codes are dropped instead of offering the nearest-looking one; superseded bulletins
+   and sections for other model years are demoted;
+6. near-duplicates are folded into the best of their kind, and the top ``k`` are returned.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from rag_car.errors import EmptyIndexError
+from rag_car.knowledge.retrieve import filters as filtering
+from rag_car.knowledge.retrieve.codes import Code, candidate_tokens, code_key, find_codes
+from rag_car.knowledge.retrieve.diversity import fold_duplicates, shingles
+from rag_car.knowledge.retrieve.fusion import Fused, fuse
+from rag_car.knowledge.retrieve.lexical import tokenize, top_rows
+from rag_car.knowledge.retrieve.passage import Filters, Passage, SearchResult
+from rag_car.knowledge.retrieve.rewrite import LLMRewriter, content_words, rewrite
+from rag_car.knowledge.retrieve.synonyms import expansion
+from rag_car.knowledge.retrieve.sync import LexicalState, current_generation, load_or_build
+
+SEARCH_MODES = ("hybrid", "dense", "bm25")
+MAX_QUESTION_CHARS = 2000
+MAX_QUERY_TOKENS = 64
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+_SUCCESSOR = re.compile(r"\b(?:replaced|replaces|supersed\w*|successor)\b", re.IGNORECASE)
+EMPTY_INDEX_FIX = "run `rag-car ingest knowledge/` (or rag-car ingest FOLDER with your own documents) first"
+
+
+def clean_question(question: Any) -> tuple[str, list[str]]:
+    """(the question without control characters, whitespace runs collapsed, capped; notes about what was changed)."""
+    notes: list[str] = []
+    text = question if isinstance(question, str) else ("" if question is None else str(question))
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    if len(text) > MAX_QUESTION_CHARS:
+        notes.append(f"the question was {len(text):,} characters long; only its first {MAX_QUESTION_CHARS:,} were searched")
+        text = text[:MAX_QUESTION_CHARS].rsplit(" ", 1)[0] or text[:MAX_QUESTION_CHARS]
+    return text, notes
+
+
+class Retriever:
+    """Hybrid search over one store. Build it with :func:`open_retriever`; ``close()`` (or ``with``) when done."""
+
+    def __init__(self, settings: Any, store: Any, embedder: Any, rewriter: LLMRewriter | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.rewriter = rewriter
+        self._lexical: LexicalState | None = None
+        self._default_filters: Filters | None = None
+        self._shingles: dict[int, frozenset[int]] = {}  # row -> shingles, for the diversity step
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def __enter__(self) -> "Retriever":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._lexical is not None:
+            self._lexical.records.close()
+        close = getattr(self.store, "close", None)
+        if callable(close):
+            close()
+
+    @property
+    def lexical(self) -> LexicalState:
+        """The lexical side as of the last check (see :meth:`sync`)."""
+        if self._lexical is None:
+            return self.sync()
+        return self._lexical
+
+    def sync(self) -> LexicalState:
+        """The lexical side, reloaded or rebuilt first when the manifest generation moved since it was loaded."""
+        if self._lexical is None or self._lexical.generation != current_generation(self.settings):
+            self._replace(load_or_build(self.settings, self.store))
+        return self._lexical
+
+    def _replace(self, state: LexicalState) -> None:
+        if self._lexical is not None:
+            self._lexical.records.close()
+        self._lexical = state
+        self._default_filters = None
+        self._shingles = {}
+
+    def refresh(self) -> LexicalState:
+        """Force a rebuild of the lexical side from the store."""
+        from rag_car.knowledge.retrieve.sync import build
+
+        self._replace(build(self.settings, self.store, current_generation(self.settings)))
+        return self._lexical
+
+    def known_vehicles(self) -> list[dict[str, Any]]:
+        return self.sync().catalog.vehicles()
+
+    def default_filters(self) -> Filters:
+        """The filters from the settings (retrieval.vehicle parsed against what is indexed, doc_types, sources)."""
+        if self._default_filters is None:
+            rs = self.settings.retrieval
+            base = filtering.parse_vehicle(rs.vehicle, self.lexical.catalog) if rs.vehicle else Filters()
+            base.doc_types = list(rs.doc_types)
+            base.sources = list(rs.sources)
+            self._default_filters = base
+        return self._default_filters
+
+    # -- search ----------------------------------------------------------------------------------------------
+    def search(self, question: str, k: int | None = None, filters: Filters | None = None,
+               history: Sequence[str] | None = None, mode: str = "hybrid") -> SearchResult:
+        """The top ``k`` passages for ``question`` (see the module docstring for the steps).
+
+        ``filters`` add to / override the settings' filters; ``history`` is the earlier questions of the
+        conversation, oldest first; ``mode`` "hybrid" (default), "dense" or "bm25" (for evaluation).
+        Raises EmptyIndexError when nothing is indexed; never raises for a strange question.
+        """
+        t0 = time.perf_counter()
+        if mode not in SEARCH_MODES:
+            raise ValueError(f"unknown search mode {mode!r}; valid: {', '.join(SEARCH_MODES)}")
+        rs = self.settings.retrieval
+        k = int(k or rs.k)
+        text, notes = clean_question(question)
+        lexical = self.sync()  # one generation check per search; the helpers below use self._lexical
+        catalog = lexical.catalog
+        if catalog.size == 0:
+            if self.store.count() == 0:
+                raise EmptyIndexError("nothing is indexed yet", EMPTY_INDEX_FIX)
+            lexical = self.refresh()
+            catalog = lexical.catalog
+        if not text:
+            return SearchResult(question=question if isinstance(question, str) else "", query="", passages=[],
+                                notes=notes + ["the question is empty: type a question or a code such as P0301"],
+                                timings={"embed_ms": 0.0, "total_ms": _ms(t0)}, mode=mode)
+        clean_history = [clean_question(h)[0] for h in (history or [])]
+        query, rewritten_by = rewrite(text, clean_history, self.rewriter, rs.rewrite)
+        if rewritten_by not in ("none", "heuristic", "llm"):
+            notes.append(f"follow-up rewritten by the {rewritten_by}")
+
+        applied, inferred = self._resolve_filters(query, filters, notes)
+        codes, known, unknown = self._recognise_codes(query)
+        timings: dict[str, float] = {"embed_ms": 0.0}
+
+        passages = self._rank(query, k, applied, known, unknown, mode, timings)
+        if not passages and inferred:
+            # an inferred filter must never hide everything: search again without it
+            notes.append(f"nothing matched the inferred filter ({applied.describe()}); searched without it")
+            for name in inferred:
+                setattr(applied, name, None)
+            inferred = []
+            passages = self._rank(query, k, applied, known, unknown, mode, timings)
+        if unknown:
+            listed = ", ".join(c.text for c in unknown)
+            notes.append(f"{listed}: not mentioned in any indexed document")
+        timings["total_ms"] = _ms(t0)
+        return SearchResult(
+            question=question, query=query, passages=passages, filters=applied, codes=[c.key for c in codes],
+            unknown_codes=[c.key for c in unknown], timings=timings, inferred=inferred, notes=notes, mode=mode,
+        )
+
+    def _resolve_filters(self, query: str, explicit: Filters | None, notes: list[str]) -> tuple[Filters, list[str]]:
+        catalog = self.lexical.catalog
+        applied = self.default_filters().merged(explicit)
+        inferred: list[str] = []
+        if self.settings.retrieval.infer_filters:
+            guess, fields = filtering.infer_filters(query, catalog)
+            # a vehicle named in the question fills only what the user did not set; a make set explicitly
+            # excludes a model inferred for another make
+            if applied.make and guess.make and not filtering.same_name(applied.make, guess.make):
+                fields = [f for f in fields if f == "year"]
+            for name in fields:
+                if not getattr(applied, name):
+                    setattr(applied, name, getattr(guess, name))
+                    inferred.append(name)
+        bad_types = [d for d in applied.doc_types if d not in filtering.DOC_TYPES]
+        if bad_types:
+            notes.append(f"unknown doc type {', '.join(bad_types)}: valid are {', '.join(filtering.DOC_TYPES)}")
+        explicit_vehicle = Filters(make=applied.make if "make" not in inferred else None,
+                                   model=applied.model if "model" not in inferred else None,
+                                   year=applied.year if "year" not in inferred else None)
+        note = filtering.describe_unknown_vehicle(explicit_vehicle, catalog)
+        if note:
+            notes.append(note)
+        return applied, inferred
+
+    def _recognise_codes(self, query: str) -> tuple[list[Code], list[Code], list[Code]]:
+        catalog = self.lexical.catalog
+        codes = find_codes(query)
+        seen = {c.key for c in codes}
+        # bare references ("21-004", "RCL/61") count when a document names them
+        for token in candidate_tokens(query):
+            key = code_key(token)
+            if key not in seen and key in catalog.codes:
+                seen.add(key)
+                codes.append(Code("ref", token, key))
+        known = [c for c in codes if c.key in catalog.codes]
+        unknown = [c for c in codes if c.key not in catalog.codes and c.kind != "ref"]
+        return codes, known, unknown
+
+    def _rank(self, query: str, k: int, applied: Filters, known: list[Code], unknown: list[Code], mode: str,
+              timings: dict[str, float]) -> list[Passage]:
+        rs = self.settings.retrieval
+        lexical = self.lexical
+        catalog = lexical.catalog
+        mask = filtering.row_mask(applied, catalog)
+        n_candidates = max(rs.candidates, k * 3)
+        rankings: dict[str, list[tuple[str, float]]] = {}
+        vector = None
+        bm25_scores = None
+
+        if mode in ("hybrid", "dense"):
+            t = time.perf_counter()
+            # the manuals' words for the drivers' words help the embedding too ("engine light" -> "check-engine lamp")
+            extra = expansion(query) if rs.expand_synonyms else ""
+            vector = self.embedder.embed_query(f"{query} ({extra})" if extra else query)
+            timings["embed_ms"] = timings.get("embed_ms", 0.0) + _ms(t)
+            t = time.perf_counter()
+            rankings["dense"] = self._dense(vector, n_candidates, applied, mask)
+            timings["dense_ms"] = timings.get("dense_ms", 0.0) + _ms(t)
+
+        if mode in ("hybrid", "bm25"):
+            t = time.perf_counter()
+            tokens = lexical.index.correct(tokenize(query)[:MAX_QUERY_TOKENS])
+            if rs.expand_synonyms:
+                tokens += [t for t in tokenize(expansion(query)) if t in lexical.index]
+            weight = mask.astype(np.float32) if mask is not None else None
+            bm25_scores = lexical.index.scores(tokens, weight)
+            rankings["bm25"] = [(catalog.ids[row], score) for row, score in top_rows(bm25_scores, n_candidates)]
+            timings["bm25_ms"] = timings.get("bm25_ms", 0.0) + _ms(t)
+
+        t = time.perf_counter()
+        weights = {"dense": rs.dense_weight, "bm25": rs.bm25_weight}
+        if mode == "hybrid" and rs.fusion == "weighted" and lexical.vectors is not None:
+            fused = self._fuse_complete(rankings, vector, bm25_scores, weights)
+        else:
+            fused = fuse(rankings, method=rs.fusion, k=rs.rrf_k, weights=weights)
+        if mode == "hybrid":
+            fused = self._adjust(fused, applied.year)
+        if mode == "hybrid" and known:
+            fused = self._codes_first(fused, known, mask, filtering.doc_type_intent(query), bool(_SUCCESSOR.search(query)))
+        elif unknown and not known and self._only_about_codes(query, unknown):
+            # nothing names the code asked about: offering the nearest-looking code would mislead
+            fused = [f for f in fused if not self._carries_codes(f.chunk_id)]
+
+        window = fused[: max(k * 4, k + 10)]
+        rows_of = {f.chunk_id: catalog.row_of(f.chunk_id) for f in window}
+        window = [f for f in window if rows_of[f.chunk_id] is not None]
+        chunks = lexical.records.get(rows_of[f.chunk_id] for f in window)
+        texts = [chunks[rows_of[f.chunk_id]].text for f in window]
+        passages = []
+
+        def signature(i: int) -> frozenset[int]:
+            row = rows_of[window[i].chunk_id]
+            sig = self._shingles.get(row)
+            if sig is None:
+                if len(self._shingles) > 20000:
+                    self._shingles.clear()
+                sig = self._shingles[row] = shingles(texts[i])
+            return sig
+
+        for index, folded in fold_duplicates(texts, k, rs.dedup_threshold, signature):
+            f = window[index]
+            chunk = chunks[rows_of[f.chunk_id]]
+            duplicates = []
+            for j in folded:
+                other = chunks[rows_of[window[j].chunk_id]]
+                duplicates.append({"chunk_id": other.id, "source": str(other.metadata.get("source", "")),
+                                   "title": str(other.metadata.get("title", "")),
+                                   "section": str(other.metadata.get("section", ""))})
+            passages.append(Passage(chunk_id=chunk.id, text=chunk.text, score=f.score, ranks=dict(f.ranks),
+                                    metadata=dict(chunk.metadata), duplicates=duplicates))
+        timings["fuse_ms"] = timings.get("fuse_ms", 0.0) + _ms(t)
+        return passages
+
+    def _fuse_complete(self, rankings: dict[str, list[tuple[str, float]]], vector: np.ndarray,
+                       bm25_scores: np.ndarray | None, weights: dict[str, float]) -> list[Fused]:
+        """Weighted fusion with both scores known for every candidate: a passage only BM25 found still gets its
+        exact cosine (from the row-aligned vectors) and one only the dense side found its BM25 score, so one
+        retriever's miss does not count as a zero. ``ranks`` stay those each retriever gave in its own list."""
+        catalog = self.lexical.catalog
+        ids = list(dict.fromkeys(cid for ranking in rankings.values() for cid, _ in ranking))
+        rows = np.asarray([catalog.row_of(cid) for cid in ids], dtype=np.int64)
+        dense = np.asarray(self.lexical.vectors[rows] @ np.asarray(vector, dtype=np.float32), dtype=np.float64)
+        lexical = bm25_scores[rows].astype(np.float64) if bm25_scores is not None else np.zeros(len(ids))
+        total = np.zeros(len(ids))
+        for w, values in ((weights.get("dense", 1.0), dense), (weights.get("bm25", 1.0), lexical)):
+            span = values.max() - values.min() if len(values) else 0.0
+            total += w * ((values - values.min()) / span if span > 0 else 0.0)
+        found = {name: {cid: rank for rank, (cid, _) in enumerate(ranking, 1)} for name, ranking in rankings.items()}
+        fused = []
+        for i, cid in enumerate(ids):
+            ranks = {name: r[cid] for name, r in found.items() if cid in r}
+            fused.append(Fused(cid, float(total[i]), ranks, {"dense": float(dense[i]), "bm25": float(lexical[i])}))
+        return sorted(fused, key=lambda f: (-f.score, min(f.ranks.values()) if f.ranks else 1 << 30, f.chunk_id))
+
+    def _adjust(self, fused: list[Fused], year: int | None) -> list[Fused]:
+        """Demote, without removing: passages of a document a newer indexed one supersedes, and passages whose
+        heading names model years that exclude the year asked about ("TP-02 ..., 2022-2024" for a 2020 car)."""
+        catalog = self.lexical.catalog
+        rs = self.settings.retrieval
+        changed = False
+        for item in fused:
+            row = catalog.row_of(item.chunk_id)
+            if row is None:
+                continue
+            factor = 1.0
+            if catalog.is_superseded(row):
+                factor *= rs.superseded_factor
+            if year:
+                years = catalog.heading_years(row)
+                if years is not None and not years[0] <= year <= years[1]:
+                    factor *= rs.year_mismatch_factor
+            if factor != 1.0:
+                item.score *= factor
+                changed = True
+        if not changed:
+            return fused
+        return sorted(fused, key=lambda f: (-f.score, min(f.ranks.values()) if f.ranks else 1 << 30, f.chunk_id))
+
+    def _dense(self, vector: np.ndarray, n: int, applied: Filters, mask: np.ndarray | None) -> list[tuple[str, float]]:
+        """Dense candidates under the filter. Chroma's metadata pre-filter is slow, so a filter that keeps most
+        rows is applied afterwards to a larger unfiltered result; a narrow one goes to Chroma as ``where``."""
+        catalog = self.lexical.catalog
+        query = getattr(self.store, "query_ids", None)
+        if query is None:  # a store without the ids-only path
+            query = lambda v, k, where=None: [(c.id, s) for c, s in self.store.query(v, k, where=where)]  # noqa: E731
+        if mask is None:
+            return query(vector, n)
+        allowed = int(mask.sum())
+        if allowed == 0:
+            return []
+        share = allowed / max(catalog.size, 1)
+        if share >= 0.5:
+            fetched = query(vector, min(catalog.size, int(n / share) + 10))
+            kept = [(cid, score) for cid, score in fetched if (row := catalog.row_of(cid)) is not None and mask[row]]
+            if len(kept) >= min(n, allowed):
+                return kept[:n]
+        return query(vector, min(n, allowed), filtering.chroma_where(applied, catalog))
+
+    def _codes_first(self, fused: list[Fused], known: list[Code], mask: np.ndarray | None,
+                     doc_types: set[str], successor: bool = False) -> list[Fused]:
+        """Chunks carrying the question's known codes go first, ordered by: how many of the codes they carry;
+        whether their doc type is the one the question asks for ("any bulletin for P0420?"); where the code
+        sits (the innermost heading, i.e. the entry *about* the code, then the title, then the metadata, then
+        only the text); then section by section in fused order (a section's best passage decides), each
+        section's passages in reading order, so that an entry starts with its description."""
+        catalog = self.lexical.catalog
+        carriers: dict[str, int] = {}
+        for code in known:
+            for row in catalog.codes.get(code.key, []):
+                if mask is None or mask[row]:
+                    carriers.setdefault(catalog.ids[row], row)
+        if not carriers:
+            return fused
+        position = {f.chunk_id: i for i, f in enumerate(fused)}
+        by_id = {f.chunk_id: f for f in fused}
+        section_of = {cid: (catalog.columns["source"][row], catalog.columns["section"][row]) for cid, row in carriers.items()}
+        section_best: dict[tuple[str, str], int] = {}
+        for cid, sec in section_of.items():
+            section_best[sec] = min(section_best.get(sec, len(fused)), position.get(cid, len(fused)))
+
+        def strength(row: int, key: str) -> int:
+            section = catalog.columns["section"][row].rsplit(" > ", 1)[-1]
+            if key in catalog.heading_keys_of(section):
+                return 3
+            if key in catalog.heading_keys_of(catalog.columns["title"][row]):
+                return 2
+            return 1 if row in catalog.code_in_metadata.get(key, ()) else 0
+
+        # successor ("what replaced ASB-21-015?"): the answer is the document that names it, not the one it titles
+
+        def order(chunk_id: str) -> tuple:
+            row = carriers[chunk_id]
+            carried = [c for c in known if row in catalog.code_rows(c.key)]
+            wanted_type = 1 if catalog.columns["doc_type"][row] in doc_types else 0
+            best = max(strength(row, c.key) for c in carried)
+            if successor:
+                best = -best
+            return (-len(carried), -wanted_type, -best, section_best[section_of[chunk_id]], section_of[chunk_id],
+                    int(catalog.chunk_index[row]), chunk_id)
+
+        ordered = sorted(carriers, key=order)
+        first = []
+        for rank, chunk_id in enumerate(ordered, 1):
+            item = by_id.get(chunk_id) or Fused(chunk_id, 0.0)
+            item.ranks["code"] = rank
+            first.append(item)
+        rest = [f for f in fused if f.chunk_id not in carriers]
+        top = fused[0].score if fused else 0.0
+        # keep the fused scores monotonic so that a caller sorting by score sees the same order
+        for i, item in enumerate(first):
+            item.score = max(item.score, top) + (len(first) - i) * 1e-6
+        return first + rest
+
+    def _carries_codes(self, chunk_id: str) -> bool:
+        row = self.lexical.catalog.row_of(chunk_id)
+        return row is not None and int(self.lexical.catalog.code_count[row]) > 0
+
+    @staticmethod
+    def _only_about_codes(query: str, unknown: list[Code]) -> bool:
+        rest = query
+        for code in unknown:
+            rest = rest.replace(code.text, " ")
+        words = [w for w in content_words(rest) if w.lower() not in {"code", "codes", "dtc", "obd", "error", "fault"}]
+        return len(words) <= 3
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+def open_retriever(settings: Any, embedder: Any = None, rewriter: LLMRewriter | Callable[[str], str] | None = None,
+                   warm: bool = True) -> Retriever:
+    """A Retriever over the configured store, with the ingest embedder (loaded when not given).
+
+    ``rewriter``: an LLMRewriter, or a ``complete(prompt) -> text`` function of a generative backend, used to
+    rewrite follow-ups when ``retrieval.rewrite`` is "auto" or "llm"; without it the heuristic rewriter is used.
+    ``warm``: load the embedding model now (default) rather than in the first search.
+    Raises EmptyIndexError when nothing is indexed, StoreError when the store cannot be opened.
+    """
+    from rag_car.knowledge.embed import load_embedder
+    from rag_car.knowledge.store import open_store
+
+    if embedder is None:
+        embedder = load_embedder(settings)
+    if rewriter is not None and not isinstance(rewriter, LLMRewriter):
+        rewriter = LLMRewriter(rewriter)
+    store = open_store(settings, embedder.dim)
+    if store.count() == 0:
+        raise EmptyIndexError("nothing is indexed yet", EMPTY_INDEX_FIX)
+    retriever = Retriever(settings, store, embedder, rewriter)
+    retriever.sync()  # load or rebuild the BM25 side now rather than in the first search
+    if warm:
+        embedder.embed_query("warm up")  # load the model now, so that the first search's timings are its own
+    return retriever
+
+
+def known_vehicles(settings: Any) -> list[dict[str, Any]]:
+    """What is indexed, for a vehicle picker: [{make, model, year_min, year_max}] (empty when nothing is).
+
+    Reads the saved lexical catalog when it is current, so no embedding model is loaded.
+    """
+    from rag_car.knowledge.retrieve.sync import load_saved
+
+    state = load_saved(settings)
+    if state is not None:
+        return state.catalog.vehicles()
+    try:
+        retriever = open_retriever(settings, warm=False)
+    except EmptyIndexError:
+        return []
+    with retriever:
+        return retriever.known_vehicles()

@@ -1,0 +1,173 @@
+"""The store + the manifest generation -> the BM25 index and catalog on disk, rebuilt whenever the index changed.
+
+The vector store is the source of truth. The lexical side is a derived copy saved under
+``<index_dir>/bm25/<mode>-<collection>/`` with a ``state.json`` recording the manifest generation and the chunk
+count it was built from; it is rebuilt from ``store.iter_all()`` when either differs (an ingest, a change or a
+removal bumps the generation), when the tokenizer changed, or when the files are missing or unreadable.
+A rebuild is written to a temporary directory and swapped in, so a reader never sees half an index.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag_car.knowledge.retrieve.catalog import Catalog
+from rag_car.knowledge.retrieve.lexical import TOKENIZER_VERSION, LexicalIndex, document_text
+from rag_car.knowledge.retrieve.records import Records, load_vectors, write_records, write_vectors
+
+log = logging.getLogger(__name__)
+STATE_FILE = "state.json"
+CATALOG_FILE = "catalog.json"
+
+
+@dataclass
+class LexicalState:
+    """A loaded lexical side: the catalog (row order, filter columns, code map), the BM25 index, the records
+    (texts and metadata by row), and what it was built from."""
+
+    catalog: Catalog
+    index: LexicalIndex
+    records: Records
+    generation: int
+    count: int
+    vectors: np.ndarray | None = None  # row-aligned chunk vectors (memory-mapped), for exact dense scores
+    built_in_s: float = 0.0
+    rebuilt: bool = False
+
+
+def lexical_dir(settings: Any) -> Path:
+    return Path(settings.index_dir) / "bm25" / f"{settings.store.mode}-{settings.store.collection}"
+
+
+# manifest path -> (stat signature of the database and its WAL, generation read then)
+_GENERATIONS: dict[str, tuple[tuple, int]] = {}
+
+
+def current_generation(settings: Any) -> int:
+    """The manifest generation (0 when nothing was ever ingested).
+
+    Asking SQLite costs milliseconds, a stat microseconds: the generation is read again only when the manifest
+    database or its write-ahead log changed on disk since the last read.
+    """
+    from rag_car.knowledge.manifest import load_generation, manifest_path
+
+    path = manifest_path(settings)
+    signature = tuple(_stat(p) for p in (path, path.with_name(path.name + "-wal")))
+    cached = _GENERATIONS.get(str(path))
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    generation = int(load_generation(settings))
+    _GENERATIONS[str(path)] = (signature, generation)
+    return generation
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, -1)
+    return (st.st_mtime_ns, st.st_size)
+
+
+def read_state(directory: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def load_saved(settings: Any, generation: int | None = None) -> LexicalState | None:
+    """The saved lexical side when it matches ``generation`` (default: the current one) and this tokenizer."""
+    directory = lexical_dir(settings)
+    state = read_state(directory)
+    if generation is None:
+        generation = current_generation(settings)
+    if not state or state.get("generation") != generation or state.get("tokenizer") != TOKENIZER_VERSION:
+        return None
+    try:
+        catalog = Catalog.load(directory / CATALOG_FILE)
+        index = LexicalIndex.load(directory / "bm25s", size=catalog.size)
+        records = Records(directory)
+        vectors = load_vectors(directory)
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("lexical index at %s is unreadable (%s): rebuilding it", directory, exc)
+        return None
+    if not catalog.size == len(records) == state.get("count") or (vectors is not None and len(vectors) != catalog.size):
+        records.close()
+        return None
+    return LexicalState(catalog, index, records, generation, catalog.size, vectors=vectors)
+
+
+def build(settings: Any, store: Any, generation: int) -> LexicalState:
+    """Rebuild from every chunk of the store and save it (atomically swapped in)."""
+    start = time.perf_counter()
+    chunks = list(store.iter_all())
+    catalog = Catalog.build(chunks)
+    index = LexicalIndex.build(document_text(c) for c in chunks)
+    vectors = _row_vectors(store, catalog)
+    built_in = time.perf_counter() - start
+    directory = lexical_dir(settings)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.parent / f".{directory.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
+    tmp.mkdir()
+    try:
+        catalog.save(tmp / CATALOG_FILE)
+        index.save(tmp / "bm25s")
+        write_records(tmp, chunks)
+        if vectors is not None:
+            write_vectors(tmp, vectors)
+        state = {"generation": generation, "count": catalog.size, "tokenizer": TOKENIZER_VERSION,
+                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "built_in_s": round(built_in, 3)}
+        (tmp / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
+        old = directory.parent / f".{directory.name}.old-{os.getpid()}-{time.monotonic_ns()}"
+        if directory.exists():
+            os.replace(directory, old)
+        os.replace(tmp, directory)
+        shutil.rmtree(old, ignore_errors=True)
+        records = Records(directory)
+        vectors = load_vectors(directory) if vectors is not None else None
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        # still usable from memory; the next process will try again
+        log.warning("could not save the lexical index to %s (%s)", directory, exc)
+        records = Records(chunks=chunks)
+    return LexicalState(catalog, index, records, generation, catalog.size, vectors=vectors,
+                        built_in_s=built_in, rebuilt=True)
+
+
+def _row_vectors(store: Any, catalog: Catalog) -> np.ndarray | None:
+    """The stored vectors in catalog row order (None when the store cannot give them back, or one is missing)."""
+    iter_vectors = getattr(store, "iter_vectors", None)
+    if iter_vectors is None or catalog.size == 0:
+        return None
+    out: np.ndarray | None = None
+    seen = 0
+    for chunk_id, vector in iter_vectors():
+        row = catalog.row_of(chunk_id)
+        if row is None:
+            continue
+        if out is None:
+            out = np.zeros((catalog.size, vector.shape[0]), dtype=np.float32)
+        out[row] = vector
+        seen += 1
+    return out if seen == catalog.size else None
+
+
+def load_or_build(settings: Any, store: Any, check_count: bool = True) -> LexicalState:
+    """The lexical side for the store as it is now: the saved one when still current, else rebuilt."""
+    generation = current_generation(settings)
+    state = load_saved(settings, generation)
+    if state is not None and (not check_count or state.count == store.count()):
+        return state
+    if state is not None:
+        state.records.close()
+    return build(settings, store, generation)

@@ -1,0 +1,103 @@
+"""Grounding: each sentence supported by its cited source or a live reading, or not; parsing and streaming."""
+
+from answer_fakes import TermEmbedder, passage, reading, snapshot
+
+from rag_car.answer.grounding import GroundingChecker, Part, SentenceStream, parse_answer
+from rag_car.answer.sources import Sources, build_sources, live_lines
+from rag_car.answer.vectors import SentenceVectors
+
+TIRES = passage(1, "The recommended cold tire pressure is 240 kPa (35 psi) front and 220 kPa (32 psi) rear.\n"
+                   "Check the pressure when the tires are cold.", "/k/owner.md", "Tires > Tire pressure")
+COOLING = passage(2, "If the coolant temperature warning lamp comes on, stop the vehicle in a safe place and switch off "
+                     "the engine.\nDo not open the radiator cap while the engine is hot.", "/k/owner.md", "Warning lamps")
+MISFIRE = passage(3, "P0301 Cylinder 1 misfire detected. Check the ignition coil of cylinder 1.", "/k/dtc.md", "P0301",
+                  doc_type="dtc", codes=",P0301,")
+
+
+def checker(with_live=False, vectors=None):
+    docs = build_sources([(TIRES, "question"), (COOLING, "question"), (MISFIRE, "question")])
+    live = live_lines(snapshot(signals=[reading("CoolantTemp", "ECM_EngineTemps", 118.0, "degC",
+                                                "Engine coolant temperature", "high", (85, 105))])) if with_live else []
+    return GroundingChecker(Sources(docs=docs, live=live), vectors=vectors, question="")
+
+
+def test_a_restated_sentence_is_supported_by_its_citation():
+    verdict = checker().check_part(Part("The front tire pressure is 240 kPa (35 psi).", (1,)))
+    assert verdict.supported, verdict.reason
+
+
+def test_a_number_not_in_the_cited_source_is_not_supported():
+    verdict = checker().check_part(Part("The front tire pressure is 260 kPa.", (1,)))
+    assert not verdict.supported and "260" in verdict.reason
+
+
+def test_a_code_not_in_the_source_is_not_supported():
+    verdict = checker().check_part(Part("Cylinder 1 misfire is code P0302.", (3,)))
+    assert not verdict.supported and "P0302" in verdict.reason
+
+
+def test_a_flipped_negation_is_not_supported():
+    verdict = checker().check_part(Part("Open the radiator cap while the engine is hot.", (2,)))
+    assert not verdict.supported and "negation" in verdict.reason
+
+
+def test_a_safety_claim_the_source_does_not_make_is_not_supported():
+    verdict = checker().check_part(Part("It is safe to keep driving with a P0301 misfire.", (3,)))
+    assert not verdict.supported
+
+
+def test_a_sentence_with_the_wrong_citation_is_re_cited():
+    verdict = checker().check_part(Part("Check the ignition coil of cylinder 1.", (1,)))
+    assert verdict.supported and verdict.recited and verdict.part.docs == (3,)
+
+
+def test_an_uncited_sentence_nothing_supports_is_rejected():
+    verdict = checker().check_part(Part("The towing capacity is 1500 kg."))
+    assert not verdict.supported
+
+
+def test_live_readings_support_sentences_citing_live():
+    c = checker(with_live=True)
+    assert c.check_part(Part("Engine coolant temperature is 118 degC, above the normal 85-105 degC.", (), True)).supported
+    assert not c.check_part(Part("Engine coolant temperature is 125 degC.", (), True)).supported
+
+
+def test_embedding_similarity_rescues_a_paraphrase_but_not_unrelated_text():
+    paraphrase = Part("Check the tire pressure when cold before a long trip on the motorway.", (1,))
+    # 4 of 7 content words are in the source: too few on their own ...
+    assert not checker().check_part(paraphrase).supported
+    # ... but close enough in embedding space
+    vectors = SentenceVectors(TermEmbedder())
+    assert checker(vectors=vectors).check_part(paraphrase).supported
+    assert not checker(vectors=vectors).check_part(Part("Rotate the wheels every season for even wear.", (1,))).supported
+
+
+def test_filler_is_neither_supported_nor_a_claim():
+    verdict = checker().check_part(Part("Here is the answer."))
+    assert verdict.filler and not verdict.supported
+
+
+def test_parse_answer_reads_markers_before_and_after_the_full_stop():
+    parts = parse_answer("The pressure is 240 kPa. [1] Check it cold [1]. [live] Coolant 118 degC.\n- Stop the car [2].")
+    assert [(p.text, p.docs, p.live) for p in parts] == [
+        ("The pressure is 240 kPa.", (1,), False),
+        ("Check it cold.", (1,), False),
+        ("Coolant 118 degC.", (), True),
+        ("Stop the car.", (2,), False),
+    ]
+    assert parts[-1].role == "step"
+
+
+def test_sentence_stream_yields_each_sentence_once_with_its_markers():
+    stream = SentenceStream()
+    out = []
+    for piece in ["The pres", "sure is 240", " kPa [1]. Check", " it cold.", " [1]", " Done [2]."]:
+        out += stream.feed(piece)
+    out += stream.flush()
+    assert "".join(out) == "The pressure is 240 kPa [1]. Check it cold. [1] Done [2]."
+    assert [p.docs for s in out for p in parse_answer(s)] == [(1,), (1,), (2,)]
+
+
+def test_part_render_puts_the_citation_before_the_full_stop():
+    assert Part("Tighten to 120 Nm.", (2,)).render() == "Tighten to 120 Nm [2]."
+    assert Part("Coolant 118 degC", (), True, "live").render() == "[live] Coolant 118 degC"

@@ -1,0 +1,205 @@
+"""Chat page: a question -> a streamed answer with citation chips, live readings, backend and fallback."""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+import streamlit as st
+
+from rag_car.errors import BackendUnavailable, EmptyIndexError, RagCarError
+
+from ui import conversation, resources
+from ui.sources import source_url
+
+settings = resources.settings()
+persona = st.session_state.get(conversation.PERSONA) or settings.llm.persona
+vehicle = conversation.vehicle_filter() or conversation.ANY_VEHICLE
+
+head, tools = st.columns([5, 1], vertical_alignment="bottom")
+with head:
+    st.title("Ask about your vehicle")
+    scope = "any indexed vehicle" if vehicle == conversation.ANY_VEHICLE else vehicle
+    st.caption(f"Answering as **{persona}** for **{scope}** · change both in the sidebar")
+with tools:
+    if st.button("New conversation", icon=":material/add_comment:", key="new_conversation", width="stretch"):
+        conversation.new_conversation()
+        st.rerun()
+
+
+# -- how one answer looks -----------------------------------------------------------------------
+
+def render_citation(citation) -> None:
+    """A chip ``[n] Title, p. N`` that opens onto the passage, its section and page."""
+    page = f" · p. {citation.page}" if citation.page else ""
+    label = f"[{citation.n}] {citation.title or citation.source.rsplit('/', 1)[-1]}{page}"
+    with st.popover(label, width="content"):
+        st.markdown(f"**{citation.title or citation.source}**")
+        where = [part for part in (citation.section, f"page {citation.page}" if citation.page else "",
+                                   citation.doc_type.replace("_", " ")) if part]
+        st.caption(" · ".join(where))
+        st.markdown("\n".join("> " + line for line in (citation.text or "").splitlines() or [""]))
+        if citation.source:
+            kind = "PDF at page %d" % citation.page if citation.source.lower().endswith(".pdf") and citation.page else "document"
+            st.markdown(f"[:material/open_in_new: Open the {kind}]({source_url(citation.source, citation.page)})")
+
+
+def render_answer_details(answer) -> None:
+    """Everything around the answer text: notices, readings, codes, sources, backend."""
+    if answer.fallback:
+        st.warning(f"**{answer.requested_backend or settings.llm.backend}** was not available "
+                   f"({answer.fallback}); this answer comes from the **{answer.backend}** backend.",
+                   icon=":material/swap_horiz:")
+    for warning in answer.warnings:
+        st.error(warning, icon=":material/warning:")
+    if answer.signals:
+        st.markdown("**Live readings used**")
+        with st.container(horizontal=True, gap="small"):
+            for signal in answer.signals:
+                value = signal.value if not isinstance(signal.value, float) else f"{signal.value:.4g}"
+                color = {"ok": "green", "low": "orange", "high": "red", "stale": "gray"}.get(signal.status, "blue")
+                age = f", {signal.age_s:.1f} s ago" if signal.age_s is not None else ""
+                st.badge(f"live · {signal.name} {value} {signal.unit} ({signal.status}{age})",
+                         icon=":material/sensors:", color=color)
+    if answer.dtcs:
+        st.markdown("**Trouble codes read from the vehicle**: " + ", ".join(
+            f"`{d.code}` {d.description}".strip() for d in answer.dtcs))
+    if answer.citations:
+        st.markdown("**Closest sources**" if not answer.grounded or answer.abstained else "**Sources**")
+        with st.container(horizontal=True, gap="small"):
+            for citation in answer.citations:
+                render_citation(citation)
+    for notice in answer.notices:
+        st.caption(f":material/info: {notice}")
+    total = answer.timings.get("total_ms")
+    timing = f" in {total / 1000:.1f} s" if total else ""
+    st.caption(f"Answered by **{answer.backend}**{timing} · {answer.persona}")
+
+
+def render_answer(answer) -> None:
+    if answer.abstained or not answer.grounded:
+        st.info("Not in the documents: the indexed documents do not answer this. The closest sources are below.",
+                icon=":material/search_off:")
+    st.markdown(answer.answer)
+    render_answer_details(answer)
+
+
+def render_error(turn: conversation.Turn, index: int) -> None:
+    if turn.error_kind == "empty_index":
+        st.warning(f"{turn.error}. {turn.fix}", icon=":material/inventory_2:")
+        st.page_link("views/documents.py", label="Add documents", icon=":material/upload_file:")
+    elif turn.error_kind == "interrupted":
+        st.info(f"{turn.error}.", icon=":material/pause_circle:")
+    else:
+        st.error(f"{turn.error}" + (f"\n\nFix: {turn.fix}" if turn.fix else ""), icon=":material/error:")
+        if settings.debug and turn.meta.get("traceback"):
+            st.code(turn.meta["traceback"])
+    if st.button("Retry", key=f"retry_{index}", icon=":material/refresh:"):
+        conversation.turns().pop(index)
+        conversation.ask_from_elsewhere(turn.question, turn.persona)
+        st.rerun()
+
+
+for index, turn in enumerate(conversation.turns()):
+    with st.chat_message("user"):
+        st.markdown(turn.question)
+        if turn.persona != persona or turn.vehicle != vehicle:
+            st.caption(f"{turn.persona} · {turn.vehicle}")
+    with st.chat_message("assistant"):
+        if turn.ok:
+            render_answer(turn.answer)
+        else:
+            render_error(turn, index)
+
+if not conversation.turns():
+    st.markdown("Ask about a warning lamp, a trouble code, a maintenance step or what the car is doing right now. "
+                "Each answer cites the manual pages it comes from.")
+    examples = ["What does the coolant temperature warning lamp mean?", "What does P0217 mean and is it safe to drive?",
+                "What tire pressure should I use?"]
+    with st.container(horizontal=True):
+        for n, example in enumerate(examples):
+            if st.button(example, key=f"example_{n}", type="tertiary"):
+                conversation.ask_from_elsewhere(example)
+                st.rerun()
+
+
+# -- asking -------------------------------------------------------------------------------------
+
+def ask(question: str) -> None:
+    """Stream the answer of ``question`` into the page and record the turn (also when it fails)."""
+    filter_vehicle = conversation.vehicle_filter()
+    turn = conversation.Turn(question=question, persona=persona, vehicle=vehicle)
+    context = conversation.history()
+    conversation.turns().append(turn)
+    with st.chat_message("user"):
+        st.markdown(question)
+    with st.chat_message("assistant"):
+        started = time.perf_counter()
+        holder: dict = {}
+        try:
+            with st.spinner("Searching the documents…", show_time=False):
+                assistant = resources.assistant()
+            stream = assistant.stream(question, history=context, persona=persona, vehicle=filter_vehicle,
+                                      use_live=bool(st.session_state.get(conversation.USE_LIVE, True)))
+
+            def pieces():
+                for item in stream:
+                    if isinstance(item, str):
+                        holder.setdefault("first_ms", (time.perf_counter() - started) * 1000)
+                        yield item
+                    else:
+                        holder["answer"] = item
+
+            text_box = st.empty()
+            with text_box:
+                streamed = st.write_stream(pieces())
+            answer = holder.get("answer")
+            if answer is None:
+                raise RagCarError("the assistant finished without an answer", "ask again; if it persists, run `rag-car doctor`")
+            failure = getattr(answer, "error", "")
+            if failure:  # the assistant answers "nothing is indexed" / "could not search" instead of raising
+                kind = "empty_index" if "nothing is indexed" in failure.lower() else "error"
+                message, _, fix = failure.partition(": ")
+                _fail(turn, kind, message, fix)
+            if answer.abstained or not answer.grounded or (answer.answer or "").strip() != (streamed or "").strip():
+                text_box.empty()
+                with text_box.container():
+                    render_answer(answer)
+            else:
+                render_answer_details(answer)
+            turn.answer = answer
+            turn.meta["first_ms"] = holder.get("first_ms")
+        except EmptyIndexError as exc:
+            _fail(turn, "empty_index", exc.message,
+                  exc.fix or "add documents on the Documents page, or run `rag-car ingest knowledge/`")
+        except BackendUnavailable as exc:
+            _fail(turn, "backend", f"The answer backend is not available: {exc.message}", exc.fix or "")
+        except RagCarError as exc:
+            _fail(turn, "error", exc.message, exc.fix or "")
+        except TimeoutError:
+            _fail(turn, "error", "the assistant is still loading its models", "wait a moment and press Retry")
+        except Exception as exc:  # a bug must not cost the user their question
+            turn.meta["traceback"] = traceback.format_exc()
+            _fail(turn, "error", f"unexpected {type(exc).__name__}: {exc}",
+                  "ask again; run `rag-car --debug serve` and report the traceback if it persists")
+        except BaseException:  # Streamlit stopped this run (another page, another question): keep the question
+            if turn.answer is None and not turn.error:
+                turn.error, turn.error_kind = "answering was interrupted before it finished", "interrupted"
+                turn.fix = "ask again with Retry"
+            raise
+
+
+def _fail(turn: conversation.Turn, kind: str, message: str, fix: str) -> None:
+    turn.error, turn.fix, turn.error_kind = message, fix, kind
+    conversation.keep_draft(turn.question)
+    st.rerun()
+
+
+conversation.restore_draft()
+typed = st.chat_input("Ask about your vehicle…", key=conversation.CHAT_INPUT, max_chars=2000)
+pending, pending_persona = conversation.take_pending()
+question = typed or pending
+if question and question.strip():
+    if not typed and pending_persona:
+        persona = pending_persona
+    ask(question.strip())

@@ -1,0 +1,169 @@
+"""Live vehicle page: the bus status, key signals, charts, lamps and trouble codes, refreshed every second."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from ui import conversation, resources
+from ui.live_model import find_key_signals, signal_history, signal_options, split_snapshot
+
+REFRESH_S = 1.0
+PICKED = "live_signals"
+SHOW_ALL = "live_show_all"
+
+settings = resources.settings()
+st.title("Live vehicle")
+
+
+def _status_banner(status) -> None:
+    if status.state == "connected":
+        if status.receiving:
+            st.success(f"Connected to `{status.spec}` · {status.frames:,} frames received", icon=":material/sensors:")
+        else:
+            age = "no frame yet" if status.last_frame_age_s is None else f"last frame {status.last_frame_age_s:.0f} s ago"
+            st.warning(f"Connected to `{status.spec}` but the bus is silent ({age}). Is the ignition on?",
+                       icon=":material/sensors_off:")
+    elif status.state == "connecting":
+        st.info(f"Connecting to `{status.spec}`…", icon=":material/sync:")
+    else:
+        text = f"The bus `{status.spec}` is not reachable: {status.error or 'no connection'}."
+        if status.fix:
+            text += f"\n\nFix: {status.fix}"
+        text += "\n\nRetrying every few seconds; the rest of the app keeps working."
+        st.error(text, icon=":material/sensors_off:")
+
+
+def _format(reading) -> str:
+    value = reading.value
+    if isinstance(value, float):
+        value = f"{value:.1f}" if abs(value) < 100 else f"{value:,.0f}"
+    unit = reading.unit.replace("degC", "°C") if reading.unit else ""
+    return f"{value} {unit}".strip()
+
+
+_STATUS_COLOUR = {"ok": "green", "low": "orange", "high": "red", "stale": "gray"}
+
+
+def _metrics(found: dict) -> None:
+    tires = [title for title in found if title.startswith("Tire")]
+    first = [title for title in found if title not in tires]
+    for row in (first, tires):
+        columns = st.columns(len(first))
+        for n, title in enumerate(row):
+            _metric(columns[n], title, found[title])
+
+
+def _metric(column, title: str, reading) -> None:
+    """One key signal: its value, and its status as a coloured note (green normal ... grey stale)."""
+    with column:
+        if reading is None:
+            st.metric(title, "–", delta="no data", delta_color="gray", delta_arrow="off", border=True)
+            return
+        note = reading.status if reading.status != "ok" else "normal"
+        if reading.status == "stale":
+            note = f"stale ({reading.age_s:.1f} s)" if reading.age_s is not None else "stale"
+        st.metric(title, _format(reading), delta=note, delta_color=_STATUS_COLOUR.get(reading.status, "gray"),
+                  delta_arrow="off", border=True, help=f"{reading.message}.{reading.name}")
+
+
+@st.fragment(run_every=REFRESH_S)
+def live_panel() -> None:
+    snapshot, status = resources.live_snapshot()
+    _status_banner(status)
+    now = time.time()
+    st.caption(f"Updated {time.strftime('%H:%M:%S', time.localtime(now))}.{int(now * 10) % 10} · refreshes every {REFRESH_S:g} s")
+    if snapshot is None:
+        return
+    parts = split_snapshot(snapshot)
+    info = parts.vehicle
+    if info.get("vin"):
+        name = " ".join(str(info.get(k) or "") for k in ("make", "model", "year")).strip() or "Vehicle"
+        variant = f" · {info['variant']}" if info.get("variant") else ""
+        valid = "" if info.get("vin_valid", True) else " (check digit invalid)"
+        st.markdown(f"**{name}**{variant} · VIN `{info['vin']}`{valid}")
+
+    st.subheader("Key signals")
+    _metrics(find_key_signals(parts.signals))
+
+    lamps_col, dtc_col = st.columns(2)
+    with lamps_col:
+        st.subheader("Warning lamps")
+        lit = [lamp for lamp in parts.lamps if lamp.state in ("on", "flashing")]
+        if not lit:
+            st.caption("No warning lamp is on.")
+        for lamp in lit:
+            flashing = " (flashing)" if lamp.state == "flashing" else ""
+            st.error(f"**{lamp.name}**{flashing}", icon=":material/emergency_home:")
+    with dtc_col:
+        st.subheader("Trouble codes")
+        if not parts.dtcs:
+            st.caption("No active trouble code.")
+        for n, dtc in enumerate(parts.dtcs):
+            with st.container(border=True):
+                st.markdown(f"**{dtc.code}** · {dtc.description or 'no description in the documents'}")
+                st.caption(f"{dtc.status} · read via {dtc.source}" + (f" · ECU {dtc.ecu}" if dtc.ecu else ""))
+                if st.button("Ask about this", key=f"ask_dtc_{dtc.code}_{n}", icon=":material/forum:"):
+                    conversation.ask_from_elsewhere(
+                        f"What does trouble code {dtc.code} mean ({dtc.description}), and what should I do?"
+                        if dtc.description else f"What does trouble code {dtc.code} mean, and what should I do?")
+                    st.switch_page("views/chat.py")
+
+    flagged = [r for r in parts.signals if r.status != "ok"]
+    if flagged:
+        st.subheader("Out of range or stale")
+        st.dataframe(_highlighted(_rows(flagged)), hide_index=True, width="stretch",
+                     height=min(38 + 35 * len(flagged), 250))
+
+
+@st.fragment(run_every=REFRESH_S)
+def history_panel(options: dict[str, str], show_all: bool) -> None:
+    picked = [key for key in st.session_state.get(PICKED) or [] if key in options]
+    if not picked and not show_all:
+        return
+    snapshot, _status = resources.live_snapshot()
+    for key, series in signal_history(resources.live_state_or_none(), snapshot, picked).items():
+        st.markdown(f"**{options.get(key, key)}**")
+        if series:
+            st.line_chart(series, x="seconds ago", y="value", height=180, x_label="seconds ago", y_label="")
+        else:
+            st.caption("no readings yet")
+    if show_all:
+        readings = split_snapshot(snapshot).signals
+        st.markdown(f"**All signals received ({len(readings)})**")
+        st.dataframe(_rows(readings), hide_index=True, width="stretch", height=400)
+
+
+_ROW_COLOUR = {"high": "background-color: #fde2e1", "low": "background-color: #fff1d6",
+               "stale": "background-color: #ececec; color: #6b6b6b"}
+
+
+def _highlighted(rows: list[dict]):
+    """The rows as a pandas Styler: high red, low orange, stale grey."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    return frame.style.apply(lambda row: [_ROW_COLOUR.get(row["status"], "")] * len(row), axis=1)
+
+
+def _rows(readings) -> list[dict]:
+    return [{"message": r.message, "signal": r.name, "value": _format(r), "status": r.status,
+             "age (s)": None if r.age_s is None else round(r.age_s, 1)} for r in readings]
+
+
+live_panel()
+
+st.subheader("Signal history")
+snapshot, _status = resources.live_snapshot()
+options = signal_options(snapshot, resources.live_state_or_none())
+st.session_state.setdefault(PICKED, [])
+st.session_state.setdefault(SHOW_ALL, False)
+st.multiselect(
+    "Signals to chart (type to search; listed by message)", options=list(options),
+    format_func=lambda key: options.get(key, key), key=conversation.bind(PICKED),
+    on_change=conversation.store, args=(PICKED,), placeholder="e.g. CoolantTemp, EngineSpeed",
+)
+show_all = st.toggle("Show every signal received", key=conversation.bind(SHOW_ALL),
+                     on_change=conversation.store, args=(SHOW_ALL,))
+history_panel(options, bool(show_all))

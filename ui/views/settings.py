@@ -1,0 +1,79 @@
+"""Settings page: the active backend, store and bus with their health (the doctor checks), and how to change them."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rag_car.errors import RagCarError
+from rag_car.health import run_checks
+
+from ui import resources
+
+settings = resources.settings()
+st.title("Settings")
+st.caption("The resolved configuration of this server and whether each part is reachable (same checks as `rag-car doctor`).")
+
+
+@st.cache_data(ttl=10, show_spinner="Checking…")
+def _checks(_key: str):
+    return run_checks(resources.settings(), timeout_s=1.0)
+
+
+if st.button("Check again", icon=":material/refresh:", key="recheck"):
+    _checks.clear()
+checks = _checks(str(settings.data_dir))
+
+a, b, c = st.columns(3)
+a.metric("Answer backend", settings.llm.backend, border=True)
+b.metric("Vector store", settings.store.mode, border=True,
+         help=f"Chroma server at {settings.store.host}:{settings.store.port}" if settings.store.mode == "server"
+         else f"embedded under {settings.index_dir}")
+c.metric("CAN bus", settings.can.bus.split(":", 1)[0], border=True, help=settings.can.bus)
+
+st.subheader("Health")
+for check in checks:
+    if check.ok:
+        st.success(f"**{check.name}**: {check.detail}", icon=":material/check_circle:")
+    else:
+        st.error(f"**{check.name}**: {check.detail}" + (f"\n\nFix: {check.fix}" if check.fix else ""), icon=":material/error:")
+
+snapshot, feed = resources.live_snapshot()
+if feed.reachable:
+    st.success(f"**live feed**: listening to `{feed.spec}`, {feed.frames:,} frames received", icon=":material/sensors:")
+else:
+    st.error(f"**live feed**: `{feed.spec}` {feed.state}" + (f" ({feed.error})" if feed.error else "")
+             + (f"\n\nFix: {feed.fix}" if feed.fix else ""), icon=":material/sensors_off:")
+try:
+    index = resources.index_status()
+    if index["documents"]:
+        st.success(f"**index**: {len(index['documents'])} documents, {index['chunks']:,} passages "
+                   f"(generation {resources.index_generation()})", icon=":material/inventory_2:")
+    else:
+        st.warning("**index**: nothing is indexed yet. Fix: add documents on the Documents page, "
+                   "or run `rag-car ingest knowledge/`", icon=":material/inventory_2:")
+except RagCarError as exc:
+    st.error(f"**index**: {exc.message}" + (f"\n\nFix: {exc.fix}" if exc.fix else ""), icon=":material/error:")
+built = resources.assistant_builder().ready
+st.caption("The assistant is loaded and warm." if built else "The assistant is still loading (first start).")
+
+st.subheader("How to change them")
+st.markdown(f"""
+Settings are read once when the server starts, highest precedence first: command-line flags, environment
+variables (`RAG_CAR_` prefix, `__` between section and key), `rag_car.toml` in the working directory
+(or `--config FILE`), then the defaults. Restart `rag-car serve` after a change.
+
+| what | now | environment | rag_car.toml |
+|---|---|---|---|
+| answer backend (`extractive`, `llamacpp`, `ollama`, `openai`) | `{settings.llm.backend}` | `RAG_CAR_LLM__BACKEND=ollama` | `[llm]` `backend = "ollama"` |
+| default persona | `{settings.llm.persona}` | `RAG_CAR_LLM__PERSONA=technician` | `[llm]` `persona = "technician"` |
+| vector store (`embedded`, `server`) | `{settings.store.mode}` | `RAG_CAR_STORE__MODE=server` | `[store]` `mode = "server"`, `host`, `port` |
+| CAN bus | `{settings.can.bus}` | `RAG_CAR_CAN__BUS=socketcan:can0` | `[can]` `bus = "remote:ws://127.0.0.1:54701/"` |
+| data folder | `{settings.data_dir}` | `RAG_CAR_DATA_DIR=/srv/rag-car` | `data_dir = "/srv/rag-car"` |
+| upload size limit | {settings.ingest.max_file_mb:g} MB | `RAG_CAR_INGEST__MAX_FILE_MB=100` | `[ingest]` `max_file_mb = 100` |
+
+On the command line: `rag-car serve --bus remote:ws://127.0.0.1:54701/`, `rag-car serve --with-simulator`,
+`rag-car --data-dir DIR serve`. `rag-car config` prints the resolved values, `rag-car doctor` runs the checks above.
+""")
+
+with st.expander("All resolved settings", icon=":material/data_object:"):
+    st.json(settings.masked(), expanded=False)
