@@ -1,1 +1,6 @@
-"""Question + passages + snapshot -> grounded prompt -> answer."""
+"""Question + passages + live snapshot -> grounded, cited Answer.
+
+sources (numbered documents, live lines) -> selection (ranked sentences) -> answerability -> prompt ->
+backends (extractive, llamacpp, ollama, openai) -> grounding (each sentence checked) -> layout -> Answer.
+The entry point is rag_car.answer.assistant.Assistant.
+"""

@@ -136,6 +136,33 @@ class Assistant:
             self._vehicles = found
         return self._vehicles
 
+    def warm(self, sentences: bool = True, batch: int = 256) -> dict[str, float]:
+        """Load what answering needs now instead of on the first question: the embedding model, the BM25 side,
+        the vocabulary and (``sentences``) the vectors of every indexed sentence, cached on disk, so that even
+        a first question about a passage costs no embedding but its own. Returns counts and seconds."""
+        import time as _time
+
+        from rag_car.answer.sentences import split_sentences
+        from rag_car.answer.sources import defang
+
+        start = _time.perf_counter()
+        self.ask("warm-up: what is the tire pressure?", use_live=False)
+        done = {"sentences": 0.0, "seconds": 0.0}
+        store = getattr(self.retriever, "store", None)
+        if sentences and store is not None and hasattr(store, "iter_all") and self.vectors is not None:
+            pending: list[str] = []
+            for chunk in store.iter_all():
+                pending.extend(s.text for s in split_sentences(defang(chunk.text)))
+                if len(pending) >= batch:
+                    self.vectors.embed(pending)
+                    done["sentences"] += len(pending)
+                    pending = []
+            if pending:
+                self.vectors.embed(pending)
+                done["sentences"] += len(pending)
+        done["seconds"] = _time.perf_counter() - start
+        return done
+
     def backend(self, key: str | None = None) -> Backend:
         """The backend for ``key`` (default: llm.backend), opened once. Raises ConfigError for an unknown key."""
         key = (key or self.settings.llm.backend).strip().lower()
@@ -374,8 +401,16 @@ class Assistant:
 
         # the documents' WARNING/CAUTION text for safety topics (and the cited sources' own warnings)
         cited = {n for p in body for n in p.docs}
+        # a section cut into several chunks is one section: its warning travels with any part of it
+        sections = {(d.passage.source, d.passage.section) for d in turn.sources.docs if d.n in cited and d.passage.section}
+        cited |= {d.n for d in turn.sources.docs if (d.passage.source, d.passage.section) in sections}
         doc_sentences = {d.n: d.sentences for d in turn.sources.docs}
-        warnings = select_warnings(turn.safety.topics, turn.ranking.question_terms, doc_sentences, cited)
+        # what the quoted sections are about counts too: "code P0217" is about an overheating engine
+        topics = list(turn.safety.topics)
+        for d in turn.sources.docs:
+            if d.n in cited:
+                topics += [t for t in safety_topics(d.passage.section) if t not in topics]
+        warnings = select_warnings(topics, turn.ranking.question_terms, doc_sentences, cited)
         shown = " ".join(p.text for p in body + lead).lower()
         for warning in warnings:
             if warning.text.lower().rstrip(".") in shown:

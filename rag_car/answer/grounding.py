@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rag_car.answer.sentences import (
+    UNIT_TERMS,
     citation_marks,
     code_space,
     codes,
@@ -150,6 +151,8 @@ class GroundingChecker:
         self._doc_numbers: dict[int, set[float]] = {}
         self._doc_codes: dict[int, str] = {}
         self._doc_sentences: dict[int, list[str]] = {}
+        # per document: (numbers of a sentence, the terms around it) to check a number is about the same thing
+        self._windows: dict[int, list[tuple[set[float], set[str]]]] = {}
         for doc in sources.docs:
             body = "\n".join(s.text for s in doc.sentences)
             full = f"{doc.passage.title}\n{doc.passage.section}\n{body}"
@@ -158,6 +161,7 @@ class GroundingChecker:
             self._doc_numbers[doc.n] = numbers(full)
             self._doc_codes[doc.n] = code_space(full)
             self._doc_sentences[doc.n] = [s.text for s in doc.sentences]
+            self._windows[doc.n] = _number_windows(doc)
         live_text = sources.live_text
         self._live_terms = set(terms(live_text)) | {t for line in sources.live for t in line.terms}
         self._live_numbers = numbers(live_text)
@@ -231,6 +235,10 @@ class GroundingChecker:
         missing_codes = [c for c in own_codes if c not in src_codes]
         if missing_codes:
             return Verdict(new_part, False, f"code {missing_codes[0]} is not in source {where}", lexical=lexical)
+        unbound = self._unbound_number(own_numbers, own_terms, [x for x in sources if x != "live"], "live" in sources)
+        if unbound is not None:
+            return Verdict(new_part, False, f"number {unbound:g} is about something else in source {where}",
+                           lexical=lexical)
         closest, closest_overlap = _closest_sentence(own_terms, src_sentences)
         if closest and closest_overlap >= 0.5 and has_negation(closest) != has_negation(part.text):
             return Verdict(new_part, False, f"negation differs from source {where}", lexical=lexical)
@@ -243,11 +251,52 @@ class GroundingChecker:
         reason = "ok" if ok else f"too little overlap with source {where} (lexical {lexical:.2f}, embedding {semantic:.2f})"
         return Verdict(new_part, ok, reason, lexical=lexical, semantic=semantic)
 
+    def _unbound_number(self, own_numbers: set[float], own_terms: set[str], docs: list, live: bool) -> float | None:
+        """A number of the sentence that no cited source states about the same thing: "the wheel nut torque is
+        4.0 Nm" when 4.0 Nm is the TPMS valve nut's. A number is bound when some source sentence holding it,
+        with its heading and (for prose) its neighbours, holds most of the sentence's other content words."""
+        words_ = {t for t in own_terms if not any(ch.isdigit() for ch in t) and t not in UNIT_TERMS}
+        if not own_numbers or len(words_) < 2:
+            return None
+        for number in own_numbers:
+            if live and any(abs(number - y) < 1e-9 for y in self._live_numbers):
+                continue  # a live reading's value: the live line is the source
+            bound = False
+            for n in docs:
+                for numbers_, window in self._windows.get(int(n), []):
+                    if any(abs(number - y) < 1e-9 for y in numbers_) and len(words_ & window) >= 0.75 * len(words_):
+                        bound = True
+                        break
+                if bound:
+                    break
+            if not bound:
+                return number
+        return None
+
     def _semantic(self, text: str, sentences: list[str]) -> float:
         if self.vectors is None or not sentences:
             return 0.0
         mat = self.vectors.embed([text] + sentences[:60])
         return float(np.max(mat[1:] @ mat[0])) if len(mat) > 1 else 0.0
+
+
+def _number_windows(doc: Any) -> list[tuple[set[float], set[str]]]:
+    """For each sentence with numbers: its numbers and the terms that frame them (its own and its heading's;
+    for prose also its neighbours', since "Tighten them to 110 Nm" follows "Fit the wheel nuts")."""
+    sentences = doc.sentences
+    heading = set(doc.heading_terms)
+    out = []
+    for i, sentence in enumerate(sentences):
+        found = numbers(sentence.text)
+        if not found:
+            continue
+        window = set(terms(sentence.text)) | heading
+        if sentence.kind != "row":
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(sentences) and sentences[j].kind != "row":
+                    window |= set(terms(sentences[j].text))
+        out.append((found, window))
+    return out
 
 
 def _closest_sentence(own_terms: set[str], sentences: list[str]) -> tuple[str, float]:

@@ -28,6 +28,10 @@ _NUMBER = re.compile(r"(?<![A-Za-z0-9.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![A-Za-z
 _DTC = re.compile(r"\b[PCBU][0-3][0-9A-F]{3}\b")
 _CODE = re.compile(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]+(?:-[A-Z0-9]+)*\b|\b\d+(?:-\d+)+\b", re.IGNORECASE)
 
+# unit words: they say how a quantity is measured, not what it is about
+UNIT_TERMS = frozenset("""nm n-m lb-ft lbft ft in kpa mpa psi bar mm cm km mi mph kph rpm v mv a ma c f l ml kg lb g s ms min
+    h hz kw w ah ohm degc deg percent""".split())
+
 # Bumped when terms() changes, so that caches of terms (the vocabulary) are rebuilt.
 TERMS_VERSION = 4
 

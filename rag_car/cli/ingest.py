@@ -156,18 +156,19 @@ def _print_summary(report, quiet: bool) -> None:
     out = typer.echo
     for result in report.failed:
         why = result.reason or "; ".join(result.problems[:5])
-        out(f"failed: {result.path}: {why}", err=True)
-        for problem in result.problems[5:10] if not result.reason else []:
-            out(f"        {problem}", err=True)
+        if len(result.problems) > 5 and not result.reason:
+            why += f"; ... {len(result.problems) - 5} more"
+        out(f"failed: {why}" if result.path in why else f"failed: {result.path}: {why}", err=True)
     if not quiet:
         for result in report.files:
             for warning in result.warnings[:5]:
                 out(f"warning: {result.path}: {warning}", err=True)
     rate = report.chunks_added / report.embed_seconds if report.embed_seconds > 0 else 0.0
+    partly = sum(1 for f in report.failed if f.status != "failed")
     parts = [
         f"{report.count('ingested')} ingested",
         f"{report.count('unchanged')} unchanged",
-        f"{len(report.failed)} failed",
+        f"{len(report.failed)} failed" + (f" ({partly} of them partly read)" if partly else ""),
     ]
     if report.count("removed"):
         parts.append(f"{report.count('removed')} removed")

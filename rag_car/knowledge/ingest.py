@@ -112,7 +112,8 @@ class IngestReport:
             "ok": self.ok,
             "files_ingested": self.count("ingested"),
             "files_unchanged": self.count("unchanged"),
-            "files_failed": len(self.failed),
+            "files_failed": len(self.failed),  # not read, or read with rejected rows (those are in files_partial too)
+            "files_partial": sum(1 for f in self.failed if f.status != "failed"),
             "files_removed": self.count("removed"),
             "files_ignored": self.ignored,
             "chunks_added": self.chunks_added,

@@ -101,3 +101,18 @@ def test_sentence_stream_yields_each_sentence_once_with_its_markers():
 def test_part_render_puts_the_citation_before_the_full_stop():
     assert Part("Tighten to 120 Nm.", (2,)).render() == "Tighten to 120 Nm [2]."
     assert Part("Coolant 118 degC", (), True, "live").render() == "[live] Coolant 118 degC"
+
+
+def test_a_number_taken_from_another_entry_is_not_supported():
+    table = passage(4, "| Fastener | Torque |\n|---|---|\n| Wheel speed sensor bolts | 9 Nm |\n"
+                       "| TPMS sensor valve nut | 4.0 Nm |\n| Wheel nuts | 110 Nm |", "/k/spec.md", "Torque specifications",
+                    doc_type="service_manual")
+    prose = passage(5, "Fit the wheel nuts with the tapered side toward the wheel. Lower the vehicle and tighten the nuts "
+                       "in a star pattern to 110 Nm.", "/k/owner.md", "Changing a wheel")
+    c = GroundingChecker(Sources(docs=build_sources([(table, "question"), (prose, "question")])))
+    # 4.0 Nm is in the source, but it is the TPMS valve nut's torque, not the wheel nuts'
+    wrong = c.check_part(Part("The wheel nut torque is 4.0 Nm.", (1,)))
+    assert not wrong.supported and "about something else" in wrong.reason
+    assert c.check_part(Part("The wheel nut torque is 110 Nm.", (1,))).supported
+    # a neighbouring sentence of prose frames the number too ("them" are the wheel nuts)
+    assert c.check_part(Part("Tighten the wheel nuts to 110 Nm.", (2,))).supported

@@ -27,8 +27,8 @@ class ExtractiveBackend(Backend):
     # and at least this much in absolute terms
     absolute_floor = 0.2
     # a sentence of another passage must reach this share of the best score
-    other_source_floor = 0.85
-    other_sources = 2
+    other_source_floor = 0.8
+    other_sources = 3
 
     def describe(self) -> str:
         return "extractive (sentences of the sources, no model)"
@@ -66,7 +66,7 @@ class ExtractiveBackend(Backend):
         if not ranked:
             return []
         persona = request.persona
-        budget = 650 if persona.name == "owner" else 950
+        budget = 800 if persona.name == "owner" else 1100
         limit = persona.max_sentences + 1
         by_doc = {doc.n: doc for doc in request.sources.docs}
         best = self._anchor(ranked, by_doc, request.ranking.question_terms)

@@ -8,6 +8,7 @@ A model is loaded once per process and shared.
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Any, Iterator
@@ -20,6 +21,8 @@ try:
 except ImportError as exc:  # turned into a ConfigError naming the extra by the registry
     raise ImportError("llama-cpp-python is not installed", name="llama_cpp") from exc
 
+MAX_SENTENCES = 3
+_SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d+\])*(?=\s)")
 _MODELS: dict[tuple[str, int, int], Any] = {}
 _LOAD_LOCK = threading.Lock()
 # one generation at a time per model: a llama.cpp context is not re-entrant
@@ -120,6 +123,12 @@ class LlamaCppBackend(Backend):
                     written += text
                     if text:
                         yield text
+                    if len(_SENTENCE_END.findall(written)) >= MAX_SENTENCES:
+                        # asked for one or two sentences; a base model that goes on only repeats itself
+                        close = getattr(texts, "close", None)
+                        if close is not None:
+                            close()
+                        break
             except BackendUnavailable:
                 raise
             except (ValueError, RuntimeError, KeyError) as exc:

@@ -48,7 +48,10 @@ class OllamaBackend(Backend):
             raise BackendTimeout(f"{what} did not answer within {request.timeout_s:g} s", self._fix()) from exc
         except (httpx.ConnectError, ConnectionError) as exc:
             raise BackendUnavailable(f"Ollama is not reachable at {self.host}", self._fix()) from exc
-        except Exception as exc:  # ResponseError (model not pulled, server error), broken NDJSON, bad payloads
+        except ValueError as exc:  # broken NDJSON (json.JSONDecodeError) or payloads of the wrong shape (pydantic)
+            raise BackendUnavailable(f"Ollama at {self.host} answered with something that is not Ollama's JSON "
+                                     f"({str(exc).splitlines()[0][:120]})", self._fix()) from exc
+        except Exception as exc:  # ResponseError (model not pulled, server error)
             status = getattr(exc, "status_code", None)
             if status == 404:
                 raise BackendUnavailable(f"Ollama at {self.host} has no model {self.model!r}",
