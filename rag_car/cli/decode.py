@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"warning: {item.message}", err=True)
         gc.collect()
         gc.freeze()  # the DBC lives as long as the process: no GC walks over it while decoding
-        pattern = _pattern(match)
+        pattern = signal_filter(match)
         reading = open_log(logfile, format=log_format)
         decoder = FrameDecoder(db)
         try:
@@ -155,7 +155,8 @@ def _dbc_cache_dir(app_state: AppState) -> Path:
     return Path(base).expanduser() / "cache" / "dbc"
 
 
-def _pattern(text: str | None):
+def signal_filter(text: str | None):
+    """The --filter regular expression of decode and monitor, or None; a bad one is a ConfigError."""
     if not text:
         return None
     try:

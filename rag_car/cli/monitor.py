@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import gc
 import json
-import re
 import time
 import warnings
 from typing import List, Optional
 
 import typer
 
+from rag_car.cli.decode import signal_filter
 from rag_car.cli.state import state
 
 STATUS_STYLE = {"ok": "green", "low": "bold yellow", "high": "bold red", "stale": "dim"}
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         from rag_car.vehicle.live import live_state_from_settings
 
         settings = state(ctx).settings({"can": {"bus": bus}})
-        pattern = _pattern(match)
+        pattern = signal_filter(match)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             live = live_state_from_settings(settings, dbc)
@@ -148,13 +148,3 @@ def _render(snapshot):
     parts.append(table)
     return Group(*parts)
 
-
-def _pattern(text: str | None):
-    if not text:
-        return None
-    try:
-        return re.compile(text)
-    except re.error as exc:
-        from rag_car.errors import ConfigError
-
-        raise ConfigError(f"--filter {text!r} is not a regular expression ({exc})", "fix the pattern, e.g. --filter 'ECM_.*'") from None
