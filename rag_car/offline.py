@@ -1,4 +1,4 @@
-"""Process environment -> offline: no telemetry, no hub downloads, local models only."""
+"""Process environment -> offline: no telemetry, no hub downloads, local models only; OpenMP that yields."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ OFFLINE_ENV = {
     "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     # we use no pydantic plugins; looking for them scans every installed package's entry points at start-up
     "PYDANTIC_DISABLE_PLUGINS": "__all__",
+    # OpenMP threads (torch, llama.cpp) sleep instead of spinning at each barrier. With spinning, a query embedding on
+    # 2 cores that other work also uses took 270-410 ms instead of 18-24 ms (benchmarks/bench_threads.py).
+    # Must be set before torch is imported, which every entry point does after this.
+    "OMP_WAIT_POLICY": "PASSIVE",
 }
 
 

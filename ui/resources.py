@@ -120,12 +120,8 @@ def assistant_builder() -> _AssistantBuilder:
         from rag_car.answer.assistant import Assistant
 
         built = Assistant(current, live=live_state_or_none())
-        try:  # load the embedder, the index and the backend now, not on the first question
-            warm_up = getattr(built, "warm_up", None)  # the assistant's own, when it has one
-            if callable(warm_up):
-                warm_up()
-            else:
-                built.ask("What is the normal coolant temperature?", use_live=False)
+        try:  # load the embedder, the index and the backend now, and embed the indexed sentences (cached on disk)
+            built.warm(sentences=True)
         except RagCarError:
             pass  # an empty index or a down backend: the chat page says so when asked
         return built
