@@ -47,13 +47,17 @@ def split_snapshot(snapshot: Any) -> SnapshotParts:
 
 def find_key_signals(signals: list[Any]) -> dict[str, Any]:
     """Title -> the reading (or None) for each key signal."""
-    by_name = {r.name: r for r in signals}
+    by_name: dict[str, Any] = {}
+    for reading in signals:  # a DBC signal wins over the same value polled over OBD-II (source "obd-01")
+        if reading.name not in by_name or not getattr(reading, "source", ""):
+            by_name[reading.name] = reading
     found: dict[str, Any] = {}
     for title, names, pattern in KEY_SIGNALS:
         reading = next((by_name[n] for n in names if n in by_name), None)
         if reading is None:
             regex = re.compile(pattern, re.IGNORECASE)
-            reading = next((r for r in signals if regex.search(r.name)), None)
+            matches = [r for r in signals if regex.search(r.name)]
+            reading = next((r for r in matches if not getattr(r, "source", "")), matches[0] if matches else None)
         found[title] = reading
     return found
 

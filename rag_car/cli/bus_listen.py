@@ -32,12 +32,14 @@ def listen_to_bus(settings: Any, spec: str, seconds: float) -> Listening:
     from rag_car.vehicle.feed import Feed
     from rag_car.vehicle.live import live_state_from_settings
 
-    from rag_car.vehicle.diagnostics.session import attach_passive
+    from rag_car.vehicle.diagnostics.session import FeedSender, attach_passive
 
     state = live_state_from_settings(settings)
-    # listening only: the DTC broadcast, the lamp signals, the VIN (OBD polling would transmit)
+    # the DTC broadcast, the lamp signals, the VIN; OBD-II polling (which transmits) only when can.poll_obd is on
     session = attach_passive(settings, state)
     feed = Feed(spec, state, listeners=list(session.listeners)).start()
+    if getattr(settings.can, "poll_obd", False):
+        session.start_polling(FeedSender(feed))  # requests go out on the bus being listened to
     if seconds > 0:
         time.sleep(seconds)
     return Listening(state=state, feed=feed, session=session)

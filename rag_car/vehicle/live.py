@@ -7,7 +7,8 @@ thread stays cheap; signal readings, staleness and range status are worked out w
 taken. Ages count from when a frame arrived here (a replayed log keeps its own timestamps).
 
 The DTC, lamp and vehicle parts of a snapshot are filled by the diagnostics side through
-:meth:`LiveState.set_dtcs`, :meth:`LiveState.set_lamps` and :meth:`LiveState.set_vehicle`.
+:meth:`LiveState.set_dtcs`, :meth:`LiveState.set_lamps` and :meth:`LiveState.set_vehicle`; readings that do
+not come from DBC frames (OBD-II service 01 answers) through :meth:`LiveState.set_readings`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import math
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -44,6 +45,7 @@ class SignalReading:
     ``timestamp``: the frame's own timestamp (the bus clock; a replayed log's clock);
     ``age_s``: seconds since that frame arrived here. ``status``: "ok", "low", "high" or "stale".
     ``normal``: the documented normal range, ``limits``: the DBC's min/max (None when unset).
+    ``source``: "" for a signal decoded from a DBC frame, else who reported it (e.g. "obd-01").
     """
 
     name: str
@@ -57,6 +59,7 @@ class SignalReading:
     description: str = ""
     normal: tuple[float | None, float | None] | None = None
     limits: tuple[float | None, float | None] | None = None
+    source: str = ""
 
     def to_text(self) -> str:
         """"Engine coolant temperature 118 degC (high: normal 85-105 degC), updated 0.2 s ago"."""
@@ -78,8 +81,11 @@ class SignalReading:
         return f"{self.description or self.name} {shown}{detail}, updated {_age(self.age_s)} ago"
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "message": self.message, "value": _json_number(self.value), "unit": self.unit,
+        data = {"name": self.name, "message": self.message, "value": _json_number(self.value), "unit": self.unit,
                 "label": self.label, "status": self.status, "age_s": round(self.age_s, 3)}
+        if self.source:
+            data["source"] = self.source
+        return data
 
 
 @dataclass(frozen=True)
@@ -218,6 +224,7 @@ class LiveState(can.Listener):
         self._lamps: list[LampReading] = []
         self._vehicle: dict[str, Any] = {}
         self._bus: dict[str, Any] = {"spec": None, "state": "unknown"}
+        self._external: dict[str, tuple[float, float, list[SignalReading]]] = {}
         self._first_arrival: float | None = None
         self._last_arrival: float | None = None
 
@@ -261,6 +268,19 @@ class LiveState(can.Listener):
         with self._lock:
             self._vehicle.update(info)
 
+    def set_readings(self, source: str, readings: Iterable[SignalReading], stale_s: float | None = None) -> None:
+        """Replace the readings one non-frame source reports (OBD-II service 01 answers: "obd-01").
+
+        They appear in snapshots after the decoded signals, under their own message name (e.g. "OBD"), so
+        they never overwrite a DBC signal. Their age counts from this call; at snapshot time a reading is
+        "stale" after ``stale_s`` (default ``default_stale_s``) without a new call, else "low"/"high" against
+        its ``normal`` range (or normal_ranges["Message.Signal"]), "ok" when it has a label.
+        """
+        arrived = time.time()
+        items = list(readings)
+        with self._lock:
+            self._external[source] = (arrived, self.default_stale_s if stale_s is None else stale_s, items)
+
     def set_bus(self, **info: Any) -> None:
         """Bus facts for the snapshot: spec, state ("connected", "reconnecting", "ended", ...), error, reconnects."""
         with self._lock:
@@ -281,6 +301,7 @@ class LiveState(can.Listener):
             vehicle = dict(self._vehicle)
             bus = dict(self._bus)
             counters = self.decoder.counters.to_json(top=20)
+            external = [(arrived, stale_s, r) for arrived, stale_s, items in self._external.values() for r in items]
             last_arrival = self._last_arrival
             first_arrival = self._first_arrival
         force_stale = bus.get("state") in NOT_LIVE
@@ -310,6 +331,7 @@ class LiveState(can.Listener):
                 name=name, message=message_name, value=value, unit=info.unit, label=label, timestamp=stamp,
                 age_s=age, status=status, description=info.description, normal=info.normal, limits=info.limits))
         readings.sort(key=lambda r: (r.message, r.name))
+        readings += self._external_readings(external, now, wanted, force_stale)
         total = counters.get("frames", 0)
         bus["frames"] = total
         bus["last_frame_age_s"] = None if last_arrival is None else round(max(0.0, now - last_arrival), 3)
@@ -317,6 +339,25 @@ class LiveState(can.Listener):
             bus["frames_per_s"] = round(total / (last_arrival - first_arrival), 1)
         return LiveSnapshot(signals=readings, dtcs=dtcs, lamps=lamps, vehicle=vehicle, bus=bus,
                             counters=counters, taken_at=now)
+
+    def _external_readings(self, external, now: float, wanted: set[str] | None, force_stale: bool) -> list[SignalReading]:
+        """The set_readings() readings with their age and status at ``now`` (after the frames' own, so that a bare
+        signal name finds the DBC signal first)."""
+        out = []
+        for arrived, stale_s, reading in external:
+            if wanted is not None and reading.name not in wanted and f"{reading.message}.{reading.name}" not in wanted:
+                continue
+            normal = reading.normal or self.normal_ranges.get(f"{reading.message}.{reading.name}")
+            age = max(0.0, now - arrived)
+            if force_stale or age > stale_s:
+                status = "stale"
+            elif reading.label is not None:
+                status = "ok"
+            else:
+                status = _range_status(reading.value, normal, reading.limits)
+            out.append(replace(reading, age_s=age, status=status, normal=normal))
+        out.sort(key=lambda r: (r.message, r.name))
+        return out
 
     def history(self, signal: str, message: str | None = None) -> list[tuple[float, Any]]:
         """(timestamp, value) of the readings kept for one signal, oldest first."""
@@ -347,6 +388,7 @@ class LiveState(can.Listener):
         """Forget every reading (not the DTCs, lamps or vehicle)."""
         with self._lock:
             self._rings.clear()
+            self._external.clear()
             self._first_arrival = self._last_arrival = None
 
     # --- per-signal facts, worked out once --------------------------------------------------------

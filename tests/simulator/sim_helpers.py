@@ -15,13 +15,15 @@ REPO = Path(__file__).resolve().parents[2]
 DBC = REPO / "dbc" / "aldmoor_corrin.dbc"
 FACTS = REPO / "knowledge" / "facts.toml"
 
-# scenario -> (DTC, lamp key and state, "Message.Signal" that goes out of its normal range and how)
+# scenario -> (DTC, lamp key and state, "Message.Signal" that goes out of its normal range and how: "low", "high",
+# or "out" for a signal that swings across its range, so that either side will do)
 EXPECTED = {
     "overheating": ("P0217", ("coolant_temp", "on"), ("ECM_EngineTemps.CoolantTemp", "high")),
     "misfire": ("P0303", ("check_engine", "flashing"), ("ECM_FuelTrim.ShortTermFuelTrimB1", "high")),
     "low_tire": (None, ("tpms", "on"), ("TPMS_TirePressures.TirePressureFL", "low")),
     "charging": ("P0562", ("charging", "on"), ("PSM_BatteryStatus.BatteryVoltage", "low")),
-    "catalyst": ("P0420", ("check_engine", "on"), ("ECM_FuelTrim.CatalystTempB1S1", None)),
+    # the worn catalyst's downstream O2 sensor switches 0.1-0.9 V instead of holding a steady 0.6-0.8 V
+    "catalyst": ("P0420", ("check_engine", "on"), ("ECM_FuelTrim.O2SensorVoltageB1S2", "out")),
 }
 FAULT_SCENARIOS = sorted(EXPECTED)
 
@@ -66,6 +68,7 @@ def shows_fault(state: LiveState, scenario: str) -> list[str]:
     if lamps.get(lamp_key) != lamp_state:
         missing.append(f"lamp {lamp_key} {lamp_state} (is {lamps.get(lamp_key)})")
     reading = snap.signal(signal)
-    if status is not None and (reading is None or reading.status != status):
+    wanted = ("low", "high") if status == "out" else (status,)
+    if reading is None or reading.status not in wanted:
         missing.append(f"{signal} {status} (is {reading.status if reading else 'absent'})")
     return missing

@@ -201,3 +201,26 @@ def test_simulator_physics_cold_start_warms_and_fuel_falls_slowly():
     assert 0.3 < fuel[0] - fuel[-1] < 4.0  # 15 min of town driving: about a litre of a 50 L tank
     if first_idle:
         assert statistics.mean(first_idle) > 900  # fast idle while cold
+
+
+@pytest.mark.parametrize("name", sorted(set(bundled_scenarios()) - {"catalyst"}))
+def test_simulator_physics_downstream_o2_holds_its_band_unless_the_catalyst_is_worn(name):
+    """A good catalyst keeps ECM_FuelTrim.O2SensorVoltageB1S2 in 0.6-0.8 V (service/specifications.md) at every step:
+    warm or cold start, idle, city stops with deceleration fuel cut, highway; only a worn catalyst lets it switch."""
+    low, high = load_facts(FACTS).normal_ranges()["ECM_FuelTrim.O2SensorVoltageB1S2"]
+    assert (low, high) == (0.6, 0.8)
+    vehicle = _vehicle(name)
+    values = [s["ECM_FuelTrim.O2SensorVoltageB1S2"] for s in _run(vehicle, 400.0, dt=0.1, every=0.1)]
+    assert low <= min(values) and max(values) <= high, (name, min(values), max(values))
+    assert 0.01 < statistics.pstdev(values) < 0.05  # steady, with a little noise, not a flat line
+
+
+def test_simulator_physics_worn_catalyst_switches_its_downstream_o2():
+    low, high = load_facts(FACTS).normal_ranges()["ECM_FuelTrim.O2SensorVoltageB1S2"]
+    values = [s["ECM_FuelTrim.O2SensorVoltageB1S2"] for s in _run(_vehicle("catalyst"), 60.0, dt=0.05, every=0.05)]
+    below = sum(v < low for v in values) / len(values)
+    above = sum(v > high for v in values) / len(values)
+    assert below > 0.2 and above > 0.2 and min(values) < 0.2 and max(values) > 0.85
+    # switching: many crossings of the middle, as the upstream sensor does (a good catalyst: < 1 per 10 s)
+    crossings = sum(1 for a, b in zip(values, values[1:]) if (a - 0.5) * (b - 0.5) < 0)
+    assert crossings >= 60 / 1.3

@@ -72,6 +72,24 @@ def test_frames_reach_the_live_state_and_the_key_metrics(live):
         feed.stop()
 
 
+def test_key_metrics_prefer_the_broadcast_signal_over_the_polled_obd_value(live):
+    from rag_car.vehicle.live import SignalReading
+
+    live.on_frame(_frame(live, _message_of(live, "CoolantTemp"), CoolantTemp=96))
+    # OBD-II service 01 answers sit beside the DBC signals, under the same signal name
+    polled = SignalReading(name="CoolantTemp", message="OBD", value=118.0, unit="degC", label=None, timestamp=time.time(),
+                           age_s=0.0, status="ok", source="obd-01")
+    live.set_readings("obd-01", [polled])
+    signals = split_snapshot(live.snapshot()).signals
+    assert any(s.source == "obd-01" and s.name == "CoolantTemp" for s in signals)
+    for order in (signals, list(reversed(signals))):
+        found = find_key_signals(order)
+        assert found["Coolant"].value == 96 and found["Coolant"].source == ""
+    # with nothing broadcast, the polled value is shown
+    only_obd = find_key_signals([s for s in signals if s.source])
+    assert only_obd["Coolant"].value == 118.0
+
+
 def test_an_unreachable_bus_is_reported_and_retried(live):
     with socket.socket() as probe:  # a loopback port nobody listens on
         probe.bind(("127.0.0.1", 0))

@@ -90,7 +90,7 @@ class Pid:
 
 PIDS: dict[int, Pid] = {p.pid: p for p in [
     Pid(0x04, "engine_load", "Calculated engine load", "%", 1, lambda d: _u8(d) * 100 / 255, lambda v: _clamp_u8(v * 255 / 100)),
-    Pid(0x05, "coolant_temp", "Engine coolant temperature", "C", 1, lambda d: _u8(d) - 40, lambda v: _clamp_u8(v + 40)),
+    Pid(0x05, "coolant_temp", "Engine coolant temperature", "degC", 1, lambda d: _u8(d) - 40, lambda v: _clamp_u8(v + 40)),
     Pid(0x06, "stft_b1", "Short term fuel trim, bank 1", "%", 1, lambda d: (_u8(d) - 128) * 100 / 128,
         lambda v: _clamp_u8(v * 128 / 100 + 128)),
     Pid(0x07, "ltft_b1", "Long term fuel trim, bank 1", "%", 1, lambda d: (_u8(d) - 128) * 100 / 128,
@@ -98,7 +98,7 @@ PIDS: dict[int, Pid] = {p.pid: p for p in [
     Pid(0x0B, "map", "Intake manifold absolute pressure", "kPa", 1, lambda d: float(_u8(d)), _clamp_u8),
     Pid(0x0C, "engine_speed", "Engine speed", "rpm", 2, lambda d: _u16(d) / 4, lambda v: _clamp_u16(v * 4)),
     Pid(0x0D, "vehicle_speed", "Vehicle speed", "km/h", 1, lambda d: float(_u8(d)), _clamp_u8),
-    Pid(0x0F, "intake_temp", "Intake air temperature", "C", 1, lambda d: _u8(d) - 40, lambda v: _clamp_u8(v + 40)),
+    Pid(0x0F, "intake_temp", "Intake air temperature", "degC", 1, lambda d: _u8(d) - 40, lambda v: _clamp_u8(v + 40)),
     Pid(0x11, "throttle", "Throttle position", "%", 1, lambda d: _u8(d) * 100 / 255, lambda v: _clamp_u8(v * 255 / 100)),
     Pid(0x1F, "run_time", "Run time since engine start", "s", 2, lambda d: float(_u16(d)), _clamp_u16),
     Pid(0x21, "distance_mil_on", "Distance travelled with the MIL on", "km", 2, lambda d: float(_u16(d)), _clamp_u16),
@@ -106,7 +106,7 @@ PIDS: dict[int, Pid] = {p.pid: p for p in [
     Pid(0x31, "distance_since_clear", "Distance travelled since codes cleared", "km", 2, lambda d: float(_u16(d)), _clamp_u16),
     Pid(0x33, "baro", "Absolute barometric pressure", "kPa", 1, lambda d: float(_u8(d)), _clamp_u8),
     Pid(0x42, "module_voltage", "Control module voltage", "V", 2, lambda d: _u16(d) / 1000, lambda v: _clamp_u16(v * 1000)),
-    Pid(0x46, "ambient_temp", "Ambient air temperature", "C", 1, lambda d: _u8(d) - 40, lambda v: _clamp_u8(v + 40)),
+    Pid(0x46, "ambient_temp", "Ambient air temperature", "degC", 1, lambda d: _u8(d) - 40, lambda v: _clamp_u8(v + 40)),
 ]}
 MONITOR_STATUS = 0x01  # A: bit 7 MIL on, bits 0-6 number of confirmed emission DTCs; B-D: readiness
 SUPPORT_PIDS = (0x00, 0x20, 0x40, 0x60, 0x80, 0xA0, 0xC0)
@@ -399,11 +399,18 @@ class ObdClient:
                     pending.responses[ecu] = ObdResponse(ecu, pending.service, error=error.detail)
         return bool(pending.responses)
 
-    def _positive(self, payload: bytes, what: str, ecu: int | None = None) -> list[ObdResponse]:
-        """The positive answers to ``payload``; raises when there is none, saying why."""
+    def _positive(self, payload: bytes, what: str, ecu: int | None = None,
+                  problems: list[ObdResponse] | None = None) -> list[ObdResponse]:
+        """The positive answers to ``payload``; raises when there is none, saying why.
+
+        ``problems``: when given, the answers of ECUs that refused or were cut off while others answered
+        are appended to it (an ECU's refusal must not vanish behind another ECU's positive answer).
+        """
         responses = self.request(payload, ecu=ecu)
         positive = [r for r in responses if r.positive]
         if positive:
+            if problems is not None:
+                problems.extend(r for r in responses if not r.positive)
             return positive
         if not responses:
             raise NoResponseError(
@@ -418,14 +425,18 @@ class ObdClient:
         raise TransferError("; ".join(r.describe() for r in responses) + f" ({what})",
                             "the answer was cut off: check the bus load and wiring, then ask again")
 
-    def read_pids(self, pids: Iterable[int] = DEFAULT_POLL_PIDS) -> tuple[list[PidValue], list[MonitorStatus]]:
-        """Service 01: the physical values of ``pids`` (six per request at most) from every ECU that answers."""
+    def read_pids(self, pids: Iterable[int] = DEFAULT_POLL_PIDS,
+                  problems: list[ObdResponse] | None = None) -> tuple[list[PidValue], list[MonitorStatus]]:
+        """Service 01: the physical values of ``pids`` (six per request at most) from every ECU that answers.
+
+        ``problems``: collects refusals and cut-off answers of some ECUs while others answered (see _positive).
+        """
         wanted = [p for p in pids if p in PIDS or p == MONITOR_STATUS]
         values: list[PidValue] = []
         monitors: list[MonitorStatus] = []
         for i in range(0, len(wanted), 6):
             group = wanted[i:i + 6]
-            for response in self._positive(bytes([SHOW_CURRENT_DATA, *group]), "service 01 (current data)"):
+            for response in self._positive(bytes([SHOW_CURRENT_DATA, *group]), "service 01 (current data)", problems=problems):
                 for pid, raw in parse_pid_records(response.data):
                     if pid == MONITOR_STATUS:
                         monitors.append(decode_monitor_status(raw, response.ecu))
@@ -457,13 +468,17 @@ class ObdClient:
             base += 0x20
         return supported
 
-    def read_dtcs(self, service: int = STORED_DTCS, ecu: int | None = None) -> list[ObdDtc]:
-        """Service 03 (stored), 07 (pending) or 0A (permanent): every ECU's codes (or one ECU's, physically)."""
+    def read_dtcs(self, service: int = STORED_DTCS, ecu: int | None = None,
+                  problems: list[ObdResponse] | None = None) -> list[ObdDtc]:
+        """Service 03 (stored), 07 (pending) or 0A (permanent): every ECU's codes (or one ECU's, physically).
+
+        ``problems``: collects refusals and cut-off answers of some ECUs while others answered (see _positive).
+        """
         if service not in DTC_SERVICES:
             raise ValueError(f"service {service:#x} does not read DTCs (use 0x03, 0x07 or 0x0A)")
         found: list[ObdDtc] = []
         what = f"service {service:02X} ({DTC_KIND[service]} DTCs)"
-        for response in self._positive(bytes([service]), what, ecu=ecu):
+        for response in self._positive(bytes([service]), what, ecu=ecu, problems=problems):
             for code in parse_dtc_answer(response.data):
                 found.append(ObdDtc(code, DTC_KIND[service], DTC_SERVICES[service], response.ecu))
         return found

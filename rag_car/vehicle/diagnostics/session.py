@@ -8,6 +8,7 @@ only listen. OBD-II polling transmits, so it is opt-in: :meth:`DiagnosticsSessio
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from rag_car.vehicle.diagnostics.j1939 import (
 from rag_car.vehicle.diagnostics.obd import (
     DTC_SERVICES, DEFAULT_POLL_PIDS, NegativeResponseError, NoResponseError, ObdClient, ObdError,
 )
+from rag_car.vehicle.diagnostics.readings import SOURCE as PID_SOURCE
+from rag_car.vehicle.diagnostics.readings import pid_readings
 from rag_car.vehicle.diagnostics.vin import decode_vin
 from rag_car.vehicle.live import DtcReading, LampReading
 
@@ -167,9 +170,13 @@ class DiagnosticsSession(can.Listener):
         self._own_bus = bus
         self._obd_from_feed = False
         self._own_notifier = can.Notifier(bus, [_Forward(self)], timeout=0.05)
+        # a caller that only holds the listeners (`rag-car monitor`) never calls stop(): close the connection at
+        # exit anyway, so that a remote server sees a clean goodbye instead of a reset socket
+        atexit.register(self.stop)
         self.start_polling(bus.send)
 
     def stop(self) -> None:
+        atexit.unregister(self.stop)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
@@ -198,7 +205,7 @@ class DiagnosticsSession(can.Listener):
             tried = False
             if not vin_done:
                 tried = True
-                vin_done = answered = self._poll("vin", self._read_vin) or answered
+                vin_done = answered = self._poll("vin", lambda _problems: self._read_vin()) or answered
             if now >= next_pids:
                 tried = True
                 answered = self._poll("pids", self._read_pids) or answered
@@ -206,7 +213,8 @@ class DiagnosticsSession(can.Listener):
             if now >= next_dtcs:
                 tried = True
                 for service, source in DTC_SERVICES.items():
-                    answered = self._poll(source, lambda s=service, src=source: self._read_dtcs(s, src)) or answered
+                    answered = self._poll(source, lambda problems, s=service, src=source: self._read_dtcs(s, src, problems)) \
+                        or answered
                 next_dtcs = now + self.dtc_interval_s
             if tried:
                 self.polls += 1
@@ -217,11 +225,16 @@ class DiagnosticsSession(can.Listener):
             wait = max(0.02, min(next_pids, next_dtcs) - time.monotonic())
             self._stop.wait(wait)
 
-    def _poll(self, what: str, read: Callable[[], None]) -> bool:
-        """Run one read; record why it failed. True when some ECU answered (even with a refusal)."""
+    def _poll(self, what: str, read: Callable[[list], None]) -> bool:
+        """Run one read; record why it failed, or which ECUs refused while others answered.
+        True when some ECU answered (even with a refusal)."""
+        problems: list = []
         try:
-            read()
-            self.poll_errors.pop(what, None)
+            read(problems)
+            if problems:
+                self.poll_errors[what] = "; ".join(r.describe() for r in problems) + " (the other ECUs answered)"
+            else:
+                self.poll_errors.pop(what, None)
             return True
         except NegativeResponseError as exc:
             self.poll_errors[what] = exc.message
@@ -240,20 +253,25 @@ class DiagnosticsSession(can.Listener):
         assert self.obd is not None
         self._on_vin(self.obd.read_vin(), "obd-09")
 
-    def _read_pids(self) -> None:
+    def _read_pids(self, problems: list | None = None) -> None:
         assert self.obd is not None
-        values, monitors = self.obd.read_pids(DEFAULT_POLL_PIDS)
+        values, monitors = self.obd.read_pids(DEFAULT_POLL_PIDS, problems=problems)
         self.pid_values = {f"{v.key}@{v.ecu:03X}": {"name": v.name, "value": v.value, "unit": v.unit, "ecu": self._ecu(v.ecu)}
                            for v in values}
+        set_readings = getattr(self.state, "set_readings", None)
+        if set_readings is not None:
+            # first-class readings ("OBD.EngineSpeed"): stale once a few polls in a row brought nothing new
+            readings = pid_readings(values, monitors, self.facts.ecu_names(), getattr(self.state, "normal_ranges", None))
+            set_readings(PID_SOURCE, readings, stale_s=3 * self.pid_interval_s + 2 * self.timeout_s)
         if monitors:
             with self._lock:
                 self._obd_mil = any(m.mil_on for m in monitors)
             self._publish_lamps()
 
-    def _read_dtcs(self, service: int, source: str) -> None:
+    def _read_dtcs(self, service: int, source: str, problems: list | None = None) -> None:
         assert self.obd is not None
         try:
-            found = self.obd.read_dtcs(service)
+            found = self.obd.read_dtcs(service, problems=problems)
         except NegativeResponseError:
             self.state.set_dtcs(source, [])
             raise

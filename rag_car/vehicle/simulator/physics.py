@@ -63,6 +63,7 @@ class VehicleState:
     tire_c: list[float] = field(default_factory=lambda: [AMBIENT_C] * 4)
     steering_deg: float = 0.0
     run_time_s: float = 0.0
+    oxygen_store: float = 0.5  # share of the catalyst's oxygen storage in use (0.5 in closed loop)
 
 
 # Quantities a scenario may set in its [start] table (initial state) and what they mean.
@@ -88,6 +89,7 @@ class VehicleModel:
         self.profile = profile
         self.state = VehicleState()
         self._random = random.Random(seed)
+        self._o2_random = random.Random(seed + 1)  # its own stream: the other quantities keep their noise
         self.alternator_ok = alternator_ok
         self.mil_on = False
         for key, value in (start or {}).items():
@@ -188,6 +190,7 @@ class VehicleModel:
         cat_target = (s.ambient_c + 150.0) if s.coolant_c < 35 else 380.0 + 3.2 * load + 0.4 * s.speed_kph
         s.cat_c = _approach(s.cat_c, cat_target, 1 / 45.0, dt)
         s.cabin_c = _approach(s.cabin_c, 21.0, 1 / 300.0, dt)
+        o2_downstream = self._downstream_o2(coasting, dt)
 
         # Tires warm with speed; pressure follows absolute temperature.
         for i in range(4):
@@ -254,7 +257,7 @@ class VehicleModel:
             "stft_b1": 0.0 if s.coolant_c < 40 else 1.6 * math.sin(s.t * 1.3) + rnd.uniform(-0.8, 0.8),
             "ltft_b1": 1.6,
             "lambda_b1s1": 1.0 + (0.02 * math.sin(s.t * 6.0) if s.coolant_c >= 40 else -0.08),
-            "o2_b1s2": 0.45 if s.cat_c < 300 else 0.68 + 0.03 * math.sin(s.t / 7.0),
+            "o2_b1s2": o2_downstream,
             "fuel_system_status": 1.0 if s.coolant_c < 40 else (3.0 if coasting else 2.0),
             "catalyst_temp": s.cat_c,
             "alternator_target": 14.2,
@@ -286,6 +289,28 @@ class VehicleModel:
             q[f"tire_temp_{wheel}"] = s.tire_c[i]
             q[f"wheel_speed_{wheel}"] = s.speed_kph  # refined by wheel_speeds() once pressures are final
         return q
+
+    def _downstream_o2(self, coasting: bool, dt: float) -> float:
+        """The downstream (post-catalyst) O2 sensor of a good catalyst, V: steady in its 0.6-0.8 V band.
+
+        The catalyst's oxygen store smooths the upstream sensor's rich/lean switching, so the downstream
+        sensor holds about 0.68 V with a slow wander and a little noise. In deceleration fuel cut the store
+        fills with oxygen and the reading sags toward 0.64 V; after the cut the ECM's enrichment empties the
+        store again. A cold engine runs open loop, a little rich: about 0.72 V.
+        Simplified on purpose, so that a healthy car never reads outside its documented band: on a real car a
+        fuel cut longer than the store holds (a few seconds) drives the sensor lean (below 0.2 V), and in the
+        first seconds of a cold start, before its heater has lit it, the ECM reads the sensor's 0.45 V bias.
+        The simulated drives' fuel cuts last 1-5 s. A worn catalyst (scenario ``catalyst``) overrides this.
+        """
+        s = self.state
+        if coasting:
+            s.oxygen_store = _approach(s.oxygen_store, 1.0, 1 / 3.0, dt)
+        else:
+            s.oxygen_store = _approach(s.oxygen_store, 0.5, 1 / 1.5, dt)
+        rich = 0.04 if s.coolant_c < 40 else 0.0  # open-loop cold enrichment
+        wander = 0.02 * math.sin(s.t / 7.0)
+        noise = self._o2_random.uniform(-0.008, 0.008)
+        return 0.68 + rich - 0.08 * (s.oxygen_store - 0.5) + wander + noise
 
     def feedback(self, final: dict[str, float]) -> None:
         """What the scenario made of this step's quantities, fed back: a failed alternator, a lit MIL."""
