@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rag_car.answer.sentences import STOPWORDS, numbers, terms, words
+from rag_car.answer.sentences import STOPWORDS, measure_terms, numbers, terms, words
 
 _YEAR = re.compile(r"\b(19[89]\d|20[0-4]\d)\b")
 # words that say nothing about what is asked: the vehicle's own name and the like
@@ -94,17 +94,9 @@ def salient_terms(question: str, vocabulary: Any, vehicle_words: set[str]) -> li
     return out
 
 
-# a quantity's unit names it: "120 Nm" is a torque, "240 kPa" a pressure
-_UNIT_MEASURES = [
-    (re.compile(r"\d\s*(?:N·?m|lb-?ft)\b", re.I), "torqu"), (re.compile(r"\d\s*(?:kPa|psi|bar|MPa)\b", re.I), "pressur"),
-    (re.compile(r"\d\s*(?:°\s?[CF]|degC)\b"), "temperatur"), (re.compile(r"\d\s*(?:V)\b"), "voltag"),
-    (re.compile(r"\d\s*(?:L|litres?|liters?|mL)\b"), "capac"), (re.compile(r"\d\s*(?:km/h|mph)\b"), "speed"),
-]
-
-
 def _covers(doc: Any, sentence: Any, salient: list[str], wants_number: bool) -> bool:
     own = set(terms(sentence.text)) | set(doc.heading_terms)
-    own |= {measure for pattern, measure in _UNIT_MEASURES if pattern.search(sentence.text)}
+    own |= measure_terms(sentence.text)
     if not all(t in own for t in salient):
         return False
     return not wants_number or bool(numbers(sentence.text))

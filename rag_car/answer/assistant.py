@@ -30,10 +30,19 @@ from rag_car.answer.grounding import GroundingChecker, Part, SentenceStream, par
 from rag_car.answer.layout import Layout
 from rag_car.answer.personas import Persona, get_persona
 from rag_car.answer.prompt import ABSTAIN_TOKEN, build_completion_prompt, build_messages
-from rag_car.answer.safety import SafetyCheck, StopCondition, safety_topics, select_warnings, stop_conditions
+from rag_car.answer.safety import (
+    SAFETY_TOPICS,
+    SafetyCheck,
+    StopCondition,
+    live_items,
+    safety_topics,
+    select_warnings,
+    stop_conditions,
+)
 from rag_car.answer.schema import Answer
 from rag_car.answer.selection import Ranking, rank_sentences, relevant_live
 from rag_car.answer.sentences import dtc_codes, looks_english, terms
+from rag_car.answer.siblings import SectionIndex, section_siblings
 from rag_car.answer.sources import DocSource, Sources, build_sources, is_current, live_lines
 from rag_car.errors import EmptyIndexError, RagCarError
 
@@ -61,6 +70,7 @@ class _Turn:
     known_codes: list[str] = field(default_factory=list)
     vehicle: dict[str, Any] = field(default_factory=dict)
     retrieve_ms: float = 0.0
+    filters: Any = None
 
 
 class Assistant:
@@ -82,6 +92,7 @@ class Assistant:
         self._vocabulary: Any = None
         self._vehicles: list[dict[str, Any]] | None = None
         self._backends: dict[str, Backend] = dict(backends or {})
+        self._sections = SectionIndex()
         self.facts = facts if facts is not None else load_facts()
         self.normal_ranges = self.facts.normal_ranges
 
@@ -95,8 +106,24 @@ class Assistant:
 
             if self._embedder is None:
                 self._embedder = QueryCache(load_embedder(self.settings))
-            self._retriever = open_retriever(self.settings, embedder=self._embedder)
+            self._retriever = open_retriever(self.settings, embedder=self._embedder, rewriter=self._rewriter())
         return self._retriever
+
+    def _rewriter(self) -> Callable[[str], str] | None:
+        """The retriever's follow-up rewriter: ``complete(prompt) -> text`` over the configured generative backend,
+        None with ``extractive`` (the default path uses no model). A failing backend makes the retriever fall back
+        to its heuristic rewrite, and the search result says so."""
+        key = self.settings.llm.backend.strip().lower()
+        if key == "extractive":
+            return None
+
+        def complete(prompt: str) -> str:
+            request = Request(question=prompt, persona=None, sources=None, ranking=None,  # type: ignore[arg-type]
+                              messages=[("user", prompt)], completion_prompt=prompt, max_tokens=64, temperature=0.0,
+                              timeout_s=min(10.0, float(self.settings.llm.timeout_s)))
+            return self.backend(key).generate(request)
+
+        return complete
 
     @property
     def embedder(self) -> Any:
@@ -214,31 +241,19 @@ class Assistant:
         answer = Answer(question=text, answer="", backend="extractive", persona=persona_obj.name, grounded=False,
                         requested_backend=requested, notices=notices)
         if not text:
-            answer.answer = "Please type a question, for example: What does code P0301 mean? or What is the tire pressure?"
-            answer.abstained = True
-            answer.timings = {"retrieve_ms": 0.0, "generate_ms": 0.0, "total_ms": _ms(t0)}
-            yield answer.answer
-            yield answer
+            yield from _unanswered(answer, "Please type a question, for example: What does code P0301 mean? or "
+                                           "What is the tire pressure?", t0, searched=False)
             return
 
         snapshot = self._snapshot() if use_live else None
         try:
             turn = self._prepare(text, _history(history), persona_obj, vehicle, snapshot, notices)
         except EmptyIndexError as exc:
-            answer.answer = f"Nothing is indexed yet, so there are no documents to answer from: {exc.fix or exc.message}."
-            answer.abstained = True
-            answer.error = str(exc)
-            answer.timings = {"retrieve_ms": _ms(t0), "generate_ms": 0.0, "total_ms": _ms(t0)}
-            yield answer.answer
-            yield answer
+            yield from _unanswered(answer, "Nothing is indexed yet, so there are no documents to answer from: "
+                                           f"{exc.fix or exc.message}.", t0, exc)
             return
         except RagCarError as exc:  # a store that went away, a broken filter: say so, never a traceback
-            answer.answer = f"The documents could not be searched: {exc}."
-            answer.abstained = True
-            answer.error = str(exc)
-            answer.timings = {"retrieve_ms": _ms(t0), "generate_ms": 0.0, "total_ms": _ms(t0)}
-            yield answer.answer
-            yield answer
+            yield from _unanswered(answer, f"The documents could not be searched: {exc}.", t0, exc)
             return
 
         answer.query = turn.query
@@ -276,9 +291,11 @@ class Assistant:
         result = retriever.search(question, k=self.settings.retrieval.k, filters=filters, history=past)
         notices.extend(n for n in result.notes if n not in notices)
         passages: list[tuple[Any, str]] = [(p, "question") for p in result.passages]
+        # the rest of the best passages' sections: a step or value may sit in the next chunk
+        passages.extend((p, "section") for p in section_siblings(retriever, self._sections, result.passages))
 
         # live context: active codes pull their reference entries and the bulletins that apply to this vehicle
-        active = [str(getattr(d, "code", "")).upper() for d in _items(getattr(snapshot, "dtcs", None))
+        active = [str(getattr(d, "code", "")).upper() for d in live_items(getattr(snapshot, "dtcs", None))
                   if is_current(d)]
         active = list(dict.fromkeys(c for c in active if c))[:MAX_ACTIVE_CODES]
         vin = str((getattr(snapshot, "vehicle", None) or {}).get("vin", "") or "") or None
@@ -330,7 +347,7 @@ class Assistant:
                      ranking=ranking, safety=safety, live_idx=live_idx, history=history, notices=notices,
                      unknown_codes=list(result.unknown_codes), known_codes=[c for c in result.codes
                                                                            if c not in result.unknown_codes],
-                     vehicle=vehicle_info, retrieve_ms=retrieve_ms)
+                     vehicle=vehicle_info, retrieve_ms=retrieve_ms, filters=filters)
 
     def _filters(self, vehicle: Any, snapshot: Any, retriever: Any) -> tuple[Any, dict[str, Any]]:
         from rag_car.knowledge.retrieve import Filters
@@ -411,6 +428,8 @@ class Assistant:
             if d.n in cited:
                 topics += [t for t in safety_topics(d.passage.section) if t not in topics]
         warnings = select_warnings(topics, turn.ranking.question_terms, doc_sentences, cited)
+        if topics and body and not warnings:
+            warnings = self._topic_warnings(turn, topics)
         shown = " ".join(p.text for p in body + lead).lower()
         for warning in warnings:
             if warning.text.lower().rstrip(".") in shown:
@@ -437,6 +456,23 @@ class Assistant:
         answer.signals = turn.sources.signal_citations(shown_live)
         answer.dtcs = turn.sources.dtc_citations()
 
+    def _topic_warnings(self, turn: _Turn, topics: list[str]) -> list[Any]:
+        """A safety answer whose sources hold no WARNING/CAUTION on its topic ("code P0217": an entry with none)
+        searches the documents once for one: the warnings found on the topic, their passages added as sources."""
+        words = " ".join(dict.fromkeys(w for t in topics for w in SAFETY_TOPICS.get(t, ())[:4]))
+        # without codes: a code sends the search to its own entry, the one without a warning
+        query = re.sub(r"\b(?:[A-Z]{1,4}-?\d[\w.-]*|code|dtc)\b", " ", f"{words} {turn.query}", flags=re.IGNORECASE)
+        try:
+            hits = self.retriever.search(f"WARNING {' '.join(query.split())}", k=4, filters=turn.filters).passages
+        except RagCarError:
+            return []
+        have = {d.passage.chunk_id for d in turn.sources.docs}
+        extra = build_sources([(p, "safety") for p in hits if p.chunk_id not in have], start=len(turn.sources.docs) + 1)
+        warnings = select_warnings(topics, turn.ranking.question_terms, {d.n: d.sentences for d in extra}, set(), limit=1)
+        kept = {w.n for w in warnings}
+        turn.sources.docs.extend(d for d in extra if d.n in kept)
+        return warnings
+
     def _abstain_reason(self, turn: _Turn) -> str | None:
         from rag_car.answer.answerability import judge
 
@@ -459,7 +495,7 @@ class Assistant:
         words happened to match."""
         from rag_car.answer.answerability import salient_terms
 
-        pulled = {d.n for d in turn.sources.docs if d.reason != "question"}
+        pulled = {d.n for d in turn.sources.docs if d.pulled}
         if not pulled:
             return None
         vague = {"wrong", "problem", "issu", "matter", "status", "ok", "okay", "fine", "safe", "go", "happen", "fault",
@@ -500,7 +536,7 @@ class Assistant:
         only = self._live_docs(turn)
         pool = [d for d in turn.sources.docs if only is None or d.n in only]
         pool.sort(key=lambda d: best_rank.get(d.n, len(best_rank) + d.n))
-        pulled = [d for d in pool if d.reason != "question"]
+        pulled = [d for d in pool if d.pulled]
         docs = pool[:6] + [d for d in pulled if d not in pool[:6]]
         live = [turn.sources.live[i] for i in turn.live_idx] or [l for l in turn.sources.live if l.flagged]
         request = Request(
@@ -587,6 +623,19 @@ def _instruction(docs: list[DocSource], stop: StopCondition) -> tuple[int, str] 
     return (best[1], best[2]) if best and best[0] > 0 else None
 
 
+def _unanswered(answer: Answer, text: str, t0: float, error: Exception | None = None,
+                searched: bool = True) -> Iterator[str | Answer]:
+    """The pieces of an answer that could not be attempted (no question, no index, a broken store): ``text``,
+    then the Answer saying so."""
+    answer.answer = text
+    answer.abstained = True
+    if error is not None:
+        answer.error = str(error)
+    answer.timings = {"retrieve_ms": _ms(t0) if searched else 0.0, "generate_ms": 0.0, "total_ms": _ms(t0)}
+    yield answer.answer
+    yield answer
+
+
 def _clean(question: Any) -> tuple[str, list[str]]:
     notices: list[str] = []
     text = question if isinstance(question, str) else ("" if question is None else str(question))
@@ -607,14 +656,6 @@ def _history(history: Any) -> History:
         elif isinstance(turn, (tuple, list)) and len(turn) == 2:
             out.append({"role": str(turn[0]), "content": str(turn[1])})
     return out
-
-
-def _items(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, dict):
-        return list(value.values())
-    return list(value)
 
 
 def _ms(start: float) -> float:

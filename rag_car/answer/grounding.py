@@ -40,12 +40,15 @@ _LEADING_LIVE = re.compile(r"^\s*\[live\]\s*", re.IGNORECASE)
 @dataclass(frozen=True)
 class Part:
     """One unit of an answer: its text (markers removed), the documents it cites, whether it cites live data,
-    and its role in the layout (lead, body, step, live, warning, note)."""
+    and its role in the layout (lead, body, step, cont (a sentence inside a list of steps, not numbered), live,
+    warning, note)."""
 
     text: str
     docs: tuple[int, ...] = ()
     live: bool = False
     role: str = "body"
+    group: str = ""  # the section it is quoted from: a list of steps is numbered within one section
+
 
     def render(self) -> str:
         marks = "".join(f"[{n}]" for n in self.docs)
@@ -54,8 +57,8 @@ class Part:
         tail = " ".join(x for x in (marks, "[live]" if self.live else "") if x)
         if not tail:
             return self.text
-        # the citation goes before the final full stop: "... 2.4 bar [1]."
-        if self.text.endswith((".", "!", "?")) and not self.text.endswith("..."):
+        # the citation goes before the final full stop: "... 2.4 bar [1]." ("Procedure [1]:" likewise)
+        if self.text.endswith((".", "!", "?", ":")) and not self.text.endswith("..."):
             return f"{self.text[:-1]} {tail}{self.text[-1]}"
         return f"{self.text} {tail}"
 
@@ -178,7 +181,11 @@ class GroundingChecker:
         own_terms = set(terms(text))
         own_numbers = numbers(text) - self.question_numbers
         own_codes = codes(text) - self.question_codes
-        if len(own_terms) <= 2 and not own_numbers and not own_codes and not _SAFETY_CLAIM.search(text):
+        # a quoted source sentence that names the code or number asked about ("Supersedes: ASB-21-015") answers
+        # it; a generated one that only repeats them says nothing
+        quoted_values = not generated and bool(codes(text) or numbers(text))
+        if len(own_terms) <= 2 and not own_numbers and not own_codes and not quoted_values \
+                and not _SAFETY_CLAIM.search(text):
             return Verdict(part, supported=False, reason="filler", filler=True)
         if generated and self.question_terms and len(own_terms - self.question_terms) <= 1 and not own_numbers \
                 and not own_codes:

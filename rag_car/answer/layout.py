@@ -16,6 +16,7 @@ class Layout:
         self.parts: list[Part] = []
         self.pieces: list[str] = []
         self._last_role = ""
+        self._last_group = ""
         self._step = 0
         self._live_header = False
 
@@ -36,18 +37,28 @@ class Layout:
         shown = self.renumber(part)
         body = shown.render() + (f" {flag}" if flag else "")
         role = part.role
+        same_list = self._last_role == "step" and part.group == self._last_group
         if role == "step":
-            self._step = self._step + 1 if self._last_role == "step" else 1
+            self._step = self._step + 1 if same_list else 1
             body = f"{self._step}. {body}"
+        if role == "cont" and same_list:
+            # a sentence inside a list (between two steps) carries on the step before it, unnumbered
+            piece = " " + body
+            self.parts.append(shown)
+            self.pieces.append(piece)
+            return piece
+        if role == "cont":
+            role = "body"
         if role == "live":
             body = f"- {body}"
-        piece = self._separator(role) + body
+        piece = self._separator(role, part.group) + body
         if role == "live" and not self._live_header:
             piece = self._separator("live-header") + "Live data:\n" + body
             self._live_header = True
         self.parts.append(shown)
         self.pieces.append(piece)
         self._last_role = role
+        self._last_group = part.group
         return piece
 
     def add_text(self, text: str, role: str = "note") -> str:
@@ -57,12 +68,14 @@ class Layout:
         self._last_role = role
         return piece
 
-    def _separator(self, role: str) -> str:
+    def _separator(self, role: str, group: str = "") -> str:
         if not self.pieces:
             return ""
         last = self._last_role
         if role == "body" and last == "body":
             return " "
+        if role == "step" and last == "step" and group != self._last_group:
+            return "\n\n"  # another section's list starts its own numbering
         if role in ("step", "live", "lead") and last == role:
             return "\n"
         if role == "step" and last == "body":

@@ -29,6 +29,11 @@ DIAGNOSTIC_STEP = re.compile(r"^(?:next step:?\s*)?(?:inspect|measure|check|test
                              r"remove|go to|compare|look)\b|\bnext step\b|\bgo to step\b", re.IGNORECASE)
 
 
+# sentence features a persona weighs: (weight name, what shows it)
+FEATURES = (("spec", SPEC), ("torque", TORQUE), ("code", DTC), ("signal", SIGNAL_NAME), ("action", ACTION),
+            ("workshop", WORKSHOP), ("drive_safety", DRIVE_SAFETY), ("next_step", NEXT_STEP))
+
+
 @dataclass(frozen=True)
 class Persona:
     """Who is asking. ``weights`` score sentence features for the extractive backend; ``doc_types`` bias sources;
@@ -44,26 +49,9 @@ class Persona:
         """The persona's preference for one sentence, added to its relevance score (about -0.2 .. +0.3)."""
         w = self.weights
         bonus = self.doc_types.get(doc_type, 0.0)
-        if SPEC.search(text):
-            bonus += w.get("spec", 0.0)
-        if TORQUE.search(text):
-            bonus += w.get("torque", 0.0)
-        if DTC.search(text):
-            bonus += w.get("code", 0.0)
-        if SIGNAL_NAME.search(text):
-            bonus += w.get("signal", 0.0)
-        if ACTION.match(text):
-            bonus += w.get("action", 0.0)
-        if WORKSHOP.search(text):
-            bonus += w.get("workshop", 0.0)
-        if DRIVE_SAFETY.search(text):
-            bonus += w.get("drive_safety", 0.0)
-        if NEXT_STEP.search(text):
-            bonus += w.get("next_step", 0.0)
-        if kind == "step":
-            bonus += w.get("step", 0.0)
-        if kind == "row":
-            bonus += w.get("row", 0.0)
+        bonus += sum(w.get(name, 0.0) for name, pattern in FEATURES if pattern.search(text))
+        if kind in ("step", "row"):
+            bonus += w.get(kind, 0.0)
         return bonus
 
 

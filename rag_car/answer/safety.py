@@ -133,7 +133,7 @@ def stop_conditions(snapshot: Any, facts: "VehicleFacts | None" = None) -> list[
     out: list[StopCondition] = []
     seen: set[str] = set()
 
-    for lamp in _items(getattr(snapshot, "lamps", [])):
+    for lamp in live_items(getattr(snapshot, "lamps", [])):
         state = str(getattr(lamp, "state", "off"))
         if state not in ("on", "flashing"):
             continue
@@ -150,7 +150,7 @@ def stop_conditions(snapshot: Any, facts: "VehicleFacts | None" = None) -> list[
                                  (fact or {}).get("section", ""), key))
 
     dtc_facts = facts.dtcs if facts else {}
-    for dtc in _items(getattr(snapshot, "dtcs", [])):
+    for dtc in live_items(getattr(snapshot, "dtcs", [])):
         code = str(getattr(dtc, "code", "")).upper()
         fact = dtc_facts.get(code)
         if not fact:
@@ -166,7 +166,7 @@ def stop_conditions(snapshot: Any, facts: "VehicleFacts | None" = None) -> list[
                                  fact.get("doc", ""), fact.get("section", ""), code))
 
     stop_signals = facts.stop_signals if facts else {}
-    for reading in _items(getattr(snapshot, "signals", [])):
+    for reading in live_items(getattr(snapshot, "signals", [])):
         status = str(getattr(reading, "status", "ok"))
         if status not in ("low", "high"):
             continue
@@ -231,7 +231,8 @@ def _topic_of(text: str) -> str:
     return topics[0] if topics else ""
 
 
-def _items(value: Any) -> list[Any]:
+def live_items(value: Any) -> list[Any]:
+    """A snapshot's readings, codes or lamps as a list, whether it holds a list, a dict by name, or nothing."""
     if value is None:
         return []
     if isinstance(value, dict):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from rag_car.answer.personas import Persona
-from rag_car.answer.sentences import Sentence, codes, terms
+from rag_car.answer.sentences import Sentence, codes, measure_terms, terms
 from rag_car.answer.sources import DocSource, LiveLine
 
 # Questions that ask about the vehicle's state as a whole: every flagged live line is relevant to them.
@@ -69,7 +69,7 @@ def rank_sentences(
     if not candidates:
         return Ranking([], 0.0, q_terms)
 
-    sentence_terms = [set(terms(s.text)) for _, s in candidates]
+    sentence_terms = [set(terms(s.text)) | measure_terms(s.text) for _, s in candidates]
     df: dict[str, int] = {}
     for own in sentence_terms:
         for t in own & q_terms:
@@ -98,7 +98,7 @@ def rank_sentences(
         density = len(hits) / math.sqrt(max(len(own), 1)) if own else 0.0
         lexical = min(1.0, 0.85 * coverage + 0.15 * min(1.0, density))
         sem = float(semantic[i])
-        rank_prior = 1.0 / (1.0 + 0.5 * (doc.n - 1))
+        rank_prior = 1.0 / (1.0 + 0.5 * ((doc.rank or doc.n) - 1))
         # the words of the question decide most; meaning catches paraphrase; the retriever's rank of the passage
         # breaks ties; the persona's taste and the kind of answer asked for ("how often": an interval) nudge
         score = 0.55 * lexical + 0.30 * sem + 0.15 * rank_prior

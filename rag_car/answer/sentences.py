@@ -23,6 +23,15 @@ _ABBREVIATIONS = ("e.g.", "i.e.", "approx.", "fig.", "no.", "vs.", "etc.", "min.
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=(?:\[[Ll][Ii][Vv][Ee]\]\s*)?[\"'(\[]?[A-Z0-9])")
 _CITATION_MARK = re.compile(r"\s*\[(?:live|\d+(?:\s*[,;]\s*\d+)*)\]", re.IGNORECASE)
 
+# "CoolantTemp" -> "Coolant Temp" in words of 6+ letters (not units: "kPa", "mA")
+_CAMEL_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]{5,}(?![A-Za-z0-9])")
+_CAMEL_CUT = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _split_camel(text: str) -> str:
+    return _CAMEL_WORD.sub(lambda m: _CAMEL_CUT.sub(" ", m.group(0)), text)
+
+
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 _NUMBER = re.compile(r"(?<![A-Za-z0-9.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![A-Za-z0-9.,])\d+(?:[.,]\d+)?")
 _DTC = re.compile(r"\b[PCBU][0-3][0-9A-F]{3}\b")
@@ -33,7 +42,7 @@ UNIT_TERMS = frozenset("""nm n-m lb-ft lbft ft in kpa mpa psi bar mm cm km mi mp
     h hz kw w ah ohm degc deg percent""".split())
 
 # Bumped when terms() changes, so that caches of terms (the vocabulary) are rebuilt.
-TERMS_VERSION = 4
+TERMS_VERSION = 5
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below between both but by
@@ -53,6 +62,8 @@ _CANONICAL = {
     "tyre": "tire", "tyres": "tire", "litre": "liter", "litres": "liter", "colour": "color", "centre": "center",
     "light": "lamp", "lights": "lamp", "indicator": "lamp", "telltale": "lamp", "symbol": "lamp", "mil": "lamp",
     "overheating": "overheat", "overheats": "overheat", "overheated": "overheat",
+    "turn": "switch", "turns": "switch", "turned": "switch", "turning": "switch",
+    "blink": "flash", "blinks": "flash", "blinking": "flash", "blinked": "flash", "flashes": "flash",
     "temp": "temperature", "temps": "temperature", "antifreeze": "coolant", "lug": "wheel",
     "workshop": "dealer", "garage": "dealer", "mechanic": "dealer", "retailer": "dealer",
     "handbrake": "parking brake", "seatbelt": "seat belt", "seatbelts": "seat belt", "jumpstart": "jump start",
@@ -79,6 +90,7 @@ class Sentence:
     text: str
     position: int
     kind: str = "text"
+    block: int = -1  # the paragraph (or list item, row) it comes from: sentences of one paragraph share it
 
     @property
     def is_safety(self) -> bool:
@@ -86,6 +98,13 @@ class Sentence:
 
 
 def split_sentences(text: str) -> list[Sentence]:
+    """Sentences of a passage, in order (see :func:`_split`; cached by text: passages come back answer after
+    answer)."""
+    return list(_split(text or ""))
+
+
+@lru_cache(maxsize=20_000)
+def _split(text: str) -> tuple[Sentence, ...]:
     """Sentences of a passage, in order. Headings are dropped, list items and table rows are units of their own,
     and a WARNING/CAUTION paragraph stays whole so that it is never quoted in part. Hard-wrapped lines (text
     files, PDF extracts) are joined back; dot-leader lines ("Hot idle ...... 100 kPa") read as table rows."""
@@ -101,8 +120,9 @@ def split_sentences(text: str) -> list[Sentence]:
         if not blocks or blocks[-1][0] in ("row", "break"):
             return False
         kind, body = blocks[-1]
-        if kind == "para":
-            return True
+        # a hard-wrapped line carries on its paragraph; a line after a finished sentence that starts a new one
+        # is a new paragraph ("...systems." / "Lamp on steadily: ..."), which only matters for what belongs
+        # together (the sentences are split the same either way)
         return not (body.rstrip().endswith((".", "!", "?", ":")) and line[:1].isupper())
 
     for raw in (text or "").replace("\r", "").split("\n"):
@@ -164,21 +184,21 @@ def split_sentences(text: str) -> list[Sentence]:
         else:
             add("para", line)
 
-    units: list[tuple[str, str]] = []
-    for kind, body in blocks:
+    units: list[tuple[str, str, int]] = []
+    for number, (kind, body) in enumerate(blocks):
         if kind == "break" or not body.strip():
             continue
         if kind == "para":
-            units.extend(_split_paragraph(body))
+            units.extend((k, piece, number) for k, piece in _split_paragraph(body))
         else:
-            units.append((kind, _clean(body)))
+            units.append((kind, _clean(body), number))
     out: list[Sentence] = []
-    for kind, body in units:
+    for kind, body, number in units:
         body = body.strip()
         if len(body) < 3 or not _WORD.search(body):
             continue
-        out.append(Sentence(text=body, position=len(out), kind=kind))
-    return out
+        out.append(Sentence(text=body, position=len(out), kind=kind, block=number))
+    return tuple(out)
 
 
 def _split_paragraph(paragraph: str) -> list[tuple[str, str]]:
@@ -251,9 +271,15 @@ def normalise_term(word: str) -> str:
 
 
 def terms(text: str) -> list[str]:
-    """Content terms: words without stopwords, folded (spelling variants, a few synonyms) and stemmed."""
+    """Content terms: words without stopwords, folded (spelling variants, a few synonyms) and stemmed. A signal
+    name's words count on their own ("ECM_EngineTemps.CoolantTemp": engine, temperature, coolant)."""
+    return list(_terms(text or ""))
+
+
+@lru_cache(maxsize=100_000)  # the same source sentences are scored, checked and quoted answer after answer
+def _terms(text: str) -> tuple[str, ...]:
     out: list[str] = []
-    for w in words(text):
+    for w in words(_split_camel(text)):
         if (w in STOPWORDS or len(w) < 2) and not w.isdigit():
             continue
         if "-" in w and w.replace("-", "").isalpha():
@@ -263,11 +289,30 @@ def terms(text: str) -> list[str]:
                     out.extend(_fold(part))
             continue
         out.extend(_fold(w))
-    return out
+    return tuple(out)
+
+
+# a quantity's unit names what it measures: "13.2-14.8 V" is a voltage, "240 kPa" a pressure
+_UNIT_MEASURES = (
+    (re.compile(r"\d\s*(?:N·?m|lb-?ft)\b", re.I), "torqu"), (re.compile(r"\d\s*(?:kPa|psi|bar|MPa)\b", re.I), "pressur"),
+    (re.compile(r"\d\s*(?:°\s?[CF]|degC)\b"), "temperatur"), (re.compile(r"\d\s*(?:V)\b"), "voltag"),
+    (re.compile(r"\d\s*(?:L|litres?|liters?|mL)\b"), "capac"), (re.compile(r"\d\s*(?:km/h|mph)\b"), "speed"),
+)
+
+
+@lru_cache(maxsize=50_000)
+def measure_terms(text: str) -> frozenset[str]:
+    """The terms of what the quantities in ``text`` measure, read from their units ("13.2-14.8 V": voltage)."""
+    return frozenset(measure for pattern, measure in _UNIT_MEASURES if pattern.search(text))
 
 
 def numbers(text: str) -> set[float]:
     """Every number written in digits ("1,200" and "1200" are the same; "1,5" is 1.5)."""
+    return set(_numbers(text or ""))
+
+
+@lru_cache(maxsize=100_000)
+def _numbers(text: str) -> frozenset[float]:
     out: set[float] = set()
     for raw in _NUMBER.findall(text or ""):
         if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", raw):
@@ -278,7 +323,7 @@ def numbers(text: str) -> set[float]:
             out.add(float(raw))
         except ValueError:
             continue
-    return out
+    return frozenset(out)
 
 
 def codes(text: str) -> set[str]:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag_car.answer.safety import reading_text
+from rag_car.answer.safety import live_items, reading_text
 from rag_car.answer.schema import Citation, DtcCitation, SignalCitation
 from rag_car.answer.sentences import Sentence, codes, split_sentences, terms
 
@@ -53,6 +53,13 @@ class DocSource:
     terms: frozenset[str] = frozenset()
     heading_terms: frozenset[str] = frozenset()
     heading_codes: frozenset[str] = frozenset()  # codes its title or section names (the entry's own code)
+    rank: int = 0  # the retrieval rank it stands for: its own number, or its retrieved sibling's for a "section" chunk
+
+    @property
+    def pulled(self) -> bool:
+        """In the context because of live data (an active code's entry, a bulletin, a stop instruction), not
+        because the question's words found it."""
+        return self.reason.startswith(("dtc", "bulletin", "stop"))
 
     @property
     def text(self) -> str:
@@ -135,10 +142,12 @@ class Sources:
                 for l in self.live if l.kind == "dtc"]
 
 
-def build_sources(passages: list[tuple[Any, str]]) -> list[DocSource]:
-    """Number the passages 1..n (in the order given, each chunk once) and split them into sentences."""
+def build_sources(passages: list[tuple[Any, str]], start: int = 1) -> list[DocSource]:
+    """Number the passages ``start``.. (in the order given, each chunk once) and split them into sentences. A
+    passage given with reason "section" (another chunk of a retrieved passage's section) ranks as that passage."""
     docs: list[DocSource] = []
     seen: set[str] = set()
+    first_of_section: dict[tuple[str, str], int] = {}
     for passage, reason in passages:
         if passage.chunk_id in seen:
             continue
@@ -152,8 +161,13 @@ def build_sources(passages: list[tuple[Any, str]]) -> list[DocSource]:
             # a reference entry's heading is its meaning ("P0217 Engine coolant overtemperature condition"):
             # said first, as the entry's own sentence
             kept.insert(0, Sentence(f"{entry.group(1)}: {entry.group(2).strip()}.", -1, "text"))
+        n = len(docs) + start
+        section_key = (passage.source, passage.section)
+        rank = first_of_section.get(section_key, n) if reason == "section" else n
+        if passage.section:
+            first_of_section.setdefault(section_key, n)
         docs.append(DocSource(
-            n=len(docs) + 1, passage=passage, sentences=kept, reason=reason, redacted=redacted,
+            n=n, passage=passage, sentences=kept, reason=reason, redacted=redacted, rank=rank,
             terms=frozenset(t for s in kept for t in terms(s.text)), heading_terms=frozenset(terms(heading)),
             heading_codes=frozenset(codes(heading)) | frozenset(c.upper() for c in getattr(passage, "codes", [])
                                                              if c.upper() in heading.upper()),
@@ -175,20 +189,20 @@ def live_lines(snapshot: Any, normal_ranges: dict[str, tuple[float, float]] | No
         if vehicle.get("vin") and vehicle.get("vin_valid") is False:
             text += " (VIN check digit invalid)"
         lines.append(LiveLine(text, "vehicle", vehicle, False, frozenset(terms(text))))
-    for dtc in _items(getattr(snapshot, "dtcs", [])):
+    for dtc in live_items(getattr(snapshot, "dtcs", [])):
         code = str(getattr(dtc, "code", ""))
         desc = str(getattr(dtc, "description", "") or "")
         status = str(getattr(dtc, "status", "active"))
         text = f"Trouble code {code} {status}" + (f": {desc}" if desc else "") + f" (read via {getattr(dtc, 'source', '')})"
         lines.append(LiveLine(text, "dtc", dtc, is_current(dtc), frozenset(terms(f"{code} {desc} code"))))
-    for lamp in _items(getattr(snapshot, "lamps", [])):
+    for lamp in live_items(getattr(snapshot, "lamps", [])):
         state = str(getattr(lamp, "state", "off"))
         if state == "off":
             continue
         name = str(getattr(lamp, "name", "") or getattr(lamp, "key", ""))
         text = f"{name} is {state}"
         lines.append(LiveLine(text, "lamp", lamp, True, frozenset(terms(f"{name} lamp warning"))))
-    for reading in _items(getattr(snapshot, "signals", [])):
+    for reading in live_items(getattr(snapshot, "signals", [])):
         status = str(getattr(reading, "status", "ok"))
         text = reading_text(reading, normal_ranges.get(str(getattr(reading, "name", ""))))
         age = getattr(reading, "age_s", None)
@@ -208,10 +222,3 @@ def is_current(dtc: Any) -> bool:
 def _split_camel(text: str) -> str:
     return re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", text)
 
-
-def _items(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, dict):
-        return list(value.values())
-    return list(value)

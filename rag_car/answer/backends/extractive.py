@@ -2,31 +2,148 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from rag_car.answer.backends.base import Backend, Request
 from rag_car.answer.grounding import Part
 from rag_car.answer.personas import ACTION, DIAGNOSTIC_STEP, DRIVE_SAFETY, WORKSHOP
 from rag_car.answer.selection import Scored
-from rag_car.answer.sentences import terms
+from rag_car.answer.sentences import numbers, terms
+
+# A question asking how to do something wants the procedure, not a few of its steps.
+HOW_TO = re.compile(
+    r"\bhow (?:do|can|should|would|to) (?:i |you |we )?\w+|\bhow to\b|\bprocedure\b|\bsteps?\b|\bwhere do i start\b|"
+    r"\bwhat (?:do|should) i do\b|\bwhat to do\b|\b(?:relearn|bleed|bleeding|register|calibrat\w*|diagnos\w*|"
+    r"fix|repair)\b|\bany (?:bulletins?|tsbs?)\b",
+    re.IGNORECASE,
+)
+MAX_STEPS = {"owner": 8, "technician": 10}
+# "Tread depth: replace ...": an entry of a reference list, not a step of a procedure
+_ITEM_LABEL = re.compile(r"^[A-Z][\w/()-]*(?: [\w/()-]+){0,3}: ")
+# "Lamp on steadily: ...", "Specifications: ...": a paragraph that opens with a label is about one case
+_PARA_LABEL = re.compile(r"^[A-Z][\w/()-]*(?: [\w/()-]+){0,4}: \S")
+MAX_PARAGRAPH = 600
+# sentence terms too common to tie one sentence to the next
+_WEAK_TERMS = {"check", "vehicl", "engin", "use", "mm", "v", "c", "nm", "kpa", "s", "l", "km"}
+
+
+@dataclass
+class _Section:
+    """One section of a document as the sources hold it: the sentences of its chunks in reading order, with
+    the overlap between neighbouring chunks removed (``where`` maps a duplicate to the sentence it repeats)."""
+
+    key: tuple[str, str]
+    order: int
+    seq: list[Scored] = field(default_factory=list)
+    where: dict[tuple[int, int], int] = field(default_factory=dict)
+    bulletin: bool = False
+    blocks: dict[tuple[int, int], list[int]] = field(default_factory=dict)  # (n, paragraph) -> indexes in seq
+
+    def paragraph(self, i: int) -> list[int]:
+        """The indexes of the labelled paragraph sentence ``i`` belongs to ("Lamp on steadily: ... . The vehicle
+        can be driven ... . First check the fuel filler cap ..."), when it is short enough to quote whole;
+        otherwise just ``i``. The label says what case every sentence of the paragraph is about."""
+        s = self.seq[i]
+        if s.sentence.kind != "text" or s.sentence.block < 0:
+            return [i]
+        members = self.blocks.get((s.n, s.sentence.block), [i])
+        if len(members) < 2 or not _PARA_LABEL.match(self.seq[members[0]].sentence.text):
+            return [i]
+        if sum(len(self.seq[j].sentence.text) for j in members) > MAX_PARAGRAPH:
+            return [i]
+        return members
+
+    def is_procedure(self, first: int, last: int) -> bool:
+        """A list of steps to follow in order, not a list of things: most items are sentences ("Remove the
+        cover.") rather than noun phrases ("Wiring fault at the connector") or labelled entries ("Rotation: ...")."""
+        items = [s.sentence.text for s in self.seq[first:last + 1] if s.sentence.kind == "step"]
+        sentences = sum(1 for t in items if t.rstrip().endswith((".", "?", "!")) and not _ITEM_LABEL.match(t))
+        return sentences * 2 > len(items)
+
+    def runs(self) -> list[tuple[int, int]]:
+        """(first, last) indexes of the lists of steps; one plain sentence inside a list (a chunk boundary's
+        leftover, "Yes: go to 2.") does not end it."""
+        out: list[tuple[int, int]] = []
+        start = last = None
+        for i, s in enumerate(self.seq):
+            if s.sentence.kind == "step":
+                if start is None:
+                    start = i
+                last = i
+            elif start is not None and (i - last > 1 or s.sentence.text.rstrip().endswith(":")):
+                out.append((start, last))
+                start = last = None
+        if start is not None:
+            out.append((start, last))
+        return out
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def _sections(docs: list, usable: list[Scored]) -> tuple[dict[tuple[str, str], _Section], dict[int, tuple[str, str]]]:
+    """Group the sources by section and read each section's chunks as one text."""
+    scored = {(s.n, s.sentence.position): s for s in usable}
+    groups: dict[tuple[str, str], list] = {}
+    of_doc: dict[int, tuple[str, str]] = {}
+    for doc in docs:
+        key = (doc.passage.source, doc.passage.section) if doc.passage.section else ("", str(doc.n))
+        groups.setdefault(key, []).append(doc)
+        of_doc[doc.n] = key
+    sections: dict[tuple[str, str], _Section] = {}
+    for order, (key, members) in enumerate(groups.items()):
+        section = _Section(key, order, bulletin=members[0].doc_type == "bulletin")
+        members.sort(key=lambda d: (_chunk_index(d), d.n))
+        norms: list[str] = []
+        for doc in members:
+            for sentence in doc.sentences:
+                s = scored.get((doc.n, sentence.position))
+                if s is None:
+                    continue
+                text = _norm(sentence.text)
+                twin = next((i for i, seen in enumerate(norms) if text and (text in seen or seen in text)), None)
+                if twin is None:
+                    section.where[(doc.n, sentence.position)] = len(section.seq)
+                    section.blocks.setdefault((doc.n, sentence.block), []).append(len(section.seq))
+                    section.seq.append(s)
+                    norms.append(text)
+                    continue
+                if len(text) > len(norms[twin]):  # the later chunk holds the whole of a sentence cut at a boundary
+                    section.seq[twin], norms[twin] = s, text
+                section.where[(doc.n, sentence.position)] = twin
+        sections[key] = section
+    return sections, of_doc
+
+
+def _chunk_index(doc) -> int:
+    try:
+        return int(doc.passage.metadata.get("chunk_index", 0) or 0)
+    except (TypeError, ValueError, AttributeError):
+        return 0
 
 
 class ExtractiveBackend(Backend):
-    """Quotes the sources. The passage holding the best sentence is the anchor: its sentences that answer the
-    question are taken, best first, up to the persona's length budget (a short section is quoted whole); one
-    strong sentence from each of up to two other passages may follow. A chosen sentence that introduces a list
-    brings the list. The persona adds its must-have (an owner: what to do; a technician: the next diagnostic
-    step). The result reads in the sources' own order. Safety warnings and live readings are added around this
-    body by the assistant, as for every backend."""
+    """Quotes the sources. The section holding the best sentences is the anchor (its chunks read as one text):
+    its sentences that answer the question are taken, best first, up to the persona's length budget (a short
+    section is quoted whole), each with its labelled paragraph and the next sentence when that qualifies its
+    value; a procedure with two or more chosen steps is quoted from its first step (whole, up to a cap, when the
+    question asks how to do something). One strong sentence that adds something new may follow from each of up
+    to three other sections. A chosen sentence that introduces a list brings the list. The persona adds its
+    must-have (an owner: what to do; a technician: the next diagnostic step). The result reads in the sources'
+    own order. Safety warnings and live readings are added around this body by the assistant, as for every
+    backend."""
 
     key = "extractive"
     generative = False
 
-    # a sentence of the anchor passage is taken when its score reaches this share of the anchor's best
+    # a sentence of the anchor section is taken when its score reaches this share of the anchor's best
     relative_floor = 0.5
     # and at least this much in absolute terms
     absolute_floor = 0.2
-    # a sentence of another passage must reach this share of the best score
+    # a sentence of another section must reach this share of the best score
     other_source_floor = 0.8
     other_sources = 3
 
@@ -34,22 +151,25 @@ class ExtractiveBackend(Backend):
         return "extractive (sentences of the sources, no model)"
 
     @staticmethod
-    def _anchor(ranked: list[Scored], by_doc: dict, question_terms: set[str]) -> Scored:
-        """The sentence whose passage leads the answer: the best sentence, its passage's second best and how much
-        of the question the passage's heading names ("Check-engine lamp (MIL)" for "engine light") all count."""
-        per_doc: dict[int, list[Scored]] = {}
+    def _anchor(ranked: list[Scored], sections: dict, of_doc: dict, by_doc: dict, question_terms: set[str]) -> Scored:
+        """The sentence whose section leads the answer: the section's best sentence, its second best and how
+        much of the question the heading names ("Check-engine lamp (MIL)" for "engine light") all count."""
+        per_section: dict[tuple[str, str], list[Scored]] = {}
         for s in ranked:
-            per_doc.setdefault(s.n, []).append(s)
+            per_section.setdefault(of_doc[s.n], []).append(s)
         wanted = question_terms or set()
 
-        def value(n: int) -> float:
-            top = per_doc[n]
-            doc = by_doc.get(n)
+        def value(key: tuple[str, str]) -> float:
+            top = per_section[key]
+            doc = by_doc.get(top[0].n)
             heading = len(doc.heading_terms & wanted) / max(len(wanted), 1) if doc is not None else 0.0
             second = top[1].score if len(top) > 1 else 0.0
-            return top[0].score + 0.1 * second + 0.25 * heading
+            # a heading that names everything asked ("Throttle body cleaning and relearn") is the section about it
+            named = 0.15 if heading >= 1.0 and len(wanted) >= 2 else 0.0
+            return top[0].score + 0.1 * second + 0.25 * heading + named
 
-        return per_doc[max(per_doc, key=lambda n: (value(n), -n))][0]
+        key = max(per_section, key=lambda k: (value(k), -sections[k].order))
+        return per_section[key][0]
 
     def stream(self, request: Request) -> Iterator[str]:
         yield " ".join(p.render() for p in self.compose(request))
@@ -57,93 +177,177 @@ class ExtractiveBackend(Backend):
     def compose(self, request: Request) -> list[Part]:
         """The body of the answer as cited parts (empty when no sentence answers the question)."""
         skip = {t.strip().lower() for t in request.exclude}
-        candidates = [s for s in request.ranking.sentences
-                      if not s.sentence.is_safety and s.sentence.text.strip().lower() not in skip
-                      and (request.only_docs is None or s.n in request.only_docs)]
-        # the anchor and the other passages are chosen among sentences that answer the question; inside the
-        # anchor's section any sentence may follow them (its context: "What to do: stop ...")
-        ranked = [s for s in candidates if _on_question(s)]
+        usable = [s for s in request.ranking.sentences
+                  if not s.sentence.is_safety and s.sentence.text.strip().lower() not in skip
+                  and (request.only_docs is None or s.n in request.only_docs)]
+        # the anchor and the other sections are chosen among sentences that answer the question; inside the
+        # anchor section any sentence may follow them (its context: "What to do: stop ...")
+        ranked = [s for s in usable if _on_question(s)]
         if not ranked:
             return []
         persona = request.persona
-        budget = 800 if persona.name == "owner" else 1100
-        limit = persona.max_sentences + 1
         by_doc = {doc.n: doc for doc in request.sources.docs}
-        best = self._anchor(ranked, by_doc, request.ranking.question_terms)
-        anchor = best.n
-        picked: list[Scored] = []
-        used = 0
+        sections, of_doc = _sections(request.sources.docs, usable)
+        best = self._anchor(ranked, sections, of_doc, by_doc, request.ranking.question_terms)
+        chosen = _Selection(sections, of_doc, sections[of_doc[best.n]], persona.max_sentences + 1,
+                            800 if persona.name == "owner" else 1100)
+        anchor = chosen.anchor
 
-        def take(s: Scored) -> bool:
-            nonlocal used
-            if any(p.n == s.n and p.sentence.position == s.sentence.position for p in picked):
-                return False
-            own = set(terms(s.sentence.text))
-            if any(_similar(own, set(terms(p.sentence.text))) for p in picked):
-                return False
-            picked.append(s)
-            used += len(s.sentence.text)
-            if s.sentence.text.rstrip().endswith(":"):
-                # it introduces a list: the steps or rows right after it belong with it
-                doc = by_doc.get(s.n)
-                for follow in (doc.sentences if doc else [])[s.sentence.position + 1:]:
-                    if follow.kind not in ("step", "row") or len(picked) >= limit + 3:
-                        break
-                    picked.append(Scored(s.n, follow, s.lexical, s.semantic, s.score - 0.01, s.focus))
-                    used += len(follow.text)
-            return True
-
-        # the anchor is the best sentence's passage and its siblings (the same section cut into several chunks)
-        def section_of(n: int) -> tuple[str, str]:
-            doc = by_doc.get(n)
-            return (doc.passage.source, doc.passage.section) if doc and doc.passage.section else ("", str(n))
-
-        anchor_section = section_of(anchor)
-        in_anchor = {n for n in by_doc if section_of(n) == anchor_section}
         floor = max(best.score * self.relative_floor, self.absolute_floor)
-        section = [s for s in candidates if s.n in in_anchor]
-        if sum(len(s.sentence.text) for s in section) <= budget and len(section) <= limit + 2:
+        if sum(len(s.sentence.text) for s in anchor.seq) <= chosen.budget and len(anchor.seq) <= chosen.limit + 2:
             floor = 0.0  # a short section is quoted whole: it was written to be read as one
-        take(best)
-        for s in candidates:
-            if s.n not in in_anchor or s.score < floor:
+        chosen.take(best)
+        for s in sorted(anchor.seq, key=lambda s: (-s.score, s.n, s.sentence.position)):
+            if s.score < floor:
                 continue
-            if picked and (len(picked) >= limit or used + len(s.sentence.text) > budget):
+            if chosen.full(len(s.sentence.text)):
                 break
-            take(s)
+            chosen.take(s)
+
+        how_to = bool(HOW_TO.search(request.question))
+        cap = MAX_STEPS.get(persona.name, 8)
+        anchor_procedure = chosen.procedures(anchor, how_to, cap)
 
         others = 0
-        seen_docs = set(in_anchor)
+        seen_sections = {anchor.key}
         for s in ranked:
-            if others >= self.other_sources or s.score < best.score * self.other_source_floor:
+            if others >= self.other_sources or s.score < best.score * self.other_source_floor \
+                    or chosen.used > 1.5 * chosen.budget:
                 break
-            if s.n in seen_docs:
-                continue
-            seen_docs.add(s.n)
-            if take(s):
+            key = of_doc[s.n]
+            if key in seen_sections or not _adds(s.sentence.text, chosen.picked.values()):
+                continue  # another source saying again what the answer says already adds length, not content
+            seen_sections.add(key)
+            if chosen.take(s):
                 others += 1
+
+        if how_to and not anchor_procedure:
+            # "harsh shift, fix?": the words match the symptom's section, the answer is the repair procedure
+            for key in dict.fromkeys(k for k, _ in chosen.picked):
+                if key != anchor.key and chosen.procedures(sections[key], True, cap):
+                    break
 
         # the persona's must-have: a technician gets the next diagnostic step, an owner what to do
         wanted = (DIAGNOSTIC_STEP,) if persona.name == "technician" else (ACTION, WORKSHOP, DRIVE_SAFETY)
-        if not any(_matches(p, s.sentence.text) for s in picked for p in wanted):
-            docs = {s.n for s in picked}
+        if not any(_matches(p, s.sentence.text) for s in chosen.picked.values() for p in wanted):
+            chosen_sections = {key for key, _ in chosen.picked}
             for s in ranked:
-                if s in picked or s.score < self.absolute_floor or not (s.n in docs or s.focus):
+                if s.score < self.absolute_floor or not (of_doc[s.n] in chosen_sections or s.focus):
                     continue
-                if any(_matches(p, s.sentence.text) for p in wanted):
-                    take(s)
+                if any(_matches(p, s.sentence.text) for p in wanted) and chosen.take(s):
                     break
+        return chosen.parts()
 
-        order: dict[int, int] = {}
-        for s in picked:
-            order.setdefault(s.n, len(order))
-        # a bulletin refines a diagnosis: it comes after the entries it refines
-        is_bulletin = {doc.n: doc.doc_type == "bulletin" for doc in request.sources.docs}
-        picked.sort(key=lambda s: (is_bulletin.get(s.n, False), order[s.n], s.sentence.position))
+
+class _Selection:
+    """The sentences chosen for one answer, by section and reading position, and what choosing one brings along."""
+
+    def __init__(self, sections: dict[tuple[str, str], _Section], of_doc: dict[int, tuple[str, str]],
+                 anchor: _Section, limit: int, budget: int) -> None:
+        self.sections = sections
+        self.of_doc = of_doc
+        self.anchor = anchor
+        self.limit = limit  # sentences chosen for their own score (their context comes on top)
+        self.budget = budget  # characters of those
+        self.picked: dict[tuple[tuple[str, str], int], Scored] = {}
+        self._terms: list[set[str]] = []
+        self.used = 0  # characters of everything chosen
+        self._seeds = 0
+        self._seed_chars = 0
+
+    def full(self, more: int) -> bool:
+        """Whether the sentences chosen for their own score have used up the persona's length budget."""
+        return bool(self._seeds) and (self._seeds >= self.limit or self._seed_chars + more > self.budget)
+
+    def add(self, section: _Section, i: int, check_similar: bool = True) -> bool:
+        if (section.key, i) in self.picked:
+            return False
+        s = section.seq[i]
+        own = set(terms(s.sentence.text))
+        if check_similar and any(_similar(own, other) for other in self._terms):
+            return False
+        self.picked[(section.key, i)] = s
+        self._terms.append(own)
+        self.used += len(s.sentence.text)
+        return True
+
+    def take(self, s: Scored) -> bool:
+        """Choose ``s`` for its own score, with its context: the list it introduces, its labelled paragraph (in
+        the anchor section), the next sentence when that qualifies its value."""
+        section = self.sections[self.of_doc[s.n]]
+        i = section.where[(s.n, s.sentence.position)]
+        if not self.add(section, i):
+            return False
+        self._seeds += 1
+        self._seed_chars += len(s.sentence.text)
+        if section.seq[i].sentence.text.rstrip().endswith(":"):
+            # it introduces a list: the steps or rows right after it belong with it
+            for j in range(i + 1, len(section.seq)):
+                if section.seq[j].sentence.kind not in ("step", "row") or len(self.picked) >= self.limit + 3:
+                    break
+                self.add(section, j)
+            return True
+        if section is self.anchor:
+            for j in section.paragraph(i):
+                self.add(section, j, check_similar=False)
+        self._qualify(section, i)
+        return True
+
+    def _qualify(self, section: _Section, i: int) -> None:
+        # the next sentence gives another value of the same thing ("... RON 91 or higher." "For the 2.0,
+        # 95 RON gives the best performance."): a quoted value is not shown without its qualification
+        if i + 1 >= len(section.seq):
+            return
+        s, nxt = section.seq[i].sentence, section.seq[i + 1].sentence
+        if s.kind != "text" or nxt.kind != "text" or not numbers(nxt.text) or not numbers(s.text):
+            return
+        shared = (set(terms(s.text)) & set(terms(nxt.text))) - _WEAK_TERMS
+        if shared and len(nxt.text) <= 200:
+            self.add(section, i + 1, check_similar=False)
+
+    def procedures(self, section: _Section, whole: bool, cap: int) -> bool:
+        """Complete the procedures of ``section`` that have chosen steps: two or more chosen steps are quoted
+        from the first step to the last chosen (steps 3 and 5 leave out what comes before and between them);
+        ``whole`` (asked how to do it): the whole procedure, up to ``cap`` steps. True when the section holds a
+        chosen procedure."""
+        found = False
+        for first, last in section.runs():
+            chosen = [i for i in range(first, last + 1) if (section.key, i) in self.picked]
+            if not chosen or not section.is_procedure(first, last) or self.used > 2 * self.budget:
+                continue
+            if not whole and len(chosen) < 2:
+                continue  # one step quoted for its value ("Below 24.0 mm: replace the disc") stays alone
+            found = True
+            end = last if whole else max(chosen)
+            if first > 0 and section.seq[first - 1].sentence.text.rstrip().endswith(":"):
+                self.add(section, first - 1)  # "Procedure (hybrid inverter loop):"
+            steps = 0
+            for i in range(first, end + 1):
+                if section.seq[i].sentence.kind == "step":
+                    steps += 1
+                    if steps > cap:
+                        break
+                self.add(section, i)
+        return found
+
+    def parts(self) -> list[Part]:
+        """The chosen sentences as cited parts in the sources' own order, a bulletin after the entries it refines."""
+        first_seen: dict[tuple[str, str], int] = {}
+        for key, _ in self.picked:
+            first_seen.setdefault(key, len(first_seen))
+        order = sorted(self.picked, key=lambda k: (self.sections[k[0]].bulletin, first_seen[k[0]], k[1]))
+        inside = {(section.key, i) for section in self.sections.values() for first, last in section.runs()
+                  for i in range(first, last + 1)}
         parts = []
-        for s in picked:
-            role = "step" if s.sentence.kind == "step" else "body"
-            parts.append(Part(_sentence_end(s.sentence.text), (s.n,), False, role))
+        for key in order:
+            s = self.picked[key]
+            if s.sentence.kind == "step":
+                role = "step"
+            elif key in inside and not s.sentence.text.rstrip().endswith(":"):
+                role = "cont"  # "Yes: go to 2." between two steps belongs to the step before it
+            else:
+                role = "body"
+            parts.append(Part(_sentence_end(s.sentence.text), (s.n,), False, role, group="|".join(key[0])))
         return parts
 
 
@@ -155,6 +359,16 @@ def _matches(pattern, text: str) -> bool:
 def _on_question(s: Scored) -> bool:
     # a sentence that shares nothing with the question and is not close to it in meaning answers nothing
     return s.lexical >= 0.12 or s.semantic >= 0.45 or s.focus
+
+
+def _adds(text: str, chosen) -> bool:
+    """Whether a sentence says something the chosen ones do not: three new content terms, or a new number."""
+    said_terms: set[str] = set()
+    said_numbers: set[float] = set()
+    for s in chosen:
+        said_terms.update(terms(s.sentence.text))
+        said_numbers |= numbers(s.sentence.text)
+    return len(set(terms(text)) - said_terms) >= 3 or bool(numbers(text) - said_numbers)
 
 
 def _similar(a: set[str], b: set[str]) -> bool:
