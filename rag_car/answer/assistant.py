@@ -163,10 +163,12 @@ class Assistant:
             self._vehicles = found
         return self._vehicles
 
-    def warm(self, sentences: bool = True, batch: int = 256) -> dict[str, float]:
+    def warm(self, sentences: bool = True, batch: int = 256, max_chunks: int = 20_000) -> dict[str, float]:
         """Load what answering needs now instead of on the first question: the embedding model, the BM25 side,
         the vocabulary and (``sentences``) the vectors of every indexed sentence, cached on disk, so that even
-        a first question about a passage costs no embedding but its own. Returns counts and seconds."""
+        a first question about a passage costs no embedding but its own. An index of more than ``max_chunks``
+        chunks is not pre-embedded (hours on 2 cores); its sentences are embedded as questions reach them.
+        Returns counts and seconds."""
         import time as _time
 
         from rag_car.answer.sentences import split_sentences
@@ -176,7 +178,8 @@ class Assistant:
         self.ask("warm-up: what is the tire pressure?", use_live=False)
         done = {"sentences": 0.0, "seconds": 0.0}
         store = getattr(self.retriever, "store", None)
-        if sentences and store is not None and hasattr(store, "iter_all") and self.vectors is not None:
+        if (sentences and store is not None and hasattr(store, "iter_all") and self.vectors is not None
+                and store.count() <= max_chunks):
             pending: list[str] = []
             for chunk in store.iter_all():
                 pending.extend(s.text for s in split_sentences(defang(chunk.text)))

@@ -183,3 +183,17 @@ def test_chat_keeps_history_and_obeys_commands(cli, indexed):
     assert "1,500 kg" in out and "750 kg" in out
     assert "persona: technician" in out and "live data: off" in out and "conversation reset" in out
     assert "usage: /persona owner|technician" in out
+
+
+def test_warm_embeds_the_indexed_sentences_once_and_a_first_question_then_embeds_nothing_new(indexed):
+    settings = load_settings(overrides={"data_dir": str(indexed), "embedding": {"model": "hash"}})
+    with Assistant(settings) as capped:
+        skipped = capped.warm(sentences=True, max_chunks=10)  # the bundled knowledge is more than 10 chunks
+        assert skipped["sentences"] == 0
+    with Assistant(settings) as warm:
+        done = warm.warm(sentences=True)
+        assert done["sentences"] > 1000
+        before = warm.vectors.computed
+        answer = warm.ask("How do I check the engine oil level?", use_live=False)
+        # every sentence it ranked was embedded already: at most the question itself is new
+        assert answer.grounded and warm.vectors.computed - before <= 1
