@@ -5,8 +5,8 @@
     .venv/bin/python benchmarks/bench_retrieval.py --part quality
 
 quality: the bundled knowledge/ is ingested with the real embedding model and tests/eval/qa.jsonl (and
-  tests/eval/real_qa.jsonl over ../shared/data when present) is scored for hybrid RRF (several k), hybrid
-  weighted-score fusion, dense-only and BM25-only, with and without the code-first and diversity steps.
+  tests/eval/real_qa.jsonl over ../shared/data when present) is scored for the default hybrid (weighted
+  complete-score fusion), each of its ranking steps switched off, RRF (several k), dense-only and BM25-only.
 latency: the real chunks (bundled knowledge + ../shared/data NHTSA, DTC, OVMS) and their real vectors are
   scaled up synthetically to N chunks: each copy of a real chunk gets its sentences shuffled, about 15% of
   its words dropped and a copy marker, and its vector is the real one plus Gaussian noise (sigma 0.02 per
@@ -87,10 +87,15 @@ def part_quality(work: Path, embedder) -> dict:
     if SHARED.is_dir() and (ROOT / "tests" / "eval" / "real_qa.jsonl").is_file():
         sets.append(("real", ROOT / "tests" / "eval" / "real_qa.jsonl", [SHARED / p for p in SHARED_PARTS]))
     variants = [
+        ("hybrid (default)", {}, "hybrid"),
+        ("hybrid no section intent", {"section_intent_factor": 1.0}, "hybrid"),
+        ("hybrid no code-entry demotion", {"code_reference_factor": 1.0}, "hybrid"),
+        ("hybrid code-entry x0.9", {"code_reference_factor": 0.9}, "hybrid"),
+        ("hybrid code-entry x0.8", {"code_reference_factor": 0.8}, "hybrid"),
+        ("hybrid no banner demotion", {"thin_chunk_factor": 1.0}, "hybrid"),
         ("hybrid rrf k=60", {"fusion": "rrf", "rrf_k": 60}, "hybrid"),
         ("hybrid rrf k=20", {"fusion": "rrf", "rrf_k": 20}, "hybrid"),
         ("hybrid rrf k=60 bm25x1.5", {"fusion": "rrf", "rrf_k": 60, "bm25_weight": 1.5}, "hybrid"),
-        ("hybrid weighted", {"fusion": "weighted"}, "hybrid"),
         ("hybrid no dedup", {"dedup_threshold": 1.0}, "hybrid"),
         ("dense only", {}, "dense"),
         ("bm25 only", {}, "bm25"),
@@ -116,9 +121,9 @@ def part_quality(work: Path, embedder) -> dict:
                          "misses": [m["id"] for m in r.misses]})
         results[name] = {"qa": str(qa_path.relative_to(ROOT)), "ingest_s": round(ingest_s, 1), "rows": rows}
         print(f"\nquality on {qa_path.relative_to(ROOT)} ({len(items)} questions)")
-        print(f"{'variant':<26} {'n':>4} {'R@5':>6} {'hit@1':>6} {'MRR':>6} {'nDCG@5':>7} {'code@1':>7} {'p50':>6}")
+        print(f"{'variant':<30} {'n':>4} {'R@5':>6} {'hit@1':>6} {'MRR':>6} {'nDCG@5':>7} {'code@1':>7} {'p50':>6}")
         for row in rows:
-            print(f"{row['variant']:<26} {row['n']:>4} {row['recall@5']:>6.3f} {row['hit@1']:>6.3f} {row['mrr@10']:>6.3f} "
+            print(f"{row['variant']:<30} {row['n']:>4} {row['recall@5']:>6.3f} {row['hit@1']:>6.3f} {row['mrr@10']:>6.3f} "
                   f"{row['ndcg@5']:>7.3f} {row['code_hit@1']:>7.3f} {row['p50_ms']:>6.1f}")
     return results
 
@@ -244,13 +249,14 @@ def part_latency(work: Path, embedder, sizes, n_queries: int) -> dict:
         for q in qs[:10]:  # warm-up: caches, HNSW pages, numpy
             retriever.search(q, k=8)
             lc.similarity_search(q, k=8)
-        ours, embed, theirs, rest = [], [], [], []
+        ours, embed, theirs, rest, dense = [], [], [], [], []
         for q in qs:
             t = time.perf_counter()
             result = retriever.search(q, k=8)
             ours.append((time.perf_counter() - t) * 1000)
             embed.append(result.timings.get("embed_ms", 0.0))
             rest.append(ours[-1] - embed[-1])
+            dense.append(result.timings.get("dense_ms", 0.0))
             t = time.perf_counter()
             lc.similarity_search(q, k=8)
             theirs.append((time.perf_counter() - t) * 1000)
@@ -261,6 +267,7 @@ def part_latency(work: Path, embedder, sizes, n_queries: int) -> dict:
             "embed_p50_ms": round(statistics.median(embed), 2), "embed_p95_ms": round(percentile(embed, 0.95), 2),
             "hybrid_without_embed_p50_ms": round(statistics.median(rest), 2),
             "hybrid_without_embed_p95_ms": round(percentile(rest, 0.95), 2),
+            "dense_step_p50_ms": round(statistics.median(dense), 2), "dense_step_p95_ms": round(percentile(dense, 0.95), 2),
             "loadavg": round(os.getloadavg()[0], 2),
             "langchain_p50_ms": round(statistics.median(theirs), 2), "langchain_p95_ms": round(percentile(theirs, 0.95), 2),
         }

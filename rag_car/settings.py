@@ -127,6 +127,12 @@ class RetrievalSettings(BaseModel):
                                      "another indexed one supersedes")
     year_mismatch_factor: float = Field(0.8, gt=0, le=1, description="fused-score factor for a section whose heading's "
                                         "model years exclude the year asked about")
+    code_reference_factor: float = Field(0.85, gt=0, le=1, description="fused-score factor for a trouble-code "
+                                         "reference entry when the question names no code and does not talk about codes")
+    section_intent_factor: float = Field(1.15, ge=1, le=2, description="fused-score factor for a section of the kind "
+                                         "the question asks for ('fix?' -> Repair procedure, 'why' -> Cause)")
+    thin_chunk_factor: float = Field(0.5, gt=0, le=1, description="fused-score factor for a chunk whose own text has "
+                                     "fewer than 4 search terms (a banner, 'Page 1', 'None.')")
     dedup_threshold: float = Field(0.8, gt=0, le=1, description="word-shingle Jaccard above which two passages are duplicates")
     rewrite: Literal["auto", "heuristic", "llm", "off"] = Field(
         "auto", description="follow-up rewriting: auto = LLM when a generative backend is given, else heuristic")

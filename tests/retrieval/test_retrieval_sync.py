@@ -104,3 +104,37 @@ def test_damaged_or_stale_lexical_files_are_rebuilt(library):
         store.delete([sorted(ids)[0]])
     with open_retriever(settings) as retriever:
         assert retriever.lexical.rebuilt and agree(retriever, settings) == ids - {sorted(ids)[0]}
+
+
+class FailingStore:
+    """The real store whose chunk listing breaks after a few chunks (a server that went away)."""
+
+    def __init__(self, store, after: int) -> None:
+        self.store = store
+        self.after = after
+
+    def iter_all(self, batch: int = 1000):
+        from rag_car.errors import StoreError
+
+        for i, chunk in enumerate(self.store.iter_all(batch=batch)):
+            if i == self.after:
+                raise StoreError("the store went away", "start it again")
+            yield chunk
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_a_rebuild_reads_vectors_too_and_a_failing_store_is_an_error_not_a_hang(library):
+    from rag_car.errors import StoreError
+    from rag_car.knowledge.retrieve.sync import build
+
+    folder, settings = library
+    assert ingest(settings, [folder]).ok
+    with open_store(settings) as store:
+        for _ in range(3):  # the reader thread hands over chunks, then vectors: every time, not by luck
+            state = build(settings, store, generation=1)
+            assert state.vectors is not None and state.vectors.shape[0] == state.catalog.size == store.count()
+            state.records.close()
+        with pytest.raises(StoreError, match="went away"):
+            build(settings, FailingStore(store, after=3), generation=2)

@@ -6,11 +6,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable, Protocol, Sequence
 
 import numpy as np
 
-from rag_car.knowledge.retrieve.codes import code_key, find_codes, heading_refs, split_delimited
+from rag_car.knowledge.retrieve.codes import Code, code_key, find_codes, heading_refs, split_delimited
 
 # "Supersedes | ASB-21-015", "THIS CAMPAIGN SUPERSEDES NHTSA CAMPAIGN NOS. 01V-139.001 AND 02V-037.002"
 _SUPERSEDES = re.compile(r"\bsupersedes\b[^A-Za-z0-9]*((?:[^.\n]|\.\d){0,120})", re.IGNORECASE)
@@ -44,6 +44,8 @@ class Catalog:
     superseded: set[str] = field(default_factory=set)
     # position of each chunk in its document (reading order)
     chunk_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    # BM25 tokens of each chunk's own text, its headings left out (a banner or "Page 1" has one or two)
+    text_tokens: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     _row_of: dict[str, int] | None = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -57,7 +59,10 @@ class Catalog:
         return self._row_of.get(chunk_id)
 
     @classmethod
-    def build(cls, chunks: Iterable[ChunkLike]) -> "Catalog":
+    def build(cls, chunks: Iterable[ChunkLike], text_codes: Sequence[Sequence[Code]] | None = None) -> "Catalog":
+        """The catalog of ``chunks`` in the order given. ``text_codes``: the codes of each chunk's text when the
+        caller has found them already (row-aligned)."""
+        heading_keys: dict[str, set[str]] = {}  # one title + section path is shared by many chunks
         ids: list[str] = []
         columns: dict[str, list[str]] = {name: [] for name in _TEXT_COLUMNS}
         ymin: list[int] = []
@@ -81,13 +86,17 @@ class Catalog:
             keys_meta.discard("")
             # the title and section often carry the number of a bulletin or campaign
             heading = f"{meta.get('title', '')}\n{meta.get('section', '')}"
-            keys_text = {c.key for c in find_codes(f"{chunk.text}\n{heading}")} | set(heading_refs(heading))
+            in_heading = heading_keys.get(heading)
+            if in_heading is None:
+                in_heading = heading_keys[heading] = {c.key for c in find_codes(heading)} | set(heading_refs(heading))
+            found = text_codes[row] if text_codes is not None else find_codes(chunk.text)
+            keys_text = {c.key for c in found} | in_heading
             for key in keys_meta | keys_text:
                 codes.setdefault(key, []).append(row)
             for key in keys_meta:
                 in_meta.setdefault(key, set()).add(row)
             counts.append(len(keys_meta | keys_text))
-            for m in _SUPERSEDES.finditer(chunk.text):
+            for m in _SUPERSEDES.finditer(chunk.text) if "upersed" in chunk.text.lower() else ():
                 superseded.update(c.key for c in find_codes(m.group(1)))
         return cls(
             ids=ids, columns=columns,
@@ -107,6 +116,7 @@ class Catalog:
             "code_count": self.code_count.tolist(),
             "superseded": sorted(self.superseded),
             "chunk_index": self.chunk_index.tolist(),
+            "text_tokens": self.text_tokens.tolist(),
         }
         path.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
 
@@ -119,6 +129,7 @@ class Catalog:
             codes=data["codes"], code_in_metadata={k: set(v) for k, v in data["code_in_metadata"].items()},
             code_count=np.asarray(data["code_count"], dtype=np.int32), superseded=set(data.get("superseded", [])),
             chunk_index=np.asarray(data["chunk_index"], dtype=np.int32),
+            text_tokens=np.asarray(data.get("text_tokens", []), dtype=np.int32),
         )
 
     def code_rows(self, key: str) -> set[int]:

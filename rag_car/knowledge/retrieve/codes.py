@@ -28,6 +28,8 @@ _BULLETIN = re.compile(
     re.IGNORECASE,
 )
 _PART = re.compile(r"\b(?:part|p/n|pn)\s*(?:no\.?|number|num|#)?\s*[:#]?\s*" + _REF_BODY, re.IGNORECASE)
+_HAS_DIGIT = re.compile(r"\d")
+_NUMBER_RUN = re.compile(r"\d\d-?\d\d\d")  # an ODI number contains one
 # Prefixes that name the kind of a reference rather than being part of it.
 _KIND_PREFIXES = ("TSB", "SB")
 
@@ -60,16 +62,27 @@ def _campaign_key(match: re.Match[str]) -> str:
 
 def find_codes(text: str) -> list[Code]:
     """Every code in ``text``, in order of first appearance, each key once."""
+    # Every kind needs a digit, and most need a word or a hyphen: cheap checks first, so that an index build
+    # (which looks at every chunk) runs the slow patterns only on the texts that can match them.
+    if not _HAS_DIGIT.search(text):
+        return []
+    lowered = text.lower()
     found: list[tuple[int, Code]] = []
     for m in _DTC.finditer(text):
         found.append((m.start(), Code("dtc", m.group(1), m.group(1).upper())))
     for m in _CAMPAIGN.finditer(text):
         found.append((m.start(), Code("campaign", m.group(0), _campaign_key(m))))
-    for m in _ODI.finditer(text):
-        found.append((m.start(), Code("odi", m.group(0), f"{m.group(1).upper()}{m.group(2)}{m.group(3)}")))
-    for m in _BULLETIN_SHAPE.finditer(text):
-        found.append((m.start(), Code("bulletin", m.group(1), code_key(m.group(1)))))
-    for kind, pattern in (("bulletin", _BULLETIN), ("part", _PART)):
+    if _NUMBER_RUN.search(text):
+        for m in _ODI.finditer(text):
+            found.append((m.start(), Code("odi", m.group(0), f"{m.group(1).upper()}{m.group(2)}{m.group(3)}")))
+    if "-" in text:
+        for m in _BULLETIN_SHAPE.finditer(text):
+            found.append((m.start(), Code("bulletin", m.group(1), code_key(m.group(1)))))
+    named = (("bulletin", _BULLETIN, "sb" in lowered or "bulletin" in lowered),
+             ("part", _PART, "part" in lowered or "p/n" in lowered or "pn" in lowered))
+    for kind, pattern, possible in named:
+        if not possible:
+            continue
         for m in pattern.finditer(text):
             body = m.group(1).rstrip(".")
             if any(ch.isdigit() for ch in body) and len(code_key(body)) >= 3:

@@ -56,8 +56,7 @@ def row_mask(filters: Filters, catalog: Catalog) -> np.ndarray | None:
     mask = np.ones(catalog.size, dtype=bool)
     for column, wanted, prefix in (("make", filters.make, False), ("model", filters.model, True)):
         if wanted:
-            allowed = set(_matching_values(catalog.distinct(column), wanted, prefix)) | {""}
-            mask &= catalog.rows_with_values(column, allowed)
+            mask &= _name_rows(catalog, column, wanted, prefix)
     if filters.year:
         year = int(filters.year)
         mask &= (catalog.year_min == 0) | ((catalog.year_min <= year) & (catalog.year_max >= year))
@@ -67,6 +66,18 @@ def row_mask(filters: Filters, catalog: Catalog) -> np.ndarray | None:
         suffixes = tuple(filters.sources)
         mask &= catalog.rows_with_values("source", {v for v in catalog.distinct("source") if v.endswith(suffixes)})
     return mask
+
+
+def _name_rows(catalog: Catalog, column: str, wanted: str, prefix: bool) -> np.ndarray:
+    """The rows whose make/model matches ``wanted`` or is empty; kept per catalog (a few vehicles are asked about)."""
+    cache = catalog._cache.setdefault("name_rows", {})
+    key = (column, _norm(wanted), prefix)
+    if key not in cache:
+        if len(cache) > 256:
+            cache.clear()
+        allowed = set(_matching_values(catalog.distinct(column), wanted, prefix)) | {""}
+        cache[key] = catalog.rows_with_values(column, allowed)
+    return cache[key]
 
 
 def chroma_where(filters: Filters, catalog: Catalog) -> dict[str, Any] | None:
@@ -138,18 +149,19 @@ def _find_vehicle(text: str, catalog: Catalog, strict: bool) -> Filters:
     capitalised or with a digit in the question and is not its first word.
     """
     padded = f" {_norm(text)} "
-    makes = [m for m in catalog.vehicle_makes() if _norm(m) and f" {_norm(m)} " in padded]
+    makes_norm, pairs_norm = _normalised_names(catalog)
+    makes = [m for m, norm in makes_norm if norm and f" {norm} " in padded]
     if not makes:
         # "Mercedes" for MERCEDES BENZ: the first word of a longer make, when it is a real word (4+ letters)
-        makes = [m for m in catalog.vehicle_makes()
-                 if len(_norm(m).split()) > 1 and len(_norm(m).split()[0]) >= 4 and f" {_norm(m).split()[0]} " in padded]
+        makes = [m for m, norm in makes_norm
+                 if len(norm.split()) > 1 and len(norm.split()[0]) >= 4 and f" {norm.split()[0]} " in padded]
     make = max(makes, key=len) if makes else None
+    make_norm = _norm(make) if make else ""
     models = []
-    for mk, md in catalog.vehicle_pairs():
-        norm = _norm(md)
+    for mk, md, mk_norm, norm in pairs_norm:
         if not norm or f" {norm} " not in padded:
             continue
-        if make and mk and _norm(mk) != _norm(make):
+        if make and mk and mk_norm != make_norm:
             continue
         if strict and not make and (norm.replace(" ", "").isdigit() or not _looks_like_a_name(text, md)):
             continue  # "300" alone is a number, "focus" alone an everyday word
@@ -160,6 +172,16 @@ def _find_vehicle(text: str, catalog: Catalog, strict: bool) -> Filters:
         mk, md = max(models, key=lambda item: len(item[1]))
         return Filters(make=make or mk or None, model=md)
     return Filters(make=make)
+
+
+def _normalised_names(catalog: Catalog) -> tuple[list[tuple[str, str]], list[tuple[str, str, str, str]]]:
+    """The catalog's makes and (make, model) pairs with their normalised spellings, worked out once per catalog."""
+    cached = catalog._cache.get("normalised_names")
+    if cached is None:
+        makes = [(m, _norm(m)) for m in catalog.vehicle_makes()]
+        pairs = [(mk, md, _norm(mk), _norm(md)) for mk, md in catalog.vehicle_pairs()]
+        cached = catalog._cache["normalised_names"] = (makes, pairs)
+    return cached
 
 
 def _looks_like_a_name(text: str, model: str) -> bool:

@@ -10,10 +10,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from rag_car.knowledge.retrieve.codes import find_codes
+from rag_car.knowledge.retrieve.codes import Code, find_codes
 
 # Bumped when the tokenizer or the catalog changes, so that an index built by older code is rebuilt.
-TOKENIZER_VERSION = 8
+TOKENIZER_VERSION = 10
 
 # bm25s' longer English list, minus the little words that carry meaning about a car ("light stays on", "cuts off").
 _KEEP = {"off", "on", "up", "down", "out", "over", "under", "above", "below", "no", "not", "again"}
@@ -51,39 +51,49 @@ def _stem(word: str) -> str:
     return _stemmer().stemWord(word)
 
 
-def tokenize(text: str) -> list[str]:
+def tokenize(text: str, codes: Sequence[Code] | None = None) -> list[str]:
     """Lower-cased, stemmed words without stop words; codes kept whole ("p0303", "02v288000") and
-    hyphenated references also joined ("21-004" -> "21", "004", "21004")."""
-    stop = _stopwords()
-    lowered = text.lower()
+    hyphenated references also joined ("21-004" -> "21", "004", "21004").
+
+    ``codes``: the codes of ``text`` when the caller has already found them (an index build finds them once
+    per chunk for the catalog too).
+    """
     tokens: list[str] = []
-    for match in _WORD.finditer(lowered):
-        word = match.group(0).replace("’", "'")
-        if "'" in word:
-            word = word.split("'", 1)[0]
-        if _DECIMAL.fullmatch(word):  # "2.0" (an engine), "0.8" (a gap): one number, not two
-            tokens.append(word)
-            continue
-        parts = [p for p in _SEPARATORS.split(word) if p]
-        for part in parts:
-            if part in stop:
-                continue
-            spelled = _SPELLINGS.get(part)
-            if spelled:
-                tokens.extend(_stem(w) for w in spelled.split() if w not in stop)
-                continue
-            tokens.append(_stem(part) if part.isalpha() else part)
-        if len(parts) > 1:
-            joined = "".join(parts)
-            if any(ch.isdigit() for ch in joined):
-                tokens.append(joined)
+    for match in _WORD.finditer(text.lower()):
+        tokens.extend(_word_tokens(match.group(0)))
     seen = set(tokens)
-    for code in find_codes(text):
+    for code in find_codes(text) if codes is None else codes:
         key = code.key.lower()
         if key not in seen:
             seen.add(key)
             tokens.append(key)
     return tokens
+
+
+@functools.lru_cache(maxsize=500_000)
+def _word_tokens(word: str) -> tuple[str, ...]:
+    """The tokens of one matched word: a corpus repeats its words, so each is worked out once per process."""
+    stop = _stopwords()
+    word = word.replace("’", "'")
+    if "'" in word:
+        word = word.split("'", 1)[0]
+    if _DECIMAL.fullmatch(word):  # "2.0" (an engine), "0.8" (a gap): one number, not two
+        return (word,)
+    tokens: list[str] = []
+    parts = [p for p in _SEPARATORS.split(word) if p]
+    for part in parts:
+        if part in stop:
+            continue
+        spelled = _SPELLINGS.get(part)
+        if spelled:
+            tokens.extend(_stem(w) for w in spelled.split() if w not in stop)
+            continue
+        tokens.append(_stem(part) if part.isalpha() else part)
+    if len(parts) > 1:
+        joined = "".join(parts)
+        if any(ch.isdigit() for ch in joined):
+            tokens.append(joined)
+    return tuple(tokens)
 
 
 def _deletions(word: str) -> set[str]:
@@ -96,12 +106,29 @@ HEADING_REPEAT = 2  # the innermost heading counts this many times: a word in it
 def document_text(chunk) -> str:
     """What BM25 indexes for a chunk: its title and section path (as the embedder sees them), the innermost
     heading once more, then its text."""
-    meta = chunk.metadata or {}
+    heading = heading_text(chunk.metadata or {})
+    return "\n".join(p for p in (heading, chunk.text) if p)
+
+
+def heading_text(meta: dict) -> str:
+    """The heading part of :func:`document_text`: title > section path, then the innermost heading again."""
     section = str(meta.get("section", "") or "")
     context = " > ".join(str(p) for p in (meta.get("title", ""), section) if p)
     inner = section.rsplit(" > ", 1)[-1] if section else str(meta.get("title", "") or "")
     extra = "\n".join([inner] * (HEADING_REPEAT - 1)) if inner else ""
-    return "\n".join(p for p in (context, extra, chunk.text) if p)
+    return "\n".join(p for p in (context, extra) if p)
+
+
+def chunk_tokens(chunk, text_codes: Sequence[Code] | None, headings: dict[str, list[str]]) -> tuple[list[str], int]:
+    """(the tokens of :func:`document_text` for one chunk, how many of them come from its own text). The
+    heading's are worked out once per distinct heading (``headings``: a cache the caller keeps for one build);
+    ``text_codes``: the codes of the chunk's text when known."""
+    heading = heading_text(chunk.metadata or {})
+    tokens = headings.get(heading)
+    if tokens is None:
+        tokens = headings[heading] = tokenize(heading) if heading else []
+    body = tokenize(chunk.text, text_codes)
+    return tokens + body, len(body)
 
 
 class LexicalIndex:
@@ -114,9 +141,14 @@ class LexicalIndex:
     @classmethod
     def build(cls, texts: Iterable[str], k1: float = 1.2, b: float = 0.75) -> "LexicalIndex":
         """Index ``texts`` (any iterable); an empty corpus gives an index that finds nothing."""
+        return cls.from_tokens((tokenize(text) for text in texts), k1=k1, b=b)
+
+    @classmethod
+    def from_tokens(cls, corpus: Iterable[list[str]], k1: float = 1.2, b: float = 0.75) -> "LexicalIndex":
+        """Index token lists (one per row, e.g. from :func:`chunk_tokens`)."""
         import bm25s
 
-        corpus_tokens = [tokenize(text) for text in texts]
+        corpus_tokens = list(corpus)
         if not corpus_tokens:
             return cls(None, 0)
         bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")

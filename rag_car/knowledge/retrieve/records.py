@@ -21,13 +21,15 @@ VECTORS_FILE = "vectors.npy"
 
 
 def write_vectors(directory: Path, vectors: np.ndarray) -> None:
-    """The chunk vectors in row order (read back memory-mapped: only the rows a search scores are paged in)."""
+    """The chunk vectors in row order."""
     np.save(directory / VECTORS_FILE, np.asarray(vectors, dtype=np.float32))
 
 
 def load_vectors(directory: Path) -> np.ndarray | None:
+    """The saved vectors, read into memory (100,000 x 384 floats are 150 MB): a filtered search scores whole
+    runs of rows, and pages of a memory map that were evicted would make its slowest searches much slower."""
     path = directory / VECTORS_FILE
-    return np.load(path, mmap_mode="r") if path.is_file() else None
+    return np.ascontiguousarray(np.load(path), dtype=np.float32) if path.is_file() else None
 
 
 def write_records(directory: Path, chunks: Iterable[Any]) -> int:

@@ -5,11 +5,13 @@ One search, in order:
 2. resolve the filters: explicit > settings (``retrieval.vehicle``, ``doc_types``, ``sources``) > inferred from the
    question (a vehicle or model year the index knows);
 3. recognise codes (DTC, campaign, ODI, bulletin, part numbers); split them into known and unknown to the index;
-4. dense (Chroma, the ingest embedder) and BM25 (bm25s) candidates under the same filter, fused: by default
-   every candidate gets both exact scores, normalised and weighted (``rrf`` is the alternative);
-5. chunks that carry a known code of the question go first; when the question is only about unknown codes,
-   passages about other codes are dropped instead of offering the nearest-looking one; superseded bulletins
-   and sections for other model years are demoted;
+4. dense (Chroma, the ingest embedder; a narrow filter is searched exactly over the row vectors) and BM25
+   (bm25s) candidates under the same filter, fused: by default every candidate gets both exact scores,
+   normalised and weighted (``rrf`` is the alternative);
+5. superseded bulletins, sections for other model years, trouble-code entries for a question not about codes
+   and banner chunks are demoted, sections of the kind the question asks for ("fix?") promoted (intent.py);
+   chunks that carry a known code of the question go first; when the question is only about unknown codes,
+   passages about other codes are dropped instead of offering the nearest-looking one;
 6. near-duplicates are folded into the best of their kind, and the top ``k`` are returned.
 """
 
@@ -26,6 +28,7 @@ from rag_car.knowledge.retrieve import filters as filtering
 from rag_car.knowledge.retrieve.codes import Code, candidate_tokens, code_key, find_codes
 from rag_car.knowledge.retrieve.diversity import fold_duplicates, shingles
 from rag_car.knowledge.retrieve.fusion import Fused, fuse
+from rag_car.knowledge.retrieve.intent import about_codes, answers_intent, section_intents
 from rag_car.knowledge.retrieve.lexical import tokenize, top_rows
 from rag_car.knowledge.retrieve.passage import Filters, Passage, SearchResult
 from rag_car.knowledge.retrieve.rewrite import LLMRewriter, content_words, rewrite
@@ -35,6 +38,7 @@ from rag_car.knowledge.retrieve.sync import LexicalState, current_generation, lo
 SEARCH_MODES = ("hybrid", "dense", "bm25")
 MAX_QUESTION_CHARS = 2000
 MAX_QUERY_TOKENS = 64
+THIN_TOKENS = 4  # a chunk with fewer search terms of its own is a banner, a page number or "None."
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 _SUCCESSOR = re.compile(r"\b(?:replaced|replaces|supersed\w*|successor)\b", re.IGNORECASE)
 EMPTY_INDEX_FIX = "run `rag-car ingest knowledge/` (or rag-car ingest FOLDER with your own documents) first"
@@ -245,10 +249,12 @@ class Retriever:
             fused = self._fuse_complete(rankings, vector, bm25_scores, weights)
         else:
             fused = fuse(rankings, method=rs.fusion, k=rs.rrf_k, weights=weights)
+        intents = section_intents(query) if rs.section_intent_factor > 1.0 else []
         if mode == "hybrid":
-            fused = self._adjust(fused, applied.year)
+            fused = self._adjust(fused, applied.year, intents, bool(known) or about_codes(query))
         if mode == "hybrid" and known:
-            fused = self._codes_first(fused, known, mask, filtering.doc_type_intent(query), bool(_SUCCESSOR.search(query)))
+            fused = self._codes_first(fused, known, mask, filtering.doc_type_intent(query), bool(_SUCCESSOR.search(query)),
+                                      intents)
         elif unknown and not known and self._only_about_codes(query, unknown):
             # nothing names the code asked about: offering the nearest-looking code would mislead
             fused = [f for f in fused if not self._carries_codes(f.chunk_id)]
@@ -304,11 +310,16 @@ class Retriever:
             fused.append(Fused(cid, float(total[i]), ranks, {"dense": float(dense[i]), "bm25": float(lexical[i])}))
         return sorted(fused, key=lambda f: (-f.score, min(f.ranks.values()) if f.ranks else 1 << 30, f.chunk_id))
 
-    def _adjust(self, fused: list[Fused], year: int | None) -> list[Fused]:
-        """Demote, without removing: passages of a document a newer indexed one supersedes, and passages whose
-        heading names model years that exclude the year asked about ("TP-02 ..., 2022-2024" for a 2020 car)."""
+    def _adjust(self, fused: list[Fused], year: int | None, intents: Sequence[str] = (),
+                about_codes: bool = True) -> list[Fused]:
+        """Demote, without removing: passages of a document a newer indexed one supersedes; passages whose
+        heading names model years that exclude the year asked about ("TP-02 ..., 2022-2024" for a 2020 car);
+        trouble-code reference entries when the question is not about codes (``about_codes`` False); chunks
+        with almost no text of their own (a banner, "Page 1": they only match through their headings).
+        Promote sections of the kind the question asks for (``intents``, see intent.py)."""
         catalog = self.lexical.catalog
         rs = self.settings.retrieval
+        thin = catalog.text_tokens if catalog.text_tokens.size == catalog.size else None
         changed = False
         for item in fused:
             row = catalog.row_of(item.chunk_id)
@@ -321,6 +332,12 @@ class Retriever:
                 years = catalog.heading_years(row)
                 if years is not None and not years[0] <= year <= years[1]:
                     factor *= rs.year_mismatch_factor
+            if not about_codes and catalog.columns["doc_type"][row] == "dtc":
+                factor *= rs.code_reference_factor
+            if thin is not None and thin[row] < THIN_TOKENS:
+                factor *= rs.thin_chunk_factor
+            if intents and answers_intent(catalog.columns["section"][row].rsplit(" > ", 1)[-1], list(intents)):
+                factor *= rs.section_intent_factor
             if factor != 1.0:
                 item.score *= factor
                 changed = True
@@ -329,8 +346,10 @@ class Retriever:
         return sorted(fused, key=lambda f: (-f.score, min(f.ranks.values()) if f.ranks else 1 << 30, f.chunk_id))
 
     def _dense(self, vector: np.ndarray, n: int, applied: Filters, mask: np.ndarray | None) -> list[tuple[str, float]]:
-        """Dense candidates under the filter. Chroma's metadata pre-filter is slow, so a filter that keeps most
-        rows is applied afterwards to a larger unfiltered result; a narrow one goes to Chroma as ``where``."""
+        """Dense candidates under the filter. Chroma's metadata pre-filter is slow (hundreds of milliseconds at
+        100,000 chunks), so a filter is never sent to it when the row-aligned vectors are loaded: a filter that
+        keeps most rows is applied afterwards to a larger unfiltered result, any other is searched exactly over
+        the rows it keeps. ``where`` goes to Chroma only for a store that cannot give its vectors back."""
         catalog = self.lexical.catalog
         query = getattr(self.store, "query_ids", None)
         if query is None:  # a store without the ids-only path
@@ -346,15 +365,20 @@ class Retriever:
             kept = [(cid, score) for cid, score in fetched if (row := catalog.row_of(cid)) is not None and mask[row]]
             if len(kept) >= min(n, allowed):
                 return kept[:n]
+        vectors = self.lexical.vectors
+        if vectors is not None:
+            return [(catalog.ids[row], score) for row, score in masked_nearest(vectors, vector, mask, n)]
         return query(vector, min(n, allowed), filtering.chroma_where(applied, catalog))
 
     def _codes_first(self, fused: list[Fused], known: list[Code], mask: np.ndarray | None,
-                     doc_types: set[str], successor: bool = False) -> list[Fused]:
+                     doc_types: set[str], successor: bool = False, intents: Sequence[str] = ()) -> list[Fused]:
         """Chunks carrying the question's known codes go first, ordered by: how many of the codes they carry;
         whether their doc type is the one the question asks for ("any bulletin for P0420?"); where the code
         sits (the innermost heading, i.e. the entry *about* the code, then the title, then the metadata, then
-        only the text); then section by section in fused order (a section's best passage decides), each
-        section's passages in reading order, so that an entry starts with its description."""
+        only the text); whether the section is of the kind the question asks for ("P0420, any fix?" -> the
+        repair procedure); chunks with almost no text of their own (a banner) after the others; then section
+        by section in fused order (a section's best passage decides), each section's passages in reading
+        order, so that an entry starts with its description."""
         catalog = self.lexical.catalog
         carriers: dict[str, int] = {}
         for code in known:
@@ -378,6 +402,8 @@ class Retriever:
                 return 2
             return 1 if row in catalog.code_in_metadata.get(key, ()) else 0
 
+        thin = catalog.text_tokens if catalog.text_tokens.size == catalog.size else None
+
         # successor ("what replaced ASB-21-015?"): the answer is the document that names it, not the one it titles
 
         def order(chunk_id: str) -> tuple:
@@ -387,8 +413,10 @@ class Retriever:
             best = max(strength(row, c.key) for c in carried)
             if successor:
                 best = -best
-            return (-len(carried), -wanted_type, -best, section_best[section_of[chunk_id]], section_of[chunk_id],
-                    int(catalog.chunk_index[row]), chunk_id)
+            asked = 1 if intents and answers_intent(section_of[chunk_id][1].rsplit(" > ", 1)[-1], list(intents)) else 0
+            banner = 1 if thin is not None and thin[row] < THIN_TOKENS else 0
+            return (-len(carried), -wanted_type, -best, -asked, banner, section_best[section_of[chunk_id]],
+                    section_of[chunk_id], int(catalog.chunk_index[row]), chunk_id)
 
         ordered = sorted(carriers, key=order)
         first = []
@@ -414,6 +442,30 @@ class Retriever:
             rest = rest.replace(code.text, " ")
         words = [w for w in content_words(rest) if w.lower() not in {"code", "codes", "dtc", "obd", "error", "fault"}]
         return len(words) <= 3
+
+
+MAX_RUNS = 64  # above this many runs of kept rows, gathering them beats scoring slice by slice
+
+
+def masked_nearest(vectors: np.ndarray, vector: np.ndarray, mask: np.ndarray, n: int) -> list[tuple[int, float]]:
+    """The ``n`` rows of ``mask`` whose vectors are nearest to ``vector`` (cosine: the vectors are normalised),
+    best first, as (row, similarity). Exact. The kept rows are scored run by run (rows are grouped by vehicle,
+    so a vehicle filter keeps few runs) without copying them."""
+    rows = np.flatnonzero(mask)
+    if rows.size == 0 or n <= 0:
+        return []
+    q = np.asarray(vector, dtype=np.float32)
+    cuts = np.flatnonzero(np.diff(rows) != 1) + 1
+    if cuts.size < MAX_RUNS:
+        starts = rows[np.concatenate(([0], cuts))]
+        ends = rows[np.concatenate((cuts - 1, [rows.size - 1]))] + 1
+        scores = np.concatenate([vectors[a:b] @ q for a, b in zip(starts.tolist(), ends.tolist())])
+    else:
+        scores = vectors[rows] @ q
+    n = min(n, rows.size)
+    top = np.argpartition(-scores, n - 1)[:n] if n < rows.size else np.arange(rows.size)
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(rows[i]), float(scores[i])) for i in top]
 
 
 def _ms(start: float) -> float:

@@ -12,16 +12,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
 from rag_car.knowledge.retrieve.catalog import Catalog
-from rag_car.knowledge.retrieve.lexical import TOKENIZER_VERSION, LexicalIndex, document_text
+from rag_car.knowledge.retrieve.codes import find_codes
+from rag_car.knowledge.retrieve.lexical import TOKENIZER_VERSION, LexicalIndex, chunk_tokens
 from rag_car.knowledge.retrieve.records import Records, load_vectors, write_records, write_vectors
 
 log = logging.getLogger(__name__)
@@ -110,10 +113,29 @@ def load_saved(settings: Any, generation: int | None = None) -> LexicalState | N
 def build(settings: Any, store: Any, generation: int) -> LexicalState:
     """Rebuild from every chunk of the store and save it (atomically swapped in)."""
     start = time.perf_counter()
-    chunks = list(store.iter_all())
-    catalog = Catalog.build(chunks)
-    index = LexicalIndex.build(document_text(c) for c in chunks)
-    vectors = _row_vectors(store, catalog)
+    # Chroma's reads release the interpreter for part of their time: a thread reads the chunks (then the
+    # vectors) while this one finds each chunk's codes (once, for the catalog and the tokens) and tokens
+    reader = _Reader(store)
+    headings: dict[str, list[str]] = {}
+    rows: list[tuple[Any, list, list[str], int]] = []
+    try:
+        for chunk in reader.chunks():
+            codes = find_codes(chunk.text)
+            tokens, own = chunk_tokens(chunk, codes, headings)
+            rows.append((chunk, codes, tokens, own))
+    except BaseException:
+        reader.stop()  # the thread must not wait for a reader that is gone
+        raise
+    del headings
+    # rows grouped by vehicle, then document: a vehicle filter then keeps a few contiguous runs of rows,
+    # which the dense side scores as slices of the row-aligned vectors instead of gathering rows one by one
+    rows.sort(key=lambda item: row_order(item[0]))
+    chunks = [item[0] for item in rows]
+    catalog = Catalog.build(chunks, [item[1] for item in rows])
+    catalog.text_tokens = np.asarray([item[3] for item in rows], dtype=np.int32)
+    index = LexicalIndex.from_tokens(item[2] for item in rows)
+    del rows
+    vectors = _row_vectors(reader.vectors(), catalog)
     built_in = time.perf_counter() - start
     directory = lexical_dir(settings)
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -144,14 +166,86 @@ def build(settings: Any, store: Any, generation: int) -> LexicalState:
                         built_in_s=built_in, rebuilt=True)
 
 
-def _row_vectors(store: Any, catalog: Catalog) -> np.ndarray | None:
+def row_order(chunk: Any) -> tuple:
+    """The sort key of a chunk's row: make, model, source, position in the document."""
+    meta = chunk.metadata or {}
+    index = meta.get("chunk_index", 0)
+    return (str(meta.get("make", "") or "").lower(), str(meta.get("model", "") or "").lower(),
+            str(meta.get("source", "") or ""), index if isinstance(index, int) else 0, chunk.id)
+
+
+class _Reader:
+    """Reads every chunk, then every vector, of a store in a background thread (errors re-raised here)."""
+
+    _DONE = object()
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self._queue: queue.Queue = queue.Queue(maxsize=8)
+        self._vectors: list[tuple[str, np.ndarray]] | None = None
+        self._error: BaseException | None = None
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rag-car-lexical-reader", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            page: list[Any] = []
+            for chunk in self._store.iter_all():
+                page.append(chunk)
+                if len(page) >= 500:
+                    self._put(page)
+                    page = []
+            if page:
+                self._put(page)
+        except BaseException as exc:  # handed over to the caller's thread
+            self._error = exc
+        self._put(self._DONE)
+        if self._error is not None or self._stopped.is_set():
+            return
+        iter_vectors = getattr(self._store, "iter_vectors", None)
+        if iter_vectors is not None:
+            try:
+                self._vectors = list(iter_vectors())
+            except BaseException as exc:
+                self._error = exc
+
+    def _put(self, item: Any) -> None:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def stop(self) -> None:
+        """Called when the caller gives up reading (an error): the thread no longer waits for it."""
+        self._stopped.set()
+
+    def chunks(self) -> Iterator[Any]:
+        while True:
+            page = self._queue.get()
+            if page is self._DONE:
+                break
+            yield from page
+        if self._error is not None:
+            raise self._error
+
+    def vectors(self) -> list[tuple[str, np.ndarray]] | None:
+        """Every (chunk id, vector), None when the store cannot give them back."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._vectors
+
+
+def _row_vectors(pairs: list[tuple[str, np.ndarray]] | None, catalog: Catalog) -> np.ndarray | None:
     """The stored vectors in catalog row order (None when the store cannot give them back, or one is missing)."""
-    iter_vectors = getattr(store, "iter_vectors", None)
-    if iter_vectors is None or catalog.size == 0:
+    if pairs is None or catalog.size == 0:
         return None
     out: np.ndarray | None = None
     seen = 0
-    for chunk_id, vector in iter_vectors():
+    for chunk_id, vector in pairs:
         row = catalog.row_of(chunk_id)
         if row is None:
             continue
