@@ -4,7 +4,8 @@
 
 rag_car.offline sets OMP_WAIT_POLICY=PASSIVE for every entry point. This measures why, side by side in one run:
 the packaged all-MiniLM-L6-v2 embeds --queries short questions one at a time and a batch of 64 sentences five
-times, in a fresh process per policy (the policy is read once, when torch loads OpenMP), first on an idle
+times, in a fresh process per policy (the policy is read once, when torch loads OpenMP), --rounds times
+alternating, the median of the rounds reported; first on an idle
 machine, then with --busy processes spinning on the cores (what another program, a test run or a second
 rag-car does to a 2-core machine). Results: a table and benchmarks/results/threads.json.
 """
@@ -59,6 +60,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=40)
     parser.add_argument("--busy", type=int, default=2, help="spinning processes for the loaded runs")
+    parser.add_argument("--rounds", type=int, default=3, help="fresh processes per policy and machine state, alternating")
     args = parser.parse_args()
     results: dict = {"cores": os.cpu_count(), "load_average_before": [round(x, 2) for x in os.getloadavg()],
                      "busy_processes": args.busy, "runs": []}
@@ -69,8 +71,13 @@ def main() -> int:
             proc.start()
         time.sleep(0.5 if loaded else 0)
         try:
-            for policy in ("ACTIVE", "PASSIVE"):
-                row = {"machine": "busy" if loaded else "idle", "policy": policy, **_measure(policy, args.queries)}
+            rounds: dict[str, list[dict]] = {"ACTIVE": [], "PASSIVE": []}
+            for _ in range(args.rounds):
+                for policy in rounds:
+                    rounds[policy].append(_measure(policy, args.queries))
+            for policy, runs in rounds.items():  # the median of the rounds, measure by measure
+                row = {"machine": "busy" if loaded else "idle", "policy": policy, "rounds": len(runs)}
+                row.update({k: statistics.median(r[k] for r in runs) for k in runs[0]})
                 results["runs"].append(row)
         finally:
             stop.set()

@@ -8,6 +8,7 @@ functions, so the first page renders before torch or chromadb are loaded.
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 from concurrent.futures import Future
@@ -67,6 +68,14 @@ class _AssistantBuilder:
         self._build = build
         self._lock = threading.Lock()
         self._future: Future | None = None
+        self._stop = threading.Event()
+        self._background: list[threading.Thread] = []
+
+    def after(self, work: Callable[[threading.Event], None]) -> None:
+        """Run ``work(stop_event)`` in a background thread once built; close() sets the event and waits for it."""
+        thread = threading.Thread(target=work, args=(self._stop,), name="rag-car assistant background", daemon=True)
+        self._background.append(thread)
+        thread.start()
 
     def start(self) -> "_AssistantBuilder":
         with self._lock:
@@ -103,6 +112,9 @@ class _AssistantBuilder:
             built = future.result(timeout=120)
         except BaseException:
             return
+        self._stop.set()  # the background work stops between two batches, before the store is closed under it
+        for thread in self._background:
+            thread.join(timeout=60)
         close = getattr(built, "close", None)
         if callable(close):
             close()
@@ -120,13 +132,35 @@ def assistant_builder() -> _AssistantBuilder:
         from rag_car.answer.assistant import Assistant
 
         built = Assistant(current, live=live_state_or_none())
-        try:  # load the embedder, the index and the backend now, and embed the indexed sentences (cached on disk)
-            built.warm(sentences=True)
+        try:  # load the embedder, the index and the backend now, not on the first question
+            built.warm(sentences=False)
         except RagCarError:
-            pass  # an empty index or a down backend: the chat page says so when asked
+            return built  # an empty index or a down backend: the chat page says so when asked
+        # then, with the assistant already answering, the indexed sentences (cached on disk for the next start)
+        builder.after(lambda stop: _embed_sentences(built, SENTENCES, stop))
         return built
 
-    return _AssistantBuilder(build).start()
+    builder = _AssistantBuilder(build)
+    return builder.start()
+
+
+# the background sentence warm-up: "pending", "running", "done", "stopped" or "failed: ..." (on the Settings page)
+SENTENCES: dict[str, Any] = {"state": "pending", "sentences": 0, "seconds": 0.0}
+SENTENCE_WARM_UP_DELAY_S = 10.0
+
+
+def _embed_sentences(built: Any, status: dict[str, Any], stop: threading.Event) -> None:
+    """Embed every indexed sentence once in small batches (a question asked meanwhile waits for one batch, not for
+    all), so that first answers about any passage cost only their question's embedding."""
+    if stop.wait(SENTENCE_WARM_UP_DELAY_S):  # let the first visitor's page load first: it needs both cores
+        return
+    status["state"] = "running"
+    try:
+        done = built.warm(sentences=True, batch=64, stop=stop.is_set)
+        status.update(state="stopped" if stop.is_set() else "done", sentences=int(done["sentences"]),
+                      seconds=round(done["seconds"], 1))
+    except Exception as exc:  # a full disk, a store gone away: answers just embed as they go
+        status["state"] = f"failed: {exc}"
 
 
 def assistant(timeout: float | None = 300) -> Any:
@@ -156,6 +190,10 @@ def prepare_server(timeout_s: float = 90.0) -> None:
         known_vehicles()
     except Exception:
         pass
+    # what is loaded now (torch, the model, chromadb, the index) lives as long as the server: keep it out of the
+    # garbage collector's full passes, which would otherwise walk millions of objects during page runs
+    gc.collect()
+    gc.freeze()
 
 
 # -- the index ----------------------------------------------------------------------------------

@@ -163,12 +163,13 @@ class Assistant:
             self._vehicles = found
         return self._vehicles
 
-    def warm(self, sentences: bool = True, batch: int = 256, max_chunks: int = 20_000) -> dict[str, float]:
+    def warm(self, sentences: bool = True, batch: int = 256, max_chunks: int = 20_000,
+             stop: Callable[[], bool] | None = None) -> dict[str, float]:
         """Load what answering needs now instead of on the first question: the embedding model, the BM25 side,
         the vocabulary and (``sentences``) the vectors of every indexed sentence, cached on disk, so that even
         a first question about a passage costs no embedding but its own. An index of more than ``max_chunks``
         chunks is not pre-embedded (hours on 2 cores); its sentences are embedded as questions reach them.
-        Returns counts and seconds."""
+        ``stop()`` is asked before each batch (a server shutting down). Returns counts and seconds."""
         import time as _time
 
         from rag_car.answer.sentences import split_sentences
@@ -182,12 +183,14 @@ class Assistant:
                 and store.count() <= max_chunks):
             pending: list[str] = []
             for chunk in store.iter_all():
+                if stop is not None and stop():
+                    break
                 pending.extend(s.text for s in split_sentences(defang(chunk.text)))
                 if len(pending) >= batch:
                     self.vectors.embed(pending)
                     done["sentences"] += len(pending)
                     pending = []
-            if pending:
+            if pending and not (stop is not None and stop()):
                 self.vectors.embed(pending)
                 done["sentences"] += len(pending)
         done["seconds"] = _time.perf_counter() - start

@@ -54,7 +54,15 @@ try:
 except RagCarError as exc:
     st.error(f"**index**: {exc.message}" + (f"\n\nFix: {exc.fix}" if exc.fix else ""), icon=":material/error:")
 built = resources.assistant_builder().ready
-st.caption("The assistant is loaded and warm." if built else "The assistant is still loading (first start).")
+warm = resources.SENTENCES
+if not built:
+    st.caption("The assistant is still loading (first start).")
+elif warm["state"] == "done":
+    st.caption(f"The assistant is loaded and warm ({warm['sentences']:,} indexed sentences embedded in "
+               f"{warm['seconds']:g} s, cached for the next start).")
+else:
+    st.caption(f"The assistant is answering; the indexed sentences are being embedded in the background "
+               f"({warm['state']}), which makes the first answers a little slower until it is done.")
 
 st.subheader("How to change them")
 st.markdown(f"""
