@@ -17,7 +17,8 @@ OFFLINE_ENV = {
     # we use no pydantic plugins; looking for them scans every installed package's entry points at start-up
     "PYDANTIC_DISABLE_PLUGINS": "__all__",
     # OpenMP threads (torch, llama.cpp) sleep instead of spinning at each barrier. With spinning, a query embedding on
-    # 2 cores that other work also uses took 270-410 ms instead of 18-24 ms (benchmarks/bench_threads.py).
+    # 2 cores that other work also used took 54 ms p50 / 366 ms p95 instead of 34 / 60 ms; idle, sleeping costs ~3 ms
+    # per query (benchmarks/bench_threads.py).
     # Must be set before torch is imported, which every entry point does after this.
     "OMP_WAIT_POLICY": "PASSIVE",
 }
