@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag_car.errors import IngestError
+from rag_car.knowledge.manifest import file_sha256
 
 # extension -> the kind of content it must hold
 EXTENSIONS: dict[str, str] = {
@@ -129,7 +130,7 @@ def store_upload(name: str, data: bytes, uploads_dir: Path, max_bytes: int) -> S
         if candidate.parent != root:  # cannot happen after safe_filename; belt and braces
             raise IngestError(f"{name}: refusing a stored name outside {root}", "rename the file")
         if candidate.exists():
-            if candidate.is_file() and _sha256_file(candidate) == digest:
+            if candidate.is_file() and file_sha256(candidate) == digest:
                 return StoredUpload(name, candidate, kind, len(data), digest, duplicate=True)
             continue
         try:
@@ -151,14 +152,6 @@ def is_within(path: Path, root: Path) -> bool:
     except (ValueError, OSError):
         return False
     return True
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _decode_text(head: bytes) -> str | None:

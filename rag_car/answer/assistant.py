@@ -41,9 +41,9 @@ from rag_car.answer.safety import (
 )
 from rag_car.answer.schema import Answer
 from rag_car.answer.selection import Ranking, rank_sentences, relevant_live
-from rag_car.answer.sentences import dtc_codes, looks_english, terms
+from rag_car.answer.sentences import dtc_codes, looks_english, split_sentences, terms
 from rag_car.answer.siblings import SectionIndex, section_siblings
-from rag_car.answer.sources import DocSource, Sources, build_sources, is_current, live_lines
+from rag_car.answer.sources import DocSource, Sources, build_sources, defang, is_current, live_lines
 from rag_car.errors import EmptyIndexError, RagCarError
 
 MAX_QUESTION_CHARS = 2000
@@ -170,12 +170,7 @@ class Assistant:
         a first question about a passage costs no embedding but its own. An index of more than ``max_chunks``
         chunks is not pre-embedded (hours on 2 cores); its sentences are embedded as questions reach them.
         ``stop()`` is asked before each batch (a server shutting down). Returns counts and seconds."""
-        import time as _time
-
-        from rag_car.answer.sentences import split_sentences
-        from rag_car.answer.sources import defang
-
-        start = _time.perf_counter()
+        start = time.perf_counter()
         self.ask("warm-up: what is the tire pressure?", use_live=False)
         done = {"sentences": 0.0, "seconds": 0.0}
         store = getattr(self.retriever, "store", None)
@@ -193,7 +188,7 @@ class Assistant:
             if pending and not (stop is not None and stop()):
                 self.vectors.embed(pending)
                 done["sentences"] += len(pending)
-        done["seconds"] = _time.perf_counter() - start
+        done["seconds"] = time.perf_counter() - start
         return done
 
     def backend(self, key: str | None = None) -> Backend:

@@ -23,7 +23,7 @@ import numpy as np
 from rag_car.errors import IngestError, RagCarError
 from rag_car.knowledge.chunk import Chunk, chunk_document, embedding_text
 from rag_car.knowledge.load import SOURCE_KINDS, is_supported, load_file
-from rag_car.knowledge.manifest import FileEntry, ingest_lock, open_manifest, recover
+from rag_car.knowledge.manifest import FileEntry, file_sha256, ingest_lock, open_manifest, recover
 from rag_car.knowledge.tags import Vehicle, check_doc_type, folder_facts, guess_doc_type
 
 # Bump when loading or chunking changes what chunks a file gives: every file is then re-read once.
@@ -279,7 +279,7 @@ def _read(path: Path, kind: str, stat, entry: FileEntry | None, options: IngestO
           lost: set[str], facts) -> "_Work | FileResult":
     key = str(path)
     try:
-        digest = _sha256(path)
+        digest = file_sha256(path)
     except OSError as exc:
         return FileResult(key, "failed", f"{path} cannot be read ({exc.strerror})")
     if entry and not options.force and entry.sha256 == digest and entry.options == option_key:
@@ -448,14 +448,6 @@ def _file_key(option_key: str, facts) -> str:
     if not facts.digest:
         return option_key
     return hashlib.sha256(f"{option_key}:{facts.digest}".encode()).hexdigest()[:16]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _size(path: Path) -> int:

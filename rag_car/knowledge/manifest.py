@@ -17,6 +17,7 @@ holding exactly the committed ids once the next run has recovered. ``generation`
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import sqlite3
@@ -52,6 +53,15 @@ def load_generation(settings) -> int:
         return 0
     return int(row[0]) if row else 0
 
+
+
+def file_sha256(path: Path) -> str:
+    """The hex SHA-256 of a file's bytes, read in 1 MiB blocks (what the manifest records of each file)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 @dataclass
 class FileEntry:
