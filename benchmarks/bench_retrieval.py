@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_retrieval.py                 # both parts, sizes 1000,10000,100000
     .venv/bin/python benchmarks/bench_retrieval.py --part latency --sizes 1000,10000
     .venv/bin/python benchmarks/bench_retrieval.py --part quality
+    .venv/bin/python benchmarks/bench_retrieval.py --part embed
 
 quality: the bundled knowledge/ is ingested with the real embedding model and tests/eval/qa.jsonl (and
   tests/eval/real_qa.jsonl over ../shared/data when present) is scored for the default hybrid (weighted
@@ -13,6 +14,9 @@ latency: the real chunks (bundled knowledge + ../shared/data NHTSA, DTC, OVMS) a
   dimension, cosine ~0.8 to the original) renormalised; metadata is kept. Every question of the QA files is
   searched with the full hybrid retriever (query embedding included) and, in the same loop, with a plain
   LangChain ``Chroma.similarity_search`` on the same collection and the same embedding model.
+embed: the questions embedded one at a time through onnxruntime (the default query runtime) and through
+  torch, alternating in one loop, and the real chunks through each (torch in batches, onnxruntime one by one):
+  why questions go through onnxruntime and chunks through torch.
 Results: a table on stdout and benchmarks/results/retrieval.json.
 """
 
@@ -283,9 +287,48 @@ def part_latency(work: Path, embedder, sizes, n_queries: int) -> dict:
     return results
 
 
+def part_embed(work: Path, n_queries: int) -> dict:
+    from rag_car.knowledge.embed import load_embedder
+
+    embedder = load_embedder(load_settings(overrides={"data_dir": str(work / "embed")}))
+    qs = questions() or ["what does P0303 mean"]
+    qs = (qs * (1 + n_queries // len(qs)))[:n_queries]
+    encoder = embedder._onnx_encoder()
+    if encoder is None:
+        print(f"embed: onnxruntime unavailable ({embedder.query_runtime_note})")
+        return {"error": embedder.query_runtime_note}
+    for q in qs[:10]:
+        encoder.encode(q), embedder.embed_documents([q])
+    onnx_ms, torch_ms = [], []
+    for q in qs:
+        t = time.perf_counter()
+        encoder.encode(q)
+        onnx_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        embedder.embed_documents([q])
+        torch_ms.append((time.perf_counter() - t) * 1000)
+    texts = [c.text for c in seed_chunks(work, embedder)[0][:256]]
+    t = time.perf_counter()
+    embedder.embed_documents(texts)
+    torch_rate = len(texts) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for text in texts:
+        encoder.encode(text)
+    onnx_rate = len(texts) / (time.perf_counter() - t)
+    row = {"questions": len(qs), "onnx_p50_ms": round(statistics.median(onnx_ms), 2),
+           "onnx_p95_ms": round(percentile(onnx_ms, 0.95), 2), "torch_p50_ms": round(statistics.median(torch_ms), 2),
+           "torch_p95_ms": round(percentile(torch_ms, 0.95), 2), "chunks": len(texts),
+           "torch_batch_chunks_per_s": round(torch_rate, 1), "onnx_single_chunks_per_s": round(onnx_rate, 1)}
+    row["query_speedup_p50"] = round(row["torch_p50_ms"] / row["onnx_p50_ms"], 2)
+    print(f"embed: question p50 onnx {row['onnx_p50_ms']:.2f} ms vs torch {row['torch_p50_ms']:.2f} ms "
+          f"({row['query_speedup_p50']:.2f}x), p95 {row['onnx_p95_ms']:.2f} vs {row['torch_p95_ms']:.2f}; "
+          f"chunks: torch batches {torch_rate:.0f}/s, onnx one by one {onnx_rate:.0f}/s")
+    return row
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=("all", "quality", "latency"), default="all")
+    parser.add_argument("--part", choices=("all", "quality", "latency", "embed"), default="all")
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--work", type=Path, default=None, help="working directory (default: a temporary one)")
@@ -301,6 +344,8 @@ def main(argv=None) -> int:
     print(f"embedder {embedder.name}; {os.cpu_count()} cpus; load average at start {load[0]:.2f}")
     if args.part in ("all", "quality"):
         out["quality"] = part_quality(work, embedder)
+    if args.part in ("all", "embed"):
+        out["embed"] = part_embed(work, args.queries)
     if args.part in ("all", "latency"):
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         out["latency"] = part_latency(work, embedder, sizes, args.queries)

@@ -26,6 +26,22 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_onnx_export(tmp_path_factory):
+    """One ONNX export of the embedding model for the whole run (each test's data dir would make its own)."""
+    key = "RAG_CAR_EMBEDDING__ONNX_DIR"
+    before = os.environ.get(key)
+    os.environ[key] = str(tmp_path_factory.mktemp("onnx"))
+    yield Path(os.environ[key])
+    if before is None:
+        os.environ.pop(key, None)
+    else:
+        os.environ[key] = before
+
+
+KEPT_SETTINGS = ("RAG_CAR_DATA_DIR", "RAG_CAR_EMBEDDING__ONNX_DIR")
+
+
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch) -> Path:
     """A fresh data dir, also exported as RAG_CAR_DATA_DIR for subprocesses."""
@@ -38,7 +54,7 @@ def data_dir(tmp_path, monkeypatch) -> Path:
 def cli_env(data_dir, monkeypatch) -> dict[str, str]:
     """The environment for a `rag-car` subprocess: offline, private data dir, no stray RAG_CAR_ settings."""
     for key in list(os.environ):
-        if key.startswith("RAG_CAR_") and key != "RAG_CAR_DATA_DIR":
+        if key.startswith("RAG_CAR_") and key not in KEPT_SETTINGS:
             monkeypatch.delenv(key)
     return dict(os.environ)
 

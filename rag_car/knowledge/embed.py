@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import threading
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import Protocol
 import numpy as np
 
 from rag_car.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 HASH_MODEL = "hash"
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -64,17 +67,30 @@ def load_embedder(settings) -> "Embedder":
                 f"embedding model {path} is not a sentence-transformers model directory (no modules.json or config.json)",
                 "set RAG_CAR_EMBEDDING__MODEL to a local model directory, or unset it for the packaged all-MiniLM-L6-v2",
             )
-    return SentenceTransformerEmbedder(path, name, settings.embedding.batch_size, settings.embedding.device)
+    onnx_dir = None
+    if settings.embedding.query_runtime == "onnx" and settings.embedding.device == "cpu":
+        onnx_dir = Path(settings.embedding.onnx_dir or settings.cache_dir / "onnx").expanduser()
+    return SentenceTransformerEmbedder(path, name, settings.embedding.batch_size, settings.embedding.device, onnx_dir)
 
 
 class SentenceTransformerEmbedder:
-    """A local sentence-transformers model, normalised embeddings, loaded on first use."""
+    """A local sentence-transformers model, normalised embeddings, loaded on first use.
 
-    def __init__(self, path: Path, name: str, batch_size: int = 32, device: str = "cpu") -> None:
+    With an ``onnx_dir``, single questions go through onnxruntime (rag_car/knowledge/onnx_query.py: the same
+    vectors, a quarter of the time); when that cannot work here, they go through torch and
+    ``query_runtime_note`` says why.
+    """
+
+    def __init__(self, path: Path, name: str, batch_size: int = 32, device: str = "cpu",
+                 onnx_dir: Path | None = None) -> None:
         self.path = Path(path)
         self.name = name
         self.batch_size = batch_size
         self.device = device
+        self.onnx_dir = onnx_dir
+        self._query_encoder = None
+        self.query_runtime = "onnx" if onnx_dir is not None else "torch"  # "torch" once onnx has failed
+        self.query_runtime_note = ""
         self._model = None
         self._tokenizer = None
         self._lock = threading.Lock()
@@ -156,7 +172,25 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
+        encoder = self._onnx_encoder()
+        if encoder is not None:
+            return encoder.encode(text)
         return self.embed_documents([text])[0]
+
+    def _onnx_encoder(self):
+        if self._query_encoder is not None or self.query_runtime != "onnx":
+            return self._query_encoder
+        with self._lock:
+            if self._query_encoder is None and self.query_runtime == "onnx":
+                from rag_car.knowledge.onnx_query import OnnxUnavailable, load_query_encoder
+
+                try:
+                    self._query_encoder = load_query_encoder(self.path, self.onnx_dir, Path(self.name).name)
+                except (OnnxUnavailable, OSError) as exc:
+                    self.query_runtime = "torch"
+                    self.query_runtime_note = f"questions are embedded through torch: {exc}"
+                    log.warning("%s", self.query_runtime_note)
+        return self._query_encoder
 
 
 class _HFTokenizerAdapter:
