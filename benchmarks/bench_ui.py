@@ -62,16 +62,19 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0, help="how long the live page is watched")
     parser.add_argument("--embedding", default="hash", help="hash (default) or real (the packaged MiniLM)")
+    parser.add_argument("--query-runtime", choices=("onnx", "torch"), default="onnx",
+                        help="how the server embeds questions (embedding.query_runtime)")
     args = parser.parse_args()
     if not CHROMIUM.exists():
         print(f"{CHROMIUM} not found: apt-get install -y chromium", file=sys.stderr)
         return 1
-    results: dict = {"runs": args.runs, "embedding": args.embedding, "cores": os.cpu_count(),
+    results: dict = {"runs": args.runs, "embedding": args.embedding, "query_runtime": args.query_runtime, "cores": os.cpu_count(),
                      "load_average_before": [round(x, 2) for x in os.getloadavg()], "nice": os.nice(0)}
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
         env = base_env(Path(tmp) / "data")
         if args.embedding == "real":
             env.pop("RAG_CAR_EMBEDDING__MODEL")
+        env["RAG_CAR_EMBEDDING__QUERY_RUNTIME"] = args.query_runtime
         started = time.monotonic()
         ingest_bundled(env)
         results["ingest_s"] = round(time.monotonic() - started, 2)
@@ -122,7 +125,8 @@ def main() -> int:
     print(f"{'measure'.ljust(width)}  {'value':<22} target")
     for name, value, target in rows:
         print(f"{name.ljust(width)}  {value:<22} {target}")
-    out = ROOT / "benchmarks" / "results" / ("ui.json" if args.embedding == "hash" else f"ui-{args.embedding}.json")
+    name = "ui" + ("" if args.embedding == "hash" else f"-{args.embedding}") + ("" if args.query_runtime == "onnx" else "-torch")
+    out = ROOT / "benchmarks" / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out.relative_to(ROOT)}")
