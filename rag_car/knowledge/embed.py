@@ -67,10 +67,15 @@ def load_embedder(settings) -> "Embedder":
                 f"embedding model {path} is not a sentence-transformers model directory (no modules.json or config.json)",
                 "set RAG_CAR_EMBEDDING__MODEL to a local model directory, or unset it for the packaged all-MiniLM-L6-v2",
             )
-    onnx_dir = None
-    if settings.embedding.query_runtime == "onnx" and settings.embedding.device == "cpu":
-        onnx_dir = Path(settings.embedding.onnx_dir or settings.cache_dir / "onnx").expanduser()
-    return SentenceTransformerEmbedder(path, name, settings.embedding.batch_size, settings.embedding.device, onnx_dir)
+    return SentenceTransformerEmbedder(path, name, settings.embedding.batch_size, settings.embedding.device,
+                                       question_onnx_dir(settings))
+
+
+def question_onnx_dir(settings) -> Path | None:
+    """Where the ONNX export for questions lives, or None when questions go through torch."""
+    if settings.embedding.query_runtime != "onnx" or settings.embedding.device != "cpu":
+        return None
+    return Path(settings.embedding.onnx_dir or settings.cache_dir / "onnx").expanduser()
 
 
 class SentenceTransformerEmbedder:

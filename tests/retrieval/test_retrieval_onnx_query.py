@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag_car.health import check_embedding_model
 from rag_car.knowledge.embed import load_embedder
 from rag_car.knowledge.onnx_query import OnnxUnavailable, export_path, load_query_encoder, read_pipeline
 from rag_car.offline import embedding_model_path
@@ -35,8 +36,10 @@ def _linked_copy(model: Path, target: Path) -> Path:
 def test_onnx_and_torch_give_the_same_vectors(tmp_path):
     settings = load_settings(overrides={"data_dir": str(tmp_path / "data"), "embedding": {"onnx_dir": str(tmp_path / "onnx")}})
     embedder = load_embedder(settings)
+    assert check_embedding_model(settings).detail.endswith("questions through onnxruntime (exported on the first question)")
     onnx = np.stack([embedder.embed_query(q) for q in QUESTIONS])
     assert embedder.query_runtime == "onnx", embedder.query_runtime_note
+    assert check_embedding_model(settings).detail.endswith("questions through onnxruntime")  # `rag-car doctor` sees it
     assert not embedder.loaded  # a question did not need torch's model
     torch = embedder.embed_documents(QUESTIONS)
     assert onnx.shape == torch.shape == (len(QUESTIONS), 384)
@@ -102,6 +105,7 @@ def test_torch_runtime_makes_no_export(tmp_path):
     settings = load_settings(overrides={"data_dir": str(tmp_path / "data"), "embedding": {"query_runtime": "torch"}})
     embedder = load_embedder(settings)
     assert embedder.onnx_dir is None and embedder.query_runtime == "torch"
+    assert check_embedding_model(settings).detail.endswith("questions through torch")
 
 
 def test_a_model_without_modules_json_is_not_exported(tmp_path):
