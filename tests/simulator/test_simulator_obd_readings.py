@@ -155,4 +155,4 @@ def test_simulator_obd_readings_in_monitor_once_json(cli_env):
             simulator.kill()
             _out, err = simulator.communicate()
     # the polling monitor said goodbye on its own connection too: no reset-socket tracebacks in the server
-    assert "Traceback" not in err and "stopped after" in err, err
+    assert "Traceback" not in err and "stopped after" in err, (simulator.returncode, err)
