@@ -4,10 +4,20 @@ With no ``llm.model_path`` the packaged Gemma 3 270M (the ``local-llm`` extra) i
 model, not instruction-tuned, so it gets a plain completion prompt of short excerpts rather than a chat
 template; a GGUF given by path that carries a chat template gets the chat messages (``llm.llamacpp_mode``).
 A model is loaded once per process and shared.
+
+Completions are decoded with prompt lookup: the base model mostly copies the excerpts, so the tokens that followed
+the latest two or three tokens where they last occurred in the prompt (or the answer) are proposed as a draft and
+checked in one batch, and every draft token the model agrees with costs no decoding step of its own. The sampler
+still picks each token in order from the model's own logits, so the text is the model's; batched logits can differ
+from one-token logits in the last bits, so a near-tie may go the other way. With OpenMP threads that sleep at each
+barrier (OMP_WAIT_POLICY=PASSIVE, rag_car/offline.py; llama.cpp is built with OpenMP), nearly half of each
+one-token step of this small model goes to waking the second thread: fewer steps is what makes it faster, on a busy
+machine too (benchmarks/bench_answer.py compares with llama_cpp's own create_completion).
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 import threading
 from pathlib import Path
@@ -31,6 +41,8 @@ _RUN_LOCKS: dict[tuple[str, int, int], threading.Lock] = {}
 # the model starting a new question or a new excerpt ends the answer; so does a blank line once it has written
 # something (checked while streaming: a leading newline is not an end)
 STOP = ["\nQuestion", "Question from", "<end_of_turn>", "<start_of_turn>", "\nVehicle documents", "\nLive readings"]
+# a base model left alone loops on its last phrase; the penalty costs nothing measurable per token
+REPEAT_PENALTY = 1.15
 
 
 def packaged_model_path() -> Path:
@@ -102,10 +114,7 @@ class LlamaCppBackend(Backend):
                     texts = (c["choices"][0].get("delta", {}).get("content") or "" for c in pieces)
                 else:
                     prompt = _fit(request.completion_prompt, self.settings.llm.n_ctx)
-                    pieces = model.create_completion(prompt=prompt, max_tokens=request.max_tokens,
-                                                     temperature=request.temperature, repeat_penalty=1.15,
-                                                     stop=STOP, seed=0, stream=True)
-                    texts = (c["choices"][0].get("text") or "" for c in pieces)
+                    texts = lookup_completion(model, prompt, request.max_tokens, request.temperature)
                 written = ""
                 for text in bounded(texts, request.timeout_s, what, fix):
                     if not text:
@@ -133,6 +142,112 @@ class LlamaCppBackend(Backend):
                 raise
             except (ValueError, RuntimeError, KeyError) as exc:
                 raise BackendUnavailable(f"{what} failed ({exc})", fix) from exc
+
+
+DRAFT_TOKENS = 6  # longest draft; more is wasted work when the model leaves the excerpt
+DRAFT_NGRAM = (3, 2)  # the draft follows the latest earlier occurrence of the last 3 (else 2) tokens
+
+
+def lookup_completion(model: Any, prompt: str, max_tokens: int, temperature: float, seed: int = 0) -> Iterator[str]:
+    """Text pieces of ``model``'s completion of ``prompt`` (llama_cpp.Llama), ending before any STOP string, at the
+    end-of-generation token or after ``max_tokens`` tokens; decoded with prompt-lookup drafts (module docstring).
+    Keeps the Llama's record of its KV cache (``input_ids``, ``n_tokens``) true, so that the next call, or
+    llama_cpp's own create_completion, reuses the common prefix."""
+    from llama_cpp import llama_vocab_is_eog
+
+    bos = [model.token_bos()] if model._model.add_bos_token() and model.token_bos() >= 0 else []
+    tokens = bos + model.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+    if len(tokens) >= model.n_ctx():
+        raise ValueError(f"the prompt ({len(tokens)} tokens) does not fit llm.n_ctx ({model.n_ctx()} tokens)")
+    max_tokens = min(max_tokens, model.n_ctx() - len(tokens))
+    # the prompt: reuse what the KV cache holds of it, evaluate the rest (at least one token, for its logits)
+    cached = model.input_ids[: model.n_tokens].tolist()
+    keep = 0
+    while keep < min(len(cached), len(tokens) - 1) and cached[keep] == tokens[keep]:
+        keep += 1
+    if not model._ctx.kv_cache_seq_rm(-1, keep, -1):
+        keep = 0
+    model.n_tokens = keep
+    model.eval(tokens[keep:])
+    model.set_seed(seed)
+    sampler = model._init_sampler(temp=temperature, repeat_penalty=REPEAT_PENALTY)
+    vocab, batch, ctx = model._model.vocab, model._batch, model._ctx
+    utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    history, pending, produced = list(tokens), "", 0
+    token = sampler.sample(ctx, -1)
+    try:
+        while True:
+            if llama_vocab_is_eog(vocab, token):
+                break
+            produced += 1
+            history.append(token)
+            pending += utf8.decode(model.detokenize([token]))
+            stop_at = min((i for i in (pending.find(s) for s in STOP) if i >= 0), default=-1)
+            if stop_at >= 0:
+                if stop_at:
+                    yield pending[:stop_at]
+                return
+            held = _stop_prefix(pending)
+            if len(pending) > held:
+                yield pending[: len(pending) - held]
+                pending = pending[len(pending) - held:]
+            if produced >= max_tokens:
+                break
+            # one step: the last token and a draft of what may follow it, in one batch
+            draft = _draft(history, min(DRAFT_TOKENS, max_tokens - produced))
+            step = [token] + draft
+            batch.set_batch(step, n_past=model.n_tokens, logits_all=bool(draft))
+            ctx.decode(batch)
+            agreed = 0
+            token = sampler.sample(ctx, 0 if draft else -1)
+            while agreed < len(draft) and token == draft[agreed] and not llama_vocab_is_eog(vocab, token):
+                agreed += 1
+                produced += 1
+                history.append(token)
+                pending += utf8.decode(model.detokenize([token]))
+                if produced >= max_tokens or any(s in pending for s in STOP):
+                    break
+                token = sampler.sample(ctx, agreed)
+            model.input_ids[model.n_tokens: model.n_tokens + 1 + agreed] = step[: 1 + agreed]
+            model.n_tokens += 1 + agreed
+            ctx.kv_cache_seq_rm(-1, model.n_tokens, -1)  # the draft tokens the model did not agree with
+            if agreed and (produced >= max_tokens or any(s in pending for s in STOP)):
+                # the last agreed token ended it: emit up to the stop string, or everything
+                stop_at = min((i for i in (pending.find(s) for s in STOP) if i >= 0), default=len(pending))
+                if stop_at:
+                    yield pending[:stop_at]
+                return
+        if pending:
+            yield pending
+    finally:
+        sampler.close()
+
+
+def _draft(history: list[int], limit: int) -> list[int]:
+    """The tokens that followed the latest earlier occurrence of the last DRAFT_NGRAM tokens (longest first)."""
+    n = len(history)
+    if limit <= 0:
+        return []
+    for size in DRAFT_NGRAM:
+        if n <= size:
+            continue
+        tail = history[n - size:]
+        first = tail[0]
+        for start in range(n - size - 1, -1, -1):
+            if history[start] == first and history[start: start + size] == tail:
+                return history[start + size: start + size + limit]
+    return []
+
+
+def _stop_prefix(text: str) -> int:
+    """How many characters at the end of ``text`` could begin a STOP string (held back until it is clear)."""
+    longest = 0
+    for stop in STOP:
+        for size in range(min(len(stop) - 1, len(text)), longest, -1):
+            if text.endswith(stop[:size]):
+                longest = size
+                break
+    return longest
 
 
 def _paragraph_end(written: str, piece: str) -> str | None:
