@@ -150,7 +150,8 @@ def time_llamacpp(assistant, items) -> dict:
     the grounding check is not part of the backend (it runs in the assistant)."""
     from rag_car.answer.assistant import _history
     from rag_car.answer.backends import Request
-    from rag_car.answer.backends.llamacpp import STOP, REPEAT_PENALTY
+    from rag_car.answer.backends.llamacpp import REPEAT_PENALTY, STOP
+    from rag_car.answer.backends.llamacpp import prompt_tokens as llamacpp_prompt_tokens
     from rag_car.answer.personas import get_persona
     from rag_car.answer.prompt import build_completion_prompt
 
@@ -183,9 +184,7 @@ def time_llamacpp(assistant, items) -> dict:
         generated = model.n_tokens - prompt_tokens[id(request)] + 1
         return (first if first is not None else total), total, max(generated, 0)
 
-    bos = [model.token_bos()] if model._model.add_bos_token() and model.token_bos() >= 0 else []
-    prompt_tokens = {id(r): len(bos + model.tokenize(r.completion_prompt.encode(), add_bos=False, special=True))
-                     for r in requests}
+    prompt_tokens = {id(r): len(llamacpp_prompt_tokens(model, r.completion_prompt)) for r in requests}
     model.reset()
     list(backend.stream(requests[0]))  # first run of the model: compute buffers, weight pages
     runs: dict[str, list[tuple[float, float, int]]] = {"backend": [], "raw": []}

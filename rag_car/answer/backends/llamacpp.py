@@ -155,8 +155,7 @@ def lookup_completion(model: Any, prompt: str, max_tokens: int, temperature: flo
     llama_cpp's own create_completion, reuses the common prefix."""
     from llama_cpp import llama_vocab_is_eog
 
-    bos = [model.token_bos()] if model._model.add_bos_token() and model.token_bos() >= 0 else []
-    tokens = bos + model.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+    tokens = prompt_tokens(model, prompt)
     if len(tokens) >= model.n_ctx():
         raise ValueError(f"the prompt ({len(tokens)} tokens) does not fit llm.n_ctx ({model.n_ctx()} tokens)")
     max_tokens = min(max_tokens, model.n_ctx() - len(tokens))
@@ -182,7 +181,7 @@ def lookup_completion(model: Any, prompt: str, max_tokens: int, temperature: flo
             produced += 1
             history.append(token)
             pending += utf8.decode(model.detokenize([token]))
-            stop_at = min((i for i in (pending.find(s) for s in STOP) if i >= 0), default=-1)
+            stop_at = _stop_at(pending)
             if stop_at >= 0:
                 if stop_at:
                     yield pending[:stop_at]
@@ -205,22 +204,34 @@ def lookup_completion(model: Any, prompt: str, max_tokens: int, temperature: flo
                 produced += 1
                 history.append(token)
                 pending += utf8.decode(model.detokenize([token]))
-                if produced >= max_tokens or any(s in pending for s in STOP):
+                if produced >= max_tokens or _stop_at(pending) >= 0:
                     break
                 token = sampler.sample(ctx, agreed)
             model.input_ids[model.n_tokens: model.n_tokens + 1 + agreed] = step[: 1 + agreed]
             model.n_tokens += 1 + agreed
             ctx.kv_cache_seq_rm(-1, model.n_tokens, -1)  # the draft tokens the model did not agree with
-            if agreed and (produced >= max_tokens or any(s in pending for s in STOP)):
+            stop_at = _stop_at(pending) if agreed else -1
+            if agreed and (produced >= max_tokens or stop_at >= 0):
                 # the last agreed token ended it: emit up to the stop string, or everything
-                stop_at = min((i for i in (pending.find(s) for s in STOP) if i >= 0), default=len(pending))
-                if stop_at:
-                    yield pending[:stop_at]
+                end = stop_at if stop_at >= 0 else len(pending)
+                if end:
+                    yield pending[:end]
                 return
         if pending:
             yield pending
     finally:
         sampler.close()
+
+
+def prompt_tokens(model: Any, prompt: str) -> list[int]:
+    """The tokens ``model`` (llama_cpp.Llama) evaluates for ``prompt``: BOS when the model adds one, then the text."""
+    bos = [model.token_bos()] if model._model.add_bos_token() and model.token_bos() >= 0 else []
+    return bos + model.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+
+def _stop_at(text: str) -> int:
+    """Where the first STOP string in ``text`` begins, or -1."""
+    return min((i for i in (text.find(s) for s in STOP) if i >= 0), default=-1)
 
 
 def _draft(history: list[int], limit: int) -> list[int]:
