@@ -284,7 +284,18 @@ def ingest_files(paths: list[Path], progress: Callable[[float, str], None]) -> d
             self.done += 1
             progress(self.done / self.total, f"{Path(result.path).name}: {result.status}")
 
-    report = ingest(settings(), [Path(p) for p in paths], IngestOptions(), embedder=_shared_embedder(), progress=_Bar())
+    from rag_car.answer.vectors import ingest_fill
+    from rag_car.knowledge.embed import load_embedder
+
+    current = settings()
+    embedder = _shared_embedder() or load_embedder(current)
+    fill = ingest_fill(current, embedder)  # the new passages' sentences, so that the next questions are quick
+    try:
+        report = ingest(current, [Path(p) for p in paths], IngestOptions(), embedder=embedder, progress=_Bar(),
+                        after_add=fill)
+    finally:
+        if fill is not None:
+            fill.vectors.close()
     out: dict[str, tuple[str, str]] = {}
     for result in report.files:
         if result.status == "failed" or result.problems:

@@ -79,16 +79,18 @@ class Assistant:
     ``retriever``: an open Retriever (default: opened from the settings on first use). ``live``: a LiveState,
     a LiveSnapshot, or a function returning one (None: no live data). ``embedder``: shared with the retriever
     when given. The backends are opened on first use and kept, so a model is loaded once; ``backends`` gives
-    ready ones by key (a test's recording model, a UI's shared one).
+    ready ones by key (a test's recording model, a UI's shared one). ``vectors``: the SentenceVectors to rank
+    sentences with (default: the one cached under the data dir, opened on first use).
     """
 
     def __init__(self, settings: Any, retriever: Any = None, live: Any = None, embedder: Any = None,
-                 facts: VehicleFacts | None = None, backends: dict[str, Backend] | None = None) -> None:
+                 facts: VehicleFacts | None = None, backends: dict[str, Backend] | None = None,
+                 vectors: Any = None) -> None:
         self.settings = settings
         self._retriever = retriever
         self.live = live
         self._embedder = embedder if embedder is not None else getattr(retriever, "embedder", None)
-        self._vectors = None
+        self._vectors = vectors
         self._vocabulary: Any = None
         self._vehicles: list[dict[str, Any]] | None = None
         self._backends: dict[str, Backend] = dict(backends or {})
@@ -176,18 +178,20 @@ class Assistant:
         store = getattr(self.retriever, "store", None)
         if (sentences and store is not None and hasattr(store, "iter_all") and self.vectors is not None
                 and store.count() <= max_chunks):
-            pending: list[str] = []
+            from rag_car.answer.vectors import SentenceFill
+
+            fill = SentenceFill(self.vectors, batch=batch, stop=stop)
+            page: list[Any] = []
             for chunk in store.iter_all():
-                if stop is not None and stop():
+                page.append(chunk)
+                if len(page) >= 64:
+                    fill(page)
+                    page = []
+                if fill.stopped():
                     break
-                pending.extend(s.text for s in split_sentences(defang(chunk.text)))
-                if len(pending) >= batch:
-                    self.vectors.embed(pending)
-                    done["sentences"] += len(pending)
-                    pending = []
-            if pending and not (stop is not None and stop()):
-                self.vectors.embed(pending)
-                done["sentences"] += len(pending)
+            if page and not fill.stopped():
+                fill(page)
+            done["sentences"] = float(fill.sentences)
         done["seconds"] = time.perf_counter() - start
         return done
 

@@ -9,9 +9,13 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+import time
+from typing import Any, Callable, Iterable
 
 import numpy as np
+
+from rag_car.answer.sentences import split_sentences
+from rag_car.answer.sources import defang
 
 
 class SentenceVectors:
@@ -112,6 +116,57 @@ def cache_file(cache_dir: Path, embedder: Any) -> Path:
     return cache_dir / "answer" / f"sentences-{name}.sqlite"
 
 
+def chunk_sentences(chunks: Iterable[Any]) -> list[str]:
+    """The sentences answer ranking embeds for these chunks (their defanged text, split as the sources split it)."""
+    return [s.text for chunk in chunks for s in split_sentences(defang(chunk.text))]
+
+
+class SentenceFill:
+    """Embeds the sentences of chunks into a SentenceVectors cache, ``batch`` at a time, so that answers over them
+    embed nothing but the question. Used on the chunks an ingest adds (``ingest(..., after_add=fill)``) and by
+    ``Assistant.warm`` over a whole index. ``stop()`` is asked before each batch. Counts what it did."""
+
+    def __init__(self, vectors: SentenceVectors, batch: int = 256, stop: Callable[[], bool] | None = None) -> None:
+        self.vectors = vectors
+        self.batch = max(1, int(batch))
+        self.stop = stop
+        self.sentences = 0  # sentences looked at (found cached or embedded)
+        self.seconds = 0.0
+        self._computed_before = vectors.computed
+
+    @property
+    def embedded(self) -> int:
+        """Sentences that went through the model (the rest were cached already)."""
+        return self.vectors.computed - self._computed_before
+
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop()
+
+    def __call__(self, chunks: Iterable[Any]) -> None:
+        started = time.perf_counter()
+        try:
+            texts = chunk_sentences(chunks)
+            for start in range(0, len(texts), self.batch):
+                if self.stopped():
+                    return
+                part = texts[start:start + self.batch]
+                self.vectors.embed(part)
+                self.sentences += len(part)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def to_json(self) -> dict:
+        return {"sentences": self.sentences, "embedded": self.embedded, "seconds": round(self.seconds, 3)}
+
+
+def ingest_fill(settings: Any, embedder: Any) -> SentenceFill | None:
+    """The fill `rag-car ingest` runs on the chunks it adds (None when ``ingest.answer_sentences`` is off)."""
+    if not settings.ingest.answer_sentences:
+        return None
+    # written for the answering processes to read: a small memory side (a 100k-chunk ingest has ~500k sentences)
+    return SentenceFill(SentenceVectors(embedder, cache_file(settings.cache_dir, embedder), memory_items=4096))
+
+
 class QueryCache:
     """An embedder whose ``embed_query`` remembers its last few questions: the retriever and the answer ranking
     embed the same query, and a follow-up search for a code repeats it. Everything else passes through."""
@@ -134,6 +189,10 @@ class QueryCache:
             while len(self._cache) > self._size:
                 self._cache.popitem(last=False)
         return vector
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._embedder, name)

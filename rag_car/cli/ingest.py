@@ -31,6 +31,9 @@ def register(app: typer.Typer) -> None:
         source: str = typer.Option("auto", "--source", metavar="KIND", help=SOURCE_HELP),
         max_file_mb: Optional[float] = typer.Option(None, "--max-file-mb", help="Refuse files larger than this (ingest.max_file_mb)."),
         force: bool = typer.Option(False, "--force", help="Re-read every file even when unchanged (unchanged chunks are not re-embedded)."),
+        no_sentences: bool = typer.Option(False, "--no-answer-sentences",
+                                          help="Do not embed the new chunks' sentences for answers now (ingest.answer_sentences): "
+                                               "faster ingest, slower first questions."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; print only failures and the summary line."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object on stdout."),
     ) -> None:
@@ -42,20 +45,35 @@ def register(app: typer.Typer) -> None:
           rag-car ingest manuals/ --vehicle Aldmoor/Corrin/2019-2024 --doc-type service_manual
           rag-car ingest FLAT_RCL.txt --source nhtsa-recalls --json
         """
+        from rag_car.answer.vectors import ingest_fill
+        from rag_car.knowledge.embed import load_embedder
         from rag_car.knowledge.ingest import IngestOptions, ingest
         from rag_car.knowledge.tags import parse_vehicle
 
-        settings = state(ctx).settings({"ingest": {"max_file_mb": max_file_mb}})
+        overrides = {"ingest": {"max_file_mb": max_file_mb, "answer_sentences": False if no_sentences else None}}
+        settings = state(ctx).settings(overrides)
         options = IngestOptions(source=source, doc_type=doc_type or "", vehicle=parse_vehicle(vehicle) if vehicle else None, force=force)
+        embedder = load_embedder(settings)  # the weights load on first use, timed by ingest
+        fill = ingest_fill(settings, embedder)
         display = _display(quiet)
+
+        def after_add(chunks) -> None:
+            display.message(f"answer sentences of {len(chunks)} chunks")
+            fill(chunks)
+
         try:
-            report = ingest(settings, paths, options, progress=display)
+            report = ingest(settings, paths, options, embedder=embedder, progress=display,
+                            after_add=after_add if fill is not None else None)
         finally:
             display.close()
+            if fill is not None:
+                fill.vectors.close()
         if as_json:
-            typer.echo(json.dumps(report.to_json(), indent=2))
+            summary = report.to_json()
+            summary["answer_sentences"] = fill.to_json() if fill is not None else None
+            typer.echo(json.dumps(summary, indent=2))
         else:
-            _print_summary(report, quiet)
+            _print_summary(report, quiet, fill)
         raise typer.Exit(0 if report.ok else 1)
 
 
@@ -100,6 +118,7 @@ class _Bar(_Quiet):
             SpinnerColumn(), TextColumn("[bold]ingest"), BarColumn(),
             TextColumn("{task.fields[files]} files"), TextColumn("{task.fields[chunks]} chunks"),
             TextColumn("{task.fields[rate]}"), TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
+            TextColumn("[dim]{task.fields[note]}"),
             console=self.console, transient=True,
         )
         self.task = None
@@ -111,14 +130,15 @@ class _Bar(_Quiet):
     def start(self, files, total_bytes) -> None:
         self.files_total = files
         self.progress.start()
-        self.task = self.progress.add_task("ingest", total=max(total_bytes, 1), files=f"0/{files}", chunks=0, rate="")
+        self.task = self.progress.add_task("ingest", total=max(total_bytes, 1), files=f"0/{files}", chunks=0, rate="", note="")
 
     def _update(self, advance: float = 0.0) -> None:
         if self.task is None:
             return
         elapsed = max(time.perf_counter() - self.started, 1e-6)
         rate = f"{self.chunks / elapsed:.1f} chunks/s" if self.chunks else ""
-        self.progress.update(self.task, advance=advance, files=f"{self.files_done}/{self.files_total}", chunks=self.chunks, rate=rate)
+        self.progress.update(self.task, advance=advance, files=f"{self.files_done}/{self.files_total}", chunks=self.chunks,
+                             rate=rate, note="")
 
     def file_read(self, result, size) -> None:
         if result.status == "ingested" and result.chunks_added:
@@ -139,6 +159,10 @@ class _Bar(_Quiet):
                 self.credits.pop(0)
         self._update(advance)
 
+    def message(self, text) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, note=text)
+
     def file_done(self, result) -> None:
         self.files_done += 1
         if result.status == "failed":
@@ -152,7 +176,7 @@ class _Bar(_Quiet):
             self.progress.stop()
 
 
-def _print_summary(report, quiet: bool) -> None:
+def _print_summary(report, quiet: bool, fill=None) -> None:
     out = typer.echo
     for result in report.failed:
         why = result.reason or "; ".join(result.problems[:5])
@@ -176,5 +200,10 @@ def _print_summary(report, quiet: bool) -> None:
             + (f", {report.chunks_updated} updated" if report.chunks_updated else "")
             + f"; {report.seconds:.1f} s" + (f" ({rate:.1f} chunks/s embedding)" if rate else ""))
     out(line)
+    for note in report.notes:
+        out(f"warning: {note}", err=True)
     if not quiet:
         out(f"index: {report.store}; model {report.model}")
+        if fill is not None and fill.sentences:
+            out(f"answers: {fill.sentences} sentences of the new chunks ready ({fill.embedded} embedded, "
+                f"{fill.seconds:.1f} s of the total)")

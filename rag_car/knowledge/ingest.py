@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -95,6 +95,7 @@ class IngestReport:
     store: str = ""
     generation: int = 0
     recovered: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what went wrong outside the files (the index is fine)
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -129,6 +130,7 @@ class IngestReport:
             "store": self.store,
             "generation": self.generation,
             "recovered": self.recovered,
+            "notes": self.notes,
             "files": [f.to_json() for f in self.files],
         }
 
@@ -155,10 +157,13 @@ class _Work:
 
 
 def ingest(settings, paths: Iterable[str | Path], options: IngestOptions | None = None, embedder=None,
-           progress: Progress | None = None, store=None) -> IngestReport:
+           progress: Progress | None = None, store=None,
+           after_add: Callable[[list[Chunk]], None] | None = None) -> IngestReport:
     """Bring the index up to date with ``paths`` (files or folders, recursively). See the module docstring.
 
     ``embedder``/``store``: already open ones to use (default: load and open the configured ones).
+    ``after_add(chunks)``: called with each batch of chunks once they are committed (the CLI fills the answer
+    sentence cache with it); an exception from it is a warning of the report, never a failed ingest.
     """
     from rag_car.knowledge.embed import load_embedder
     from rag_car.knowledge.store import open_store
@@ -225,9 +230,9 @@ def ingest(settings, paths: Iterable[str | Path], options: IngestOptions | None 
             window.append(work)
             window_size += sum(1 for c in work.chunks if c.id not in work.old_ids)
             if window_size >= settings.ingest.commit_chunks:
-                _flush(window, manifest, store, embedder, report, progress, stamp)
+                _flush(window, manifest, store, embedder, report, progress, stamp, after_add)
                 window, window_size = [], 0
-        _flush(window, manifest, store, embedder, report, progress, stamp)
+        _flush(window, manifest, store, embedder, report, progress, stamp, after_add)
         report.generation = manifest.generation
     report.embedded = getattr(embedder, "encode_calls", 0) - encoded_before
     report.seconds = time.perf_counter() - started
@@ -320,8 +325,10 @@ def _read(path: Path, kind: str, stat, entry: FileEntry | None, options: IngestO
     return _Work(new_entry, chunks, old_ids, refresh, result)
 
 
-def _flush(window: list[_Work], manifest, store, embedder, report: IngestReport, progress: Progress, stamp: str) -> None:
-    """Embed the window's new chunks, write them, commit their files, delete what they replaced."""
+def _flush(window: list[_Work], manifest, store, embedder, report: IngestReport, progress: Progress, stamp: str,
+           after_add: Callable[[list[Chunk]], None] | None = None) -> None:
+    """Embed the window's new chunks, write them, commit their files, delete what they replaced; then
+    ``after_add(fresh)``."""
     if not window:
         return
     fresh = [c for w in window for c in w.chunks if c.id not in w.old_ids]
@@ -342,6 +349,11 @@ def _flush(window: list[_Work], manifest, store, embedder, report: IngestReport,
     report.chunks_added += len(fresh)
     report.chunks_removed += len(unwanted)
     report.chunks_updated += len(kept)
+    if after_add is not None and fresh:
+        try:
+            after_add(fresh)
+        except Exception as exc:  # the index is committed; what runs after it only adds a cache
+            report.notes.append(f"after the chunks were indexed: {type(exc).__name__}: {exc}")
     for w in window:
         progress.file_done(w.result)
 

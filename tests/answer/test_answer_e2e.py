@@ -197,3 +197,33 @@ def test_warm_embeds_the_indexed_sentences_once_and_a_first_question_then_embeds
         answer = warm.ask("How do I check the engine oil level?", use_live=False)
         # every sentence it ranked was embedded already: at most the question itself is new
         assert answer.grounded and warm.vectors.computed - before <= 1
+
+
+def test_rag_car_ingest_embeds_the_answer_sentences_so_a_first_question_embeds_nothing_new(cli, tmp_path):
+    from rag_car.answer.vectors import chunk_sentences
+
+    data = tmp_path / "filled"
+    env = {"RAG_CAR_DATA_DIR": str(data), "RAG_CAR_EMBEDDING__MODEL": "hash"}
+    done = cli("ingest", str(BUNDLED_KNOWLEDGE), "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    filled = summary["answer_sentences"]
+    assert filled["sentences"] > 1000 and 0 < filled["embedded"] <= filled["sentences"]
+    settings = load_settings(overrides={"data_dir": str(data), "embedding": {"model": "hash"}})
+    with Assistant(settings) as assistant:
+        indexed = chunk_sentences(assistant.retriever.store.iter_all())
+        assert len(indexed) == filled["sentences"]
+        answer = assistant.ask("How do I check the engine oil level?", use_live=False)
+        # every sentence it ranked came from the cache ingest filled: at most the question itself is new
+        assert answer.grounded and assistant.vectors.computed <= 1
+    again = cli("ingest", str(BUNDLED_KNOWLEDGE), "--json", env=env)
+    assert json.loads(again.stdout)["answer_sentences"] == {"sentences": 0, "embedded": 0, "seconds": 0.0}
+
+    bare = tmp_path / "bare"
+    done = cli("ingest", str(BUNDLED_KNOWLEDGE), "--json", "--no-answer-sentences",
+               env={**env, "RAG_CAR_DATA_DIR": str(bare)})
+    assert done.returncode == 0 and json.loads(done.stdout)["answer_sentences"] is None
+    settings = load_settings(overrides={"data_dir": str(bare), "embedding": {"model": "hash"}})
+    with Assistant(settings) as assistant:
+        assistant.ask("How do I check the engine oil level?", use_live=False)
+        assert assistant.vectors.computed > 20  # without the fill, the first question embeds its passages' sentences

@@ -254,3 +254,24 @@ def test_the_progress_bar_follows_a_run(tmp_path, settings):
     task = bar.progress.tasks[0]
     assert task.completed == task.total == sum(f.size for f in report.files)
     assert bar.chunks == report.chunks_added and bar.files_done == 3
+
+
+def test_after_add_sees_each_committed_batch_and_its_failure_is_a_note_not_a_failed_ingest(tmp_path):
+    folder = tmp_path / "docs"
+    write_corpus(folder, 6)
+    settings = make_settings(tmp_path / "data", ingest={"commit_chunks": 8})
+    seen: list[list[str]] = []
+
+    def after_add(chunks):
+        seen.append([c.id for c in chunks])
+        if len(seen) == 2:
+            raise OSError("disk full")
+
+    report = ingest(settings, [folder], after_add=after_add)
+    assert report.ok and len(seen) >= 3  # the ingest went on after the failing call
+    assert sorted(i for batch in seen for i in batch) == sorted(store_ids(settings))
+    assert report.notes == ["after the chunks were indexed: OSError: disk full"]
+    assert report.to_json()["notes"] == report.notes
+    calls = len(seen)
+    again = ingest(settings, [folder], after_add=after_add)
+    assert again.chunks_added == 0 and len(seen) == calls and not again.notes  # nothing new: not called
