@@ -1,7 +1,8 @@
 """Answer text + Sources -> checked parts: each sentence supported by its cited source (or a live reading) or not.
 
-A sentence is supported when every number and code in it appears in the cited source, its negation matches the
-source sentence it restates, and enough of its content is there: lexical overlap of content terms, or a weaker
+A sentence is supported when every number and code in it appears in the cited source, its negation (and its "on"
+or "off") matches the source sentences it restates, it does not narrate in the first person where the source does
+not, and enough of its content is there: lexical overlap of content terms, or a weaker
 lexical overlap with a close embedding match. A sentence citing the wrong source is re-cited to the one that
 supports it; one with no support is removed (or flagged) by the assistant.
 """
@@ -28,7 +29,12 @@ from rag_car.answer.sentences import (
 from rag_car.answer.sources import Sources
 
 _SAFETY_CLAIM = re.compile(r"\b(?:safe(?:ly)?|fine|okay|ok|harmless|nothing to worry|no need to worry|normal|"
-                           r"(?:continue|keep|can|may|still) (?:to )?driv\w*)\b", re.IGNORECASE)
+                           r"(?:continue|keep|can|may|still) (?:to )?driv\w*|going to (?:keep )?driv\w*|"
+                           r"(?:will|'ll|could|should) (?:keep |continue )?(?:to )?driv\w*|driv\w* it)\b", re.IGNORECASE)
+# a model telling a story ("I'm going to drive it for a few minutes."): manuals and bulletins do not say "I"
+_FIRST_PERSON = re.compile(r"(?<![\w-])(?:I(?:'m|'ll|'ve|'d)?|[Mm]e|[Mm]y|[Mm]ine|[Mm]yself)(?![\w-])")
+_ON = re.compile(r"\bon\b", re.IGNORECASE)
+_OFF = re.compile(r"\boff\b", re.IGNORECASE)
 _MARKS = r"(?:\s*\[(?:\d+(?:\s*[,;]\s*\d+)*|live)\])"
 # "... bar. [1]" -> "... bar [1]." (numbers cite backwards); "[live]" after a full stop cites backwards only at the
 # end of a line, otherwise it opens the next sentence ("[live] Coolant 118 C")
@@ -249,12 +255,23 @@ class GroundingChecker:
         closest, closest_overlap = _closest_sentence(own_terms, src_sentences)
         if closest and closest_overlap >= 0.5 and has_negation(closest) != has_negation(part.text):
             return Verdict(new_part, False, f"negation differs from source {where}", lexical=lexical)
+        if _FIRST_PERSON.search(part.text) and not any(
+                _FIRST_PERSON.search(s) and _containment(own_terms, s) >= 0.5 for s in src_sentences):
+            return Verdict(new_part, False, f"first-person narration that source {where} does not contain", lexical=lexical)
+        if _on_off_flipped(part.text, own_terms, src_sentences):
+            return Verdict(new_part, False, f"on/off differs from source {where}", lexical=lexical)
         if lexical < self.lexical_floor:
             return Verdict(new_part, False, f"too little overlap with source {where} (lexical {lexical:.2f})", lexical=lexical)
         semantic = self._semantic(part.text, src_sentences) if lexical < self.lexical_min else lexical
         ok = lexical >= self.lexical_min or semantic >= self.semantic_min
-        if ok and _SAFETY_CLAIM.search(part.text) and not _SAFETY_CLAIM.search(" ".join(src_sentences)):
-            return Verdict(new_part, False, f"safety claim not made by source {where}", lexical=lexical, semantic=semantic)
+        if ok:
+            # each claim ("safe", "keep driving", "drive it") must be one the source makes in those words: its
+            # "stop as soon as it is safe" does not make "you will drive it" safe
+            made = _claims(" ".join(src_sentences))
+            unmade = sorted(_claims(part.text) - made)
+            if unmade:
+                return Verdict(new_part, False, f"safety claim '{unmade[0]}' not made by source {where}",
+                               lexical=lexical, semantic=semantic)
         reason = "ok" if ok else f"too little overlap with source {where} (lexical {lexical:.2f}, embedding {semantic:.2f})"
         return Verdict(new_part, ok, reason, lexical=lexical, semantic=semantic)
 
@@ -304,6 +321,29 @@ def _number_windows(doc: Any) -> list[tuple[set[float], set[str]]]:
                     window |= set(terms(sentences[j].text))
         out.append((found, window))
     return out
+
+
+def _claims(text: str) -> set[str]:
+    return {" ".join(m.group(0).lower().split()) for m in _SAFETY_CLAIM.finditer(text)}
+
+
+def _containment(own_terms: set[str], sentence: str) -> float:
+    """How much of a sentence's content terms ``sentence`` holds (0..1)."""
+    return len(own_terms & set(terms(sentence))) / max(len(own_terms), 1)
+
+
+def _polarity(text: str) -> str:
+    on, off = bool(_ON.search(text)), bool(_OFF.search(text))
+    return "on" if on and not off else "off" if off and not on else ""
+
+
+def _on_off_flipped(text: str, own_terms: set[str], sentences: list[str]) -> bool:
+    """"the air conditioning is on" where the sentences that hold its content say "off" (and none says "on")."""
+    own = _polarity(text)
+    if not own or len(own_terms) < 2:
+        return False
+    seen = {_polarity(s) for s in sentences if _containment(own_terms, s) >= 0.6} - {""}
+    return bool(seen) and own not in seen
 
 
 def _closest_sentence(own_terms: set[str], sentences: list[str]) -> tuple[str, float]:

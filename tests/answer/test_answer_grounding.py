@@ -116,3 +116,31 @@ def test_a_number_taken_from_another_entry_is_not_supported():
     assert c.check_part(Part("The wheel nut torque is 110 Nm.", (1,))).supported
     # a neighbouring sentence of prose frames the number too ("them" are the wheel nuts)
     assert c.check_part(Part("Tighten the wheel nuts to 110 Nm.", (2,))).supported
+
+
+AIRCON = passage(4, "Stop as soon as it is safe and let the engine idle for a few minutes with the air conditioning off.\n"
+                    "I noticed the lamp while driving on the motorway, the owner wrote.", "/k/owner.md", "Overheating")
+
+
+def aircon_checker():
+    return GroundingChecker(Sources(docs=build_sources([(AIRCON, "question")]), live=[]), question="can i keep driving?")
+
+
+def test_first_person_narration_the_source_does_not_contain_is_not_supported():
+    c = aircon_checker()
+    verdict = c.check_part(Part("I'm going to let the engine idle for a few minutes.", (1,)))
+    assert not verdict.supported and "first-person" in verdict.reason
+    # a complaint that is itself in the first person may be restated
+    assert c.check_part(Part("I noticed the lamp while driving on the motorway.", (1,))).supported
+
+
+def test_a_drive_on_claim_the_source_does_not_make_is_not_supported():
+    verdict = aircon_checker().check_part(Part("You will drive it for a few minutes with the engine idle.", (1,)))
+    assert not verdict.supported and "safety claim" in verdict.reason
+
+
+def test_on_where_the_source_says_off_is_not_supported():
+    c = aircon_checker()
+    flipped = c.check_part(Part("Let the engine idle with the air conditioning on.", (1,)))
+    assert not flipped.supported and "on/off" in flipped.reason
+    assert c.check_part(Part("Let the engine idle with the air conditioning off.", (1,))).supported
