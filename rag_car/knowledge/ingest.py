@@ -353,7 +353,9 @@ def _flush(window: list[_Work], manifest, store, embedder, report: IngestReport,
         try:
             after_add(fresh)
         except Exception as exc:  # the index is committed; what runs after it only adds a cache
-            report.notes.append(f"after the chunks were indexed: {type(exc).__name__}: {exc}")
+            note = f"after the chunks were indexed: {type(exc).__name__}: {exc}"
+            if note not in report.notes:  # the same failure on every batch is said once
+                report.notes.append(note)
     for w in window:
         progress.file_done(w.result)
 
