@@ -113,7 +113,7 @@ class IngestSettings(BaseModel):
     commit_chunks: int = Field(512, ge=1, le=100_000, description="new chunks embedded and committed to the index together")
     answer_sentences: bool = Field(True, description="rag-car ingest (and the web UI's upload) also embeds the sentences "
                                    "of the chunks it adds into the answer cache, so that the first questions over a new "
-                                   "index embed only the question (costs ~40% more ingest time)")
+                                   "index embed only the question (nearly doubles ingest time)")
 
 
 class RetrievalSettings(BaseModel):

@@ -41,9 +41,9 @@ from rag_car.answer.safety import (
 )
 from rag_car.answer.schema import Answer
 from rag_car.answer.selection import Ranking, rank_sentences, relevant_live
-from rag_car.answer.sentences import dtc_codes, looks_english, split_sentences, terms
+from rag_car.answer.sentences import dtc_codes, looks_english, terms
 from rag_car.answer.siblings import SectionIndex, section_siblings
-from rag_car.answer.sources import DocSource, Sources, build_sources, defang, is_current, live_lines
+from rag_car.answer.sources import DocSource, Sources, build_sources, is_current, live_lines
 from rag_car.errors import EmptyIndexError, RagCarError
 
 MAX_QUESTION_CHARS = 2000
@@ -181,16 +181,7 @@ class Assistant:
             from rag_car.answer.vectors import SentenceFill
 
             fill = SentenceFill(self.vectors, batch=batch, stop=stop)
-            page: list[Any] = []
-            for chunk in store.iter_all():
-                page.append(chunk)
-                if len(page) >= 64:
-                    fill(page)
-                    page = []
-                if fill.stopped():
-                    break
-            if page and not fill.stopped():
-                fill(page)
+            fill(store.iter_all())
             done["sentences"] = float(fill.sentences)
         done["seconds"] = time.perf_counter() - start
         return done

@@ -8,8 +8,8 @@ import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from pathlib import Path
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -122,9 +122,10 @@ def chunk_sentences(chunks: Iterable[Any]) -> list[str]:
 
 
 class SentenceFill:
-    """Embeds the sentences of chunks into a SentenceVectors cache, ``batch`` at a time, so that answers over them
-    embed nothing but the question. Used on the chunks an ingest adds (``ingest(..., after_add=fill)``) and by
-    ``Assistant.warm`` over a whole index. ``stop()`` is asked before each batch. Counts what it did."""
+    """Embeds the sentences of chunks into a SentenceVectors cache, about ``batch`` at a time, so that answers over
+    them embed nothing but the question. Used on the chunks an ingest adds (``ingest(..., after_add=fill)``) and by
+    ``Assistant.warm`` over a whole index (chunks are read as they are needed). ``stop()`` is asked before each
+    batch. Counts what it did."""
 
     def __init__(self, vectors: SentenceVectors, batch: int = 256, stop: Callable[[], bool] | None = None) -> None:
         self.vectors = vectors
@@ -139,21 +140,28 @@ class SentenceFill:
         """Sentences that went through the model (the rest were cached already)."""
         return self.vectors.computed - self._computed_before
 
-    def stopped(self) -> bool:
-        return self.stop is not None and self.stop()
-
     def __call__(self, chunks: Iterable[Any]) -> None:
         started = time.perf_counter()
+        pending: list[str] = []
         try:
-            texts = chunk_sentences(chunks)
-            for start in range(0, len(texts), self.batch):
-                if self.stopped():
-                    return
-                part = texts[start:start + self.batch]
-                self.vectors.embed(part)
-                self.sentences += len(part)
+            for chunk in chunks:
+                pending.extend(chunk_sentences([chunk]))
+                if len(pending) >= self.batch:
+                    if not self._embed(pending):
+                        return
+                    pending = []
+            if pending:
+                self._embed(pending)
         finally:
             self.seconds += time.perf_counter() - started
+
+    def _embed(self, texts: list[str]) -> bool:
+        """Embed one batch, unless ``stop()`` says not to (False)."""
+        if self.stop is not None and self.stop():
+            return False
+        self.vectors.embed(texts)
+        self.sentences += len(texts)
+        return True
 
     def to_json(self) -> dict:
         return {"sentences": self.sentences, "embedded": self.embedded, "seconds": round(self.seconds, 3)}

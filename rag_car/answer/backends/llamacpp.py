@@ -173,14 +173,19 @@ def lookup_completion(model: Any, prompt: str, max_tokens: int, temperature: flo
     vocab, batch, ctx = model._model.vocab, model._batch, model._ctx
     utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
     history, pending, produced = list(tokens), "", 0
+
+    def take(accepted: int) -> None:  # one more token of the answer
+        nonlocal pending, produced
+        produced += 1
+        history.append(accepted)
+        pending += utf8.decode(model.detokenize([accepted]))
+
     token = sampler.sample(ctx, -1)
     try:
         while True:
             if llama_vocab_is_eog(vocab, token):
                 break
-            produced += 1
-            history.append(token)
-            pending += utf8.decode(model.detokenize([token]))
+            take(token)
             stop_at = _stop_at(pending)
             if stop_at >= 0:
                 if stop_at:
@@ -201,9 +206,7 @@ def lookup_completion(model: Any, prompt: str, max_tokens: int, temperature: flo
             token = sampler.sample(ctx, 0 if draft else -1)
             while agreed < len(draft) and token == draft[agreed] and not llama_vocab_is_eog(vocab, token):
                 agreed += 1
-                produced += 1
-                history.append(token)
-                pending += utf8.decode(model.detokenize([token]))
+                take(token)
                 if produced >= max_tokens or _stop_at(pending) >= 0:
                     break
                 token = sampler.sample(ctx, agreed)
