@@ -42,6 +42,14 @@ def live_feed() -> LiveFeed:
         raise BusError(f"the live vehicle part cannot be loaded ({exc})", "reinstall rag-car: make install") from exc
 
 
+def stop_server() -> None:
+    """Stop the bus listener (its Notifier, then its bus). Never raises: the server is going away."""
+    try:
+        live_feed.clear()  # on_release stops it
+    except Exception:
+        pass
+
+
 def live_snapshot():
     """(snapshot, feed status) or (None, status with the error) when the live state cannot be built."""
     try:
