@@ -10,7 +10,7 @@ import can
 import cantools
 import pytest
 
-from rag_car.errors import ConfigError, ProfileError
+from rag_car.errors import ProfileError
 from rag_car.settings import BUNDLED_KNOWLEDGE, load_settings
 from rag_car.vehicle.dbc import load_dbc
 from rag_car.vehicle.live import DtcReading, LampReading, LiveState, live_state_from_settings
