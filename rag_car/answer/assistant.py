@@ -97,6 +97,8 @@ class Assistant:
         self._sections = SectionIndex()
         self.facts = facts if facts is not None else load_facts()
         self.normal_ranges = self.facts.normal_ranges
+        self._live_answerer: Any = None
+        self._signal_catalogue: tuple[Any, Any] | None = None
 
     # -- resources -------------------------------------------------------------------------------------------
     @property
@@ -242,6 +244,10 @@ class Assistant:
             return
 
         snapshot = self._snapshot() if use_live else None
+        live_first = self._live_first(text, snapshot, answer, t0) if snapshot is not None else None
+        if live_first is not None:  # the bus answers this one: its readings lead (rag_car/answer/live_first.py)
+            yield from live_first
+            return
         try:
             turn = self._prepare(text, _history(history), persona_obj, vehicle, snapshot, notices)
         except EmptyIndexError as exc:
@@ -272,6 +278,51 @@ class Assistant:
         except Exception:  # a live feed that broke must not break answering from the documents
             return None
         return live
+
+    def _live_first(self, question: str, snapshot: Any, answer: Answer, t0: float) -> Iterator[str | Answer] | None:
+        """The answer's pieces when the question is about the car now and the bus answers it, else None."""
+        from rag_car.answer.live_first import explanations_for, stream_live_answer
+
+        live = self.live_answerer.answer(question, snapshot, self._catalogue())
+        if live is None:
+            return None
+
+        def search(query: str, sources: list[str] | None) -> list:
+            from rag_car.knowledge.retrieve import Filters
+
+            return list(self.retriever.search(query, k=3, filters=Filters(sources=sources) if sources else None).passages)
+
+        return stream_live_answer(self.live_answerer, live, answer, search, t0, explanations_for(live))
+
+    @property
+    def live_answerer(self) -> Any:
+        """The LiveAnswerer (rag_car/answer/live_answer.py), with the embedding model when one is configured."""
+        if self._live_answerer is None:
+            from rag_car.answer.live_answer import LiveAnswerer
+
+            can = self.settings.can
+            if self._embedder is None and self._retriever is None:  # the bus may answer before any index is opened
+                from rag_car.answer.vectors import QueryCache
+                from rag_car.knowledge.embed import load_embedder
+
+                try:
+                    self._embedder = QueryCache(load_embedder(self.settings))
+                except RagCarError:
+                    self._embedder = None
+            vectors = self.vectors if self._embedder is not None else None
+            self._live_answerer = LiveAnswerer(embed=vectors.embed if vectors is not None else None,
+                                               stale_factor=can.stale_factor, default_stale_s=can.default_stale_s,
+                                               obd_polling=bool(getattr(can, "poll_obd", False)))
+        return self._live_answerer
+
+    def _catalogue(self) -> Any:
+        """The signal catalogue of the live source's DBC files, built once per DBC set."""
+        from rag_car.answer.live_first import catalogue_of
+
+        db = getattr(self.live, "db", None)
+        if self._signal_catalogue is None or self._signal_catalogue[0] is not db:
+            self._signal_catalogue = (db, catalogue_of(self.live))
+        return self._signal_catalogue[1]
 
     def _prepare(self, question: str, history: History, persona: Persona, vehicle: Any, snapshot: Any,
                  notices: list[str]) -> _Turn:
