@@ -26,25 +26,31 @@ import numpy as np
 from rag_car.vehicle.catalogue import CatalogueEntry, EmbedFn, Match, SignalCatalogue
 from rag_car.vehicle.live import LiveSnapshot, SignalReading
 
-# What each kind of question sounds like (descriptions, not test questions): the nearest kind wins.
+# What each kind of question sounds like, with what it is about masked as "X" (descriptions of the question's frame,
+# not test questions): the question's own frame, its signal words masked the same way, is compared with them.
 INTENTS: dict[str, tuple[str, ...]] = {
     "reading": (
-        "what is the current value of a vehicle measurement right now",
-        "what does the sensor read at the moment",
-        "how high or low is it now, what is the reading",
-        "is the switch on or off right now, which state is it in",
+        "what is the X right now",
+        "what is the X reading at the moment",
+        "how much X is there now",
+        "is the X on or off, is it open or closed",
+        "which X is it in",
+        "how fast, how hot, how high is it now",
     ),
     "health": (
-        "is anything wrong with the vehicle, are there problems or faults",
-        "check the car's health: trouble codes, warning lights, readings out of range",
-        "why is a warning light on the dashboard on",
-        "is the car okay and safe, diagnose it",
+        "is anything wrong with the car",
+        "are there any problems, faults or trouble codes",
+        "check the car over, run a diagnosis",
+        "is the car okay, is it fine",
+        "why is this warning light on",
     ),
     "document": (
-        "how do I do a maintenance or repair procedure, step by step",
-        "what does the owner's manual say about a feature or specification",
-        "what does a trouble code mean and how is it fixed",
-        "how often should a part be serviced or replaced, which fluid or part to use",
+        "how do I replace or change the X",
+        "how often should the X be serviced",
+        "what does the manual say about the X",
+        "what does X mean",
+        "where is the X located",
+        "what type of X should I use, what is its specification",
     ),
 }
 # the bus state's words for "no frames can be current now"
@@ -173,14 +179,20 @@ class LiveAnswerer:
             return None
         if _DTC.search(question or ""):
             return None  # "what does P0301 mean": the documents' entry answers that
-        scores = self.intent_scores(question)
         live_keys = [f"{r.message}.{r.name}" for r in snapshot.signals]
         matches = self._matches(question, snapshot, catalogue, live_keys)
         named = self._names_signal(matches, catalogue, live_keys)
+        # the frame of the question decides its kind: what it is about is masked ("is the X open?"), so that the
+        # topic ("door", "tyre") does not pull it towards one kind
+        frame = _mask(question, matches[0].terms) if named else question
+        scores = self.intent_scores(frame)
+        if named and not _frame_words(frame):
+            # nothing but the signal's own words ("brake pressure?"): asking for its value
+            return self.reading(snapshot, catalogue, matches, scores)
         kind = max(scores, key=lambda k: scores[k])
-        if kind == "health" and not (named and scores["reading"] >= scores["health"] - 0.02):
+        if kind == "health":
             return self.health(snapshot, catalogue, scores)
-        if named and scores["document"] < max(scores["reading"], scores["health"]) + 0.05:
+        if named and kind in ("reading", "document") and scores["reading"] >= scores["document"] - 0.05:
             return self.reading(snapshot, catalogue, matches, scores)
         return None
 
@@ -216,7 +228,10 @@ class LiveAnswerer:
         clock = LiveClock.of(snapshot)
         by_key = {f"{r.message}.{r.name}": r for r in snapshot.signals}
         best = matches[0].score
-        chosen = [m for m in matches if m.score >= 0.85 * best][:_MAX_READINGS]
+        chosen = [m for m in matches if m.score >= 0.9 * best][:_MAX_READINGS]
+        # of near-equal candidates, one sitting on the edge of its DBC range is more likely a "not available" or
+        # substitute value (raw all-ones or all-zeros) than a measurement: the others go first
+        chosen.sort(key=lambda m: (_at_edge(by_key.get(m.entry.key), m.entry) and m.score >= 0.97 * best, -m.score))
         shown = [self.show(by_key[m.entry.key], m.entry, clock, m.score) for m in chosen if m.entry.key in by_key]
         sentences = [s.sentence() for s in shown]
         explain = [f"{s.label} {s.status_key}" for s in shown if s.status_key in ("low", "high")]
@@ -352,6 +367,12 @@ def _catalogue_of_readings(snapshot: LiveSnapshot) -> SignalCatalogue:
     return SignalCatalogue(entries, glossary)
 
 
+def _at_edge(reading: SignalReading | None, entry: CatalogueEntry) -> bool:
+    if reading is None or reading.label is not None or not isinstance(reading.value, (int, float)):
+        return False
+    return reading.value in (entry.minimum, entry.maximum) and entry.minimum is not None and entry.length > 1
+
+
 def _internal(entry: CatalogueEntry | None) -> bool:
     return entry is not None and bool(entry.internal)
 
@@ -428,9 +449,19 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def shown_keys(answer: LiveAnswer) -> list[str]:
-    return [s.key for s in answer.shown]
+def _frame_words(frame: str) -> list[str]:
+    """The content words of a masked question besides the mask ("how do I change a X": change)."""
+    from rag_car.answer.sentences import terms
+
+    return [t for t in terms(frame) if t != "x"]
 
 
-def iter_sentences(answer: LiveAnswer) -> Iterable[str]:
-    yield from answer.sentences
+def _mask(question: str, matched: frozenset[str]) -> str:
+    """The question with the words that named its signal replaced by "X" ("is the driver's door open" -> "is the X's
+    X open")."""
+    from rag_car.answer.sentences import terms
+
+    def swap(m: re.Match) -> str:
+        return "X" if set(terms(m.group(0))) & matched else m.group(0)
+
+    return re.sub(r"[A-Za-z][A-Za-z-]*", swap, question)

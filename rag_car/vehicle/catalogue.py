@@ -146,6 +146,7 @@ class Match:
     lexical: float
     semantic: float | None
     reasons: tuple[str, ...] = ()
+    terms: frozenset[str] = frozenset()  # the question's terms this signal's name, unit or comment carries
 
     @property
     def reason(self) -> str:
@@ -234,7 +235,7 @@ class SignalCatalogue:
             if score <= 0.0:
                 continue
             reasons = _reasons(entry, by_name, by_unit, by_other, sem)
-            matches.append(Match(entry, score, lexical, sem, reasons))
+            matches.append(Match(entry, score, lexical, sem, reasons, frozenset(by_name | by_unit | by_other)))
         matches.sort(key=lambda m: (-m.score, len(m.entry.tokens), m.entry.key))
         return matches[:k]
 
@@ -301,7 +302,7 @@ def describe_signal(message: Any, signal: Any, glossary: Glossary | None = None)
     if not internal:
         # "CheckSum_TCS1", "MsgCount": a housekeeping word split across tokens the glossary could not read (a token
         # it did read, "Kilometerzaehler" = odometer, is not searched)
-        joined = "".join(t for t in tokens if t not in glossary.words and not glossary.split(t))
+        joined = "".join(t for t in tokens if t not in glossary.words and _expand(t, glossary) == [t])
         internal = next((what for key, what in glossary.internal.items() if len(key) >= 5 and key in joined), "")
     comment = " ".join(_comment(signal).split())
     unit = (signal.unit or "").strip()
