@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -57,12 +57,6 @@ INTENTS: dict[str, tuple[str, ...]] = {
 _NOT_LIVE = ("connecting", "reconnecting", "disconnected")
 _MAX_READINGS = 4
 _DTC = re.compile(r"\b[PCBU][0-3][0-9A-F]{3}\b", re.IGNORECASE)
-
-
-class NormalRanges(Protocol):
-    """Where normal operating ranges come from (the vehicle profile in force): "Message.Signal" -> (low, high)."""
-
-    def normal_range(self, message: str, signal: str) -> tuple[float | None, float | None] | None: ...
 
 
 @dataclass(frozen=True)
@@ -141,15 +135,15 @@ class LiveClock:
 class LiveAnswerer:
     """Answers the questions the bus can answer; see the module docstring.
 
-    ``embed``: texts -> unit vectors (the embedding model), None for terms only. ``ranges``: the profile's normal
-    ranges (None: the readings' own ``normal``, else the DBC's range). ``stale_factor``/``default_stale_s``: as the
-    LiveState's, for reading a played-out log on its own clock. ``obd_polling``: whether OBD-II codes are asked for.
+    ``embed``: texts -> unit vectors (the embedding model), None for terms only. A reading's status compares it
+    with its ``normal`` range (the LiveState sets it from the vehicle profile in force, by Message.Signal), else
+    with the DBC's declared range, else with nothing. ``stale_factor``/``default_stale_s``: as the LiveState's, for
+    reading a played-out log on its own clock. ``obd_polling``: whether OBD-II codes are asked for.
     """
 
-    def __init__(self, embed: EmbedFn | None = None, ranges: NormalRanges | None = None, stale_factor: float = 3.0,
-                 default_stale_s: float = 2.0, obd_polling: bool = False) -> None:
+    def __init__(self, embed: EmbedFn | None = None, stale_factor: float = 3.0, default_stale_s: float = 2.0,
+                 obd_polling: bool = False) -> None:
         self.embed = embed
-        self.ranges = ranges
         self.stale_factor = stale_factor
         self.default_stale_s = default_stale_s
         self.obd_polling = obd_polling
@@ -257,7 +251,7 @@ class LiveAnswerer:
         if reading.label is not None or not isinstance(value, (int, float)) or isinstance(value, bool):
             return "none", ""
         unit = f" {reading.unit}" if reading.unit else ""
-        normal = self.ranges.normal_range(reading.message, reading.name) if self.ranges is not None else reading.normal
+        normal = reading.normal
         if normal is not None:
             side = _side(value, normal)
             if side:

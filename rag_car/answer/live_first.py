@@ -77,9 +77,24 @@ def stream_live_answer(answerer: LiveAnswerer, live: LiveAnswer, answer: Answer,
     yield answer
 
 
-def explanations_for(live: LiveAnswer) -> list[Explanation]:
-    """The findings documents can explain: each active code (its reference entry must name it)."""
-    return [Explanation(query=str(d.code), code=str(d.code)) for d in live.dtcs]
+def explanations_for(live: LiveAnswer, snapshot: LiveSnapshot) -> list[Explanation]:
+    """The findings documents can explain: each active code (its reference entry must name it); a lamp on and a
+    reading outside its normal range, from the document the vehicle profile in force names for it (none without a
+    profile: another vehicle's documents never explain this one)."""
+    out = [Explanation(query=str(d.code), code=str(d.code)) for d in live.dtcs]
+    profile = snapshot.profile
+    if profile is None:
+        return out
+    for lamp in snapshot.lamps:
+        fact = profile.lamps.get(lamp.key)
+        if lamp.state != "off" and fact is not None and fact.doc:
+            out.append(Explanation(query=f"{fact.name} {fact.section}".strip(), sources=(profile.doc_path(fact.doc),)))
+    for shown in live.shown:
+        rng = profile.range_for(shown.key)
+        if shown.status_key in ("low", "high") and rng is not None and rng.doc:
+            out.append(Explanation(query=f"{shown.label} {rng.section} {shown.status_key}".strip(),
+                                   sources=(profile.doc_path(rng.doc),)))
+    return out
 
 
 def catalogue_of(live_source: object) -> SignalCatalogue | None:
@@ -90,10 +105,6 @@ def catalogue_of(live_source: object) -> SignalCatalogue | None:
     if isinstance(live_source, LiveState):
         return build_catalogue(live_source.db)
     return None
-
-
-def is_snapshot(value: object) -> bool:
-    return isinstance(value, LiveSnapshot)
 
 
 def _first_sentence(text: str, limit: int = 240) -> str:
