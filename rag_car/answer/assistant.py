@@ -249,12 +249,13 @@ class Assistant:
         raise AssertionError("stream() ended without an Answer")  # pragma: no cover
 
     def stream(self, question: str, history: Any = None, persona: str | None = None, vehicle: Any = None,
-               backend: str | None = None, use_live: bool = True) -> Iterator[str | Answer]:
+               backend: str | None = None, use_live: bool = True, live_first: bool = True) -> Iterator[str | Answer]:
         """Pieces of the answer text as they are grounded, then the Answer (whose ``answer`` is their concatenation).
 
         ``history``: earlier turns, [{"role": "user"|"assistant", "content": ...}] oldest first (plain strings
         count as user turns). ``vehicle``: "Make Model Year", a dict or a Filters (default: the VIN's, when live
         data has one). ``backend``: a backend key for this question only. ``use_live``: False ignores live data.
+        ``live_first``: False skips the bus-first answer (rag_car/answer/live_first.py) and answers from documents.
         """
         t0 = time.perf_counter()
         persona_obj = get_persona(persona or self.settings.llm.persona)
@@ -268,9 +269,19 @@ class Assistant:
             return
 
         snapshot = self._snapshot() if use_live else None
-        live_first = self._live_first(text, snapshot, answer, t0) if snapshot is not None else None
-        if live_first is not None:  # the bus answers this one: its readings lead (rag_car/answer/live_first.py)
-            yield from live_first
+        bus_first = self._live_first(text, snapshot, answer, t0) if snapshot is not None and live_first else None
+        if bus_first is not None:  # the bus answers this one: its readings lead (rag_car/answer/live_first.py)
+            pieces, defer = bus_first
+            if defer:
+                # active codes or lamps: the documents' fault answer (stop instruction, the codes' entries, bulletins)
+                # leads when it has one; the bus's findings answer when the documents have nothing
+                documented = list(self.stream(question, history=history, persona=persona, vehicle=vehicle,
+                                              backend=backend, use_live=use_live, live_first=False))
+                final = documented[-1]
+                if isinstance(final, Answer) and not final.abstained:
+                    yield from documented
+                    return
+            yield from pieces
             return
         try:
             turn = self._prepare(text, _history(history), persona_obj, vehicle, snapshot, notices)
@@ -306,10 +317,16 @@ class Assistant:
             return None
         return live
 
-    def _live_first(self, question: str, snapshot: Any, answer: Answer, t0: float) -> Iterator[str | Answer] | None:
-        """The answer's pieces when the question is about the car now and the bus answers it, else None."""
+    def _live_first(self, question: str, snapshot: Any, answer: Answer,
+                    t0: float) -> tuple[Iterator[str | Answer], bool] | None:
+        """The answer's pieces when the question is about the car now and the bus answers it, else None; and whether
+        the documents' fault answer should lead instead (a health question while codes or lamps are active)."""
         from rag_car.answer.live_first import explanations_for, stream_live_answer
 
+        from rag_car.vehicle.live import LiveSnapshot
+
+        if not isinstance(snapshot, LiveSnapshot):
+            return None
         live = self.live_answerer.answer(question, snapshot, self._catalogue())
         if live is None:
             return None
@@ -319,7 +336,8 @@ class Assistant:
 
             return list(self.retriever.search(query, k=3, filters=Filters(sources=sources) if sources else None).passages)
 
-        return stream_live_answer(self.live_answerer, live, answer, search, t0, explanations_for(live, snapshot))
+        defer = live.kind == "health" and bool(live.dtcs or any(l.state != "off" for l in snapshot.lamps))
+        return stream_live_answer(self.live_answerer, live, answer, search, t0, explanations_for(live, snapshot)), defer
 
     @property
     def live_answerer(self) -> Any:
