@@ -48,7 +48,7 @@ INTENTS: dict[str, tuple[str, ...]] = {
         "how do I replace or change the X",
         "how often should the X be serviced",
         "what does the manual say about the X",
-        "what does X mean",
+        "what does this message mean and what should I do about it",
         "where is the X located",
         "what type of X should I use, what is its specification",
     ),
@@ -178,11 +178,12 @@ class LiveAnswerer:
         named = self._names_signal(matches, catalogue, live_keys)
         # the frame of the question decides its kind: what it is about is masked ("is the X open?"), so that the
         # topic ("door", "tyre") does not pull it towards one kind
-        frame = _mask(question, matches[0].terms) if named else question
+        mask_terms = catalogue.query_terms if catalogue is not None else None
+        frame = _mask(question, matches[0].terms, mask_terms) if named else question
         scores = self.intent_scores(frame)
-        if named and not _frame_words(frame):
-            # nothing but the signal's own words ("brake pressure?"): asking for its value
-            return self.reading(snapshot, catalogue, matches, scores)
+        # a health question is recognised whole ("any faults I should know about": "faults" is its point, even when a
+        # signal's name says "fault" too)
+        scores["health"] = self.intent_scores(question)["health"] if frame != question else scores["health"]
         kind = max(scores, key=lambda k: scores[k])
         if kind == "health":
             return self.health(snapshot, catalogue, scores)
@@ -443,19 +444,14 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _frame_words(frame: str) -> list[str]:
-    """The content words of a masked question besides the mask ("how do I change a X": change)."""
-    from rag_car.answer.sentences import terms
-
-    return [t for t in terms(frame) if t != "x"]
-
-
-def _mask(question: str, matched: frozenset[str]) -> str:
+def _mask(question: str, matched: frozenset[str], read: Any = None) -> str:
     """The question with the words that named its signal replaced by "X" ("is the driver's door open" -> "is the X's
-    X open")."""
+    X open"). ``read``: how the catalogue reads a word (its everyday quantity words: "fast" is a speed)."""
     from rag_car.answer.sentences import terms
 
     def swap(m: re.Match) -> str:
-        return "X" if set(terms(m.group(0))) & matched else m.group(0)
+        word = m.group(0)
+        found = set(read(word)) if read is not None else set(terms(word))
+        return "X" if found & matched else word
 
     return re.sub(r"[A-Za-z][A-Za-z-]*", swap, question)
