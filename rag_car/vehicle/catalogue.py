@@ -131,6 +131,11 @@ class CatalogueEntry:
             parts.append("values " + ", ".join(self.choices[:8]))
         return ". ".join(p for p in parts if p)
 
+    def name_text(self) -> str:
+        """What the name alone says (meaning and unit, no comment): a long comment must not drown a clear name."""
+        quantity = f". a {self.quantity}" + (f" in {self.unit}" if self.unit else "") if self.quantity else ""
+        return (self.meaning or " ".join(self.tokens)) + quantity
+
     def label(self) -> str:
         """A person's name for the signal: its meaning words, capitalised ("Coolant temperature")."""
         words = self.meaning or " ".join(self.tokens) or self.name
@@ -162,7 +167,7 @@ class SignalCatalogue:
     _by_key: dict[str, CatalogueEntry] = field(default_factory=dict, repr=False)
     _terms: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = field(default_factory=dict, repr=False)
     _df: dict[str, int] = field(default_factory=dict, repr=False)
-    _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # key -> (2, dim): full text, name
 
     def __post_init__(self) -> None:
         from rag_car.answer.sentences import terms
@@ -250,14 +255,15 @@ class SignalCatalogue:
         return float(np.mean(sims)), float(np.std(sims) or 1e-3)
 
     def _semantic(self, query: str, pool: Sequence[CatalogueEntry], embed: EmbedFn) -> np.ndarray:
+        """The similarity of ``query`` to each entry: the better of its full description and its name alone."""
         missing = [e for e in pool if e.key not in self._vectors]
         if missing:
-            rows = np.asarray(embed([e.text() for e in missing]), dtype=np.float32)
-            for entry, row in zip(missing, rows):
-                self._vectors[entry.key] = row
-        matrix = np.stack([self._vectors[e.key] for e in pool])
+            texts = [t for e in missing for t in (e.text(), e.name_text())]
+            rows = np.asarray(embed(texts), dtype=np.float32)
+            for i, entry in enumerate(missing):
+                self._vectors[entry.key] = rows[2 * i: 2 * i + 2]
         q = np.asarray(embed([query]), dtype=np.float32)[0]
-        return matrix @ q
+        return np.array([float(np.max(self._vectors[e.key] @ q)) for e in pool], dtype=np.float32)
 
 
 def build_catalogue(messages: Any, glossary: Glossary | None = None) -> SignalCatalogue:
