@@ -186,7 +186,14 @@ class LiveAnswerer:
         scores["health"] = self.intent_scores(question)["health"] if frame != question else scores["health"]
         kind = max(scores, key=lambda k: scores[k])
         if kind == "health":
-            return self.health(snapshot, catalogue, scores)
+            health = self.health(snapshot, catalogue, scores)
+            if named and matches[0].lexical >= 0.5:
+                # "is the low fuel warning on?": the signal it names leads, then what else the bus says
+                asked = self.reading(snapshot, catalogue, matches, scores)
+                health.sentences[:0] = asked.sentences
+                health.shown[:0] = asked.shown
+                health.matches = asked.matches
+            return health
         if named and kind in ("reading", "document") and scores["reading"] >= scores["document"] - 0.05:
             return self.reading(snapshot, catalogue, matches, scores)
         return None

@@ -271,10 +271,14 @@ def build_catalogue(messages: Any, glossary: Glossary | None = None) -> SignalCa
     glossary = glossary or bundled_glossary()
     if hasattr(messages, "messages"):
         messages = messages.messages
+    messages = list(messages)
+    # the DBC's own words: a run-together token ("LowfuelWarn") is read as words the same DBC uses on their own
+    vocabulary = frozenset(t for m in messages for s in m.signals for t in name_tokens(s.name)
+                           if len(t) >= MIN_PART and t.isalpha())
     entries = []
     for message in messages:
         for signal in message.signals:
-            entries.append(describe_signal(message, signal, glossary))
+            entries.append(describe_signal(message, signal, glossary, vocabulary))
     return SignalCatalogue(entries, glossary)
 
 
@@ -285,8 +289,10 @@ def load_catalogue(dbc_files: Iterable[str | Path], glossary: Glossary | None = 
     return build_catalogue(load_dbc(list(dbc_files)), glossary)
 
 
-def describe_signal(message: Any, signal: Any, glossary: Glossary | None = None) -> CatalogueEntry:
-    """One cantools signal of ``message`` as a CatalogueEntry."""
+def describe_signal(message: Any, signal: Any, glossary: Glossary | None = None,
+                    vocabulary: frozenset[str] = frozenset()) -> CatalogueEntry:
+    """One cantools signal of ``message`` as a CatalogueEntry. ``vocabulary``: the tokens the whole DBC uses, for
+    reading run-together words."""
     glossary = glossary or bundled_glossary()
     tokens = name_tokens(signal.name)
     # the message name says which unit or system: "Kombi_1.Kuehlmitteltemp", "EngineData.Speed"
@@ -294,7 +300,7 @@ def describe_signal(message: Any, signal: Any, glossary: Glossary | None = None)
     expanded: list[tuple[str, str]] = []
     internal = ""
     for token in tokens:
-        for part in _expand(token, glossary):
+        for part in _expand(token, glossary, vocabulary):
             if part in glossary.internal:
                 internal = internal or glossary.internal[part]
                 meaning_words.append(glossary.internal[part])
@@ -338,10 +344,14 @@ def name_tokens(name: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _expand(token: str, glossary: Glossary) -> list[str]:
+def _expand(token: str, glossary: Glossary, vocabulary: frozenset[str] = frozenset()) -> list[str]:
     if token in glossary.words or token in glossary.internal or len(token) < 2 * MIN_PART:
         return [token]
     parts = glossary.split(token)
+    if not parts and vocabulary:
+        # only a split the DBC's own words cover entirely: "lowfuel" = low + fuel
+        whole = _split_compound(token, vocabulary - {token})
+        parts = whole if whole and len(whole) > 1 and sum(map(len, whole)) == len(token) else None
     return parts if parts else [token]
 
 
