@@ -49,11 +49,19 @@ def test_the_audi_coolant_question_leads_with_the_reading(shared_data, assistant
 
 
 def test_a_reading_is_aged_on_the_logs_own_clock_and_not_stale_at_its_end(shared_data, assistant):
-    assistant.live = _replayed(shared_data, CAMARO)
-    answer = assistant.ask("Is the parking brake on?")
-    assert answer.signals[0].name == "ParkBrakeSwActive"
-    assert "on (1)" in answer.answer and "stale" not in answer.answer
-    assert "replayed log" in answer.answer
+    state = _replayed(shared_data, CAMARO)
+    assistant.live = state
+    answer = assistant.ask("What's the coolant temp?")
+    assert answer.signals[0].name == "EngineCoolantTemp" and answer.signals[0].status == "ok"
+    assert "40 C" in answer.answer and "stale" not in answer.answer and "replayed log" in answer.answer
+    # a one-bit flag reads as on/off
+    from rag_car.answer.live_answer import LiveClock
+
+    snapshot = state.snapshot()
+    brake = snapshot.signal("BCMGeneralPlatformStatus.ParkBrakeSwActive")
+    shown = LiveAnswerer().show(brake, build_catalogue(state.db).entry("BCMGeneralPlatformStatus.ParkBrakeSwActive"),
+                                LiveClock.of(snapshot))
+    assert shown.value == "on (1)" and shown.status_key != "stale"
 
 
 def test_health_on_a_healthy_real_car_says_what_was_checked(shared_data, tmp_path):
@@ -90,3 +98,20 @@ def test_a_document_question_is_left_to_the_documents(shared_data):
     answerer = LiveAnswerer()
     assert answerer.answer("what does P0301 mean?", state.snapshot(), catalogue) is None
     assert answerer.answer("What's the coolant temperature?", state.snapshot(), catalogue).kind == "reading"
+
+
+def test_eval_live_scores_the_right_signal_value_and_refusal(shared_data, tmp_path):
+    from rag_car.answer.evaluate_live import LiveItem, evaluate_live, format_live_report
+
+    settings = load_settings(None, {"data_dir": tmp_path / "data", "embedding": {"model": "hash"}})
+    items = [
+        LiveItem("a", "What's the coolant temp?", "reading", CAMARO[0], CAMARO[1],
+                 ("ECMEngineCoolantTemp.EngineCoolantTemp",), {"ECMEngineCoolantTemp.EngineCoolantTemp": 40.0}),
+        LiveItem("b", "What's the coolant temp?", "reading", CAMARO[0], CAMARO[1],
+                 ("ECMEngineStatus.EngineRPM",), {"ECMEngineStatus.EngineRPM": 0.0}),  # the wrong signal on purpose
+    ]
+    report = evaluate_live(settings, items, shared_data)
+    first, second = report.results
+    assert first.passed and first.signal_ok and first.value_ok and not first.refused
+    assert not second.passed and not second.signal_ok
+    assert report.rate() == 0.5 and "MISS b" in format_live_report(report)

@@ -68,3 +68,15 @@ def test_a_broken_glossary_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_glossary(bad)
     assert str(bad) in str(info.value) and info.value.fix
+
+
+def test_signals_command_lists_matches_with_their_reason(shared_data, capsys, tmp_path):
+    from rag_car.cli.main import run
+
+    code = run(["--data-dir", str(tmp_path), "signals", "--dbc", str(shared_data / "opendbc/vw_pq.dbc"), "--no-model",
+                "-k", "3", "coolant"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Kuehlm" in out and "kuehlm" in out.lower() and "=coolant" in out
+    code = run(["--data-dir", str(tmp_path), "signals", "--dbc", str(tmp_path / "missing.dbc"), "coolant"])
+    assert code != 0 and "DBC file not found" in capsys.readouterr().err
