@@ -34,9 +34,9 @@ def stream_live_answer(answerer: LiveAnswerer, live: LiveAnswer, answer: Answer,
         piece = ("" if not text_parts else " ") + sentence
         text_parts.append(piece)
         yield piece
+    # the status as shown (nothing to compare with is "ok"; a played-out log's readings are aged on its own clock)
     answer.signals = [SignalCitation(name=s.reading.name, message=s.reading.message, value=s.reading.value,
-                                     unit=s.reading.unit, status=s.reading.status if s.status_key == "none" else
-                                     (s.status_key if s.status_key in ("ok", "low", "high", "stale") else "ok"),
+                                     unit=s.reading.unit, status=s.status_key if s.status_key != "none" else "ok",
                                      age_s=round(float(s.age_s), 3)) for s in live.shown]
     answer.dtcs = [DtcCitation(code=str(d.code), source=str(d.source), description=str(d.description or ""))
                    for d in live.dtcs]
