@@ -378,7 +378,10 @@ class Assistant:
                            "for the best answer")
         t0 = time.perf_counter()
         retriever = self.retriever
-        filters, vehicle_info = self._filters(vehicle, snapshot, retriever)
+        resolution = self.profile_for(snapshot)
+        profile = resolution.profile
+        notices.extend(n for n in resolution.notes if n not in notices)
+        filters, vehicle_info = self._filters(vehicle, snapshot, retriever, profile)
         past = [t["content"] for t in history if t.get("role") == "user"]
         result = retriever.search(question, k=self.settings.retrieval.k, filters=filters, history=past)
         notices.extend(n for n in result.notes if n not in notices)
@@ -393,9 +396,6 @@ class Assistant:
         vin = str((getattr(snapshot, "vehicle", None) or {}).get("vin", "") or "") or None
         year = filters.year if filters else None
         base = filters or Filters()
-        resolution = self.profile_for(snapshot)
-        profile = resolution.profile
-        notices.extend(n for n in resolution.notes if n not in notices)
         # (a code named in the question is already searched for first by the retriever)
         for code in active:
             hits = retriever.search(code, k=3, filters=base.merged(Filters(doc_types=["dtc"]))).passages
@@ -443,7 +443,10 @@ class Assistant:
                                                                            if c not in result.unknown_codes],
                      vehicle=vehicle_info, retrieve_ms=retrieve_ms, filters=filters, profile=resolution)
 
-    def _filters(self, vehicle: Any, snapshot: Any, retriever: Any) -> tuple[Any, dict[str, Any]]:
+    def _filters(self, vehicle: Any, snapshot: Any, retriever: Any, profile: Any = None) -> tuple[Any, dict[str, Any]]:
+        """The retrieval filter and what it says: the question's ``vehicle`` (--vehicle), else the VIN's vehicle,
+        else the profile in force's make and model (documents tagged with another vehicle are left out; untagged
+        ones stay), else none."""
         from rag_car.knowledge.retrieve import Filters
 
         if isinstance(vehicle, Filters):
@@ -459,11 +462,16 @@ class Assistant:
             f = parse_vehicle(vehicle, catalog)
             return f, {**f.to_dict(), "from": "--vehicle"}
         info = (getattr(snapshot, "vehicle", None) or {}) if snapshot is not None else {}
+        make = model = None
+        if profile is not None and profile.make:  # the profile's vehicle, which a VIN of another car never selects
+            make, model = profile.make, profile.model or None
         if info and info.get("vin_valid") is not False and (info.get("model") or info.get("year")):
             year = info.get("year")
-            f = Filters(make=info.get("make") or None, model=info.get("model") or None,
-                        year=int(year) if year else None)
+            f = Filters(make=info.get("make") or make, model=info.get("model") or model, year=int(year) if year else None)
             return f, {**f.to_dict(), "vin": info.get("vin", ""), "from": "VIN"}
+        if make:
+            f = Filters(make=make, model=model)
+            return f, {**f.to_dict(), "from": "profile"}
         return None, {}
 
     # -- step 4: writing ------------------------------------------------------------------------------------

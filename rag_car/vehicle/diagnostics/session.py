@@ -30,7 +30,7 @@ from rag_car.vehicle.diagnostics.vin import decode_vin
 from rag_car.vehicle.live import DtcReading, LampReading
 
 if TYPE_CHECKING:
-    from rag_car.vehicle.profile import Garage, VehicleProfile
+    from rag_car.vehicle.profile import Garage, Resolution, VehicleProfile
 
 OBD_STATUS = {"obd-03": "stored", "obd-07": "pending", "obd-0a": "permanent"}
 
@@ -147,17 +147,30 @@ class DiagnosticsSession(can.Listener):
         info["vin_source"] = source
         self.state.set_vehicle(info)
 
+    def pick(self, name: str | None) -> "Resolution":
+        """The user picked profile ``name`` (None: no pick): resolve again with the last VIN heard and apply it."""
+        self.picked = name or None
+        vin = next(reversed(self._vin_sources.values()), None) if self._vin_sources else None
+        resolution = self.garage.resolve(vin=vin, picked=self.picked, dbc=self._dbc_files())
+        self._apply(resolution)
+        return resolution
+
     def _resolve(self, vin: str) -> None:
         """The profile in force for the VIN now heard: switch to it (or to none) when it is not the current one."""
         resolution = self.garage.resolve(vin=vin, picked=self.picked, dbc=self._dbc_files())
         if resolution.profile is self.profile and not resolution.notes:
             return
+        self._apply(resolution)
+
+    def _apply(self, resolution: "Resolution") -> None:
         with self._lock:
             changed = resolution.profile is not self.profile
             self.profile = resolution.profile
             if changed and self.db is not None:
                 self.broadcast = BroadcastDecoder(self.db, self.profile)
                 self._broadcast_lamps = {}
+        if changed and self.db is not None:  # what the previous profile's broadcast said is not this vehicle's
+            self.state.set_dtcs("broadcast", [])
         set_profile = getattr(self.state, "set_profile", None)
         if callable(set_profile):
             set_profile(resolution.profile, resolution.how, resolution.notes)

@@ -86,6 +86,7 @@ class Garage:
         to another. A VIN two profiles claim selects neither.
         """
         vin = (vin or "").strip().upper()
+        dbc = [str(f) for f in dbc if Path(f).is_file()]  # in-memory databases say nothing about the files
         notes: list[str] = []
         chosen: VehicleProfile | None = None
         if picked:
@@ -93,6 +94,11 @@ class Garage:
                 chosen = self.get(picked)
             except ProfileError as exc:
                 notes.append(str(exc))
+        if chosen is not None and dbc and chosen.dbc and not _shares_dbc(chosen.dbc, dbc):
+            notes.append(f"the picked profile {chosen.name} decodes with {', '.join(p.name for p in chosen.dbc)}, "
+                         f"but the bus is decoded with {', '.join(Path(f).name for f in dbc)}: its facts are not applied "
+                         "(pick the profile of this DBC, or decode with the profile's own DBC files)")
+            chosen = None
         if vin:
             matches = self.for_vin(vin) if len(vin) == VIN_LENGTH else []
             if len(matches) > 1:
@@ -131,6 +137,21 @@ def _contradicts(profile: VehicleProfile, vin: str) -> bool:
 
         maker = maker_of(vin)
         return bool(maker) and not _same_maker(maker, profile.make)
+    return False
+
+
+def _shares_dbc(mine: Iterable[Path], used: Iterable[str]) -> bool:
+    """True when one of the profile's DBC files is among those in use (same path, or the same content)."""
+    used_paths = [Path(f) for f in used]
+    for own in mine:
+        for other in used_paths:
+            if _real(own) == _real(other):
+                return True
+            try:
+                if own.stat().st_size == other.stat().st_size and own.read_bytes() == other.read_bytes():
+                    return True
+            except OSError:
+                continue
     return False
 
 
