@@ -336,8 +336,12 @@ class Assistant:
 
             return list(self.retriever.search(query, k=3, filters=Filters(sources=sources) if sources else None).passages)
 
+        resolution = self.profile_for(snapshot)
+        if resolution.profile is not None:  # which vehicle's facts this answer used, and why
+            answer.vehicle = {"profile": resolution.name, "profile_from": resolution.how}
         defer = live.kind == "health" and bool(live.dtcs or any(l.state != "off" for l in snapshot.lamps))
-        return stream_live_answer(self.live_answerer, live, answer, search, t0, explanations_for(live, snapshot)), defer
+        explain = explanations_for(live, snapshot, resolution.profile)
+        return stream_live_answer(self.live_answerer, live, answer, search, t0, explain), defer
 
     @property
     def live_answerer(self) -> Any:
@@ -354,7 +358,9 @@ class Assistant:
                     self._embedder = QueryCache(load_embedder(self.settings))
                 except RagCarError:
                     self._embedder = None
-            vectors = self.vectors if self._embedder is not None else None
+            # the keyword-hashing test embedder carries no meaning: terms alone judge the question then
+            meaningful = self.settings.embedding.model.strip() != "hash"
+            vectors = self.vectors if self._embedder is not None and meaningful else None
             self._live_answerer = LiveAnswerer(embed=vectors.embed if vectors is not None else None,
                                                stale_factor=can.stale_factor, default_stale_s=can.default_stale_s,
                                                obd_polling=bool(getattr(can, "poll_obd", False)))

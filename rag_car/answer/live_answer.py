@@ -51,6 +51,7 @@ INTENTS: dict[str, tuple[str, ...]] = {
         "what does this message mean and what should I do about it",
         "where is the X located",
         "what type of X should I use, what is its specification",
+        "should I stop driving or is it safe to keep going, what should I do now",
     ),
 }
 # the bus state's words for "no frames can be current now"

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from rag_car.answer.live_answer import LiveAnswer, LiveAnswerer
 from rag_car.answer.schema import Answer, Citation, DtcCitation, SignalCitation
 from rag_car.errors import RagCarError
 from rag_car.vehicle.catalogue import SignalCatalogue
 from rag_car.vehicle.live import LiveSnapshot
+
+if TYPE_CHECKING:
+    from rag_car.vehicle.profile import VehicleProfile
 
 # query -> passages (a retriever's search bound to the vehicle's filters); None: no documents to search
 Search = Callable[[str, list[str] | None], list]
@@ -77,12 +80,11 @@ def stream_live_answer(answerer: LiveAnswerer, live: LiveAnswer, answer: Answer,
     yield answer
 
 
-def explanations_for(live: LiveAnswer, snapshot: LiveSnapshot) -> list[Explanation]:
+def explanations_for(live: LiveAnswer, snapshot: LiveSnapshot, profile: "VehicleProfile | None") -> list[Explanation]:
     """The findings documents can explain: each active code (its reference entry must name it); a lamp on and a
     reading outside its normal range, from the document the vehicle profile in force names for it (none without a
     profile: another vehicle's documents never explain this one)."""
     out = [Explanation(query=str(d.code), code=str(d.code)) for d in live.dtcs]
-    profile = snapshot.profile
     if profile is None:
         return out
     for lamp in snapshot.lamps:
