@@ -204,3 +204,17 @@ def test_vin_overlap_between_a_pattern_and_a_wmi(corrin, tmp_path):
     other = profile_from_data({"vehicle": {"wmi": ["KM8"]}}, tmp_path / "k.toml")
     assert vin_overlap(corrin, by_wmi) == "0AM..." and vin_overlap(corrin, other) is None
     assert Garage((corrin, other)).resolve(vin="KM8K281EGKU000001").name == "k"
+
+
+def test_doctor_checks_the_profiles(tmp_path):
+    from rag_car.health import check_profiles
+    from rag_car.settings import load_settings
+
+    settings = load_settings(overrides={"data_dir": str(tmp_path / "data")})
+    good = check_profiles(settings)
+    assert good.ok and BUNDLED_NAME in good.detail
+    picked = check_profiles(load_settings(overrides={"data_dir": str(tmp_path / "data"), "vehicle": {"profile": "kona"}}))
+    assert not picked.ok and "'kona', which is not a profile" in picked.detail and "vehicle add kona" in picked.fix
+    write_profile(tmp_path / "data" / "vehicles", "broken", "[vehicle\n")
+    broken = check_profiles(settings)
+    assert not broken.ok and "broken.toml" in broken.detail and "not valid TOML" in broken.detail

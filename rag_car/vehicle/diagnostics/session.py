@@ -366,9 +366,19 @@ def attach_passive(settings: Any, state: Any) -> DiagnosticsSession:
     the state's profile and resolves the settings' garage against any VIN it hears."""
     from rag_car.vehicle.profile import garage_for
 
-    return DiagnosticsSession(state, getattr(state, "profile", None), db=getattr(state, "db", None),
-                              bus_name=str(getattr(getattr(settings, "can", None), "bus", "the bus")),
-                              garage=garage_for(settings), picked=settings.vehicle.profile or None)
+    garage = garage_for(settings)
+    picked = settings.vehicle.profile or None
+    db = getattr(state, "db", None)
+    profile = getattr(state, "profile", None)
+    if profile is None:  # a state built without one: the pick, else the profile of its DBC files
+        files = [str(getattr(f, "path", f)) for f in getattr(db, "files", None) or []]
+        resolution = garage.resolve(picked=picked, dbc=files)
+        profile = resolution.profile
+        set_profile = getattr(state, "set_profile", None)
+        if profile is not None and callable(set_profile):
+            set_profile(profile, resolution.how, resolution.notes)
+    return DiagnosticsSession(state, profile, db=db, bus_name=str(getattr(getattr(settings, "can", None), "bus", "the bus")),
+                              garage=garage, picked=picked)
 
 
 def attach(settings: Any, state: Any, send: Callable[[can.Message], None] | None = None) -> DiagnosticsSession:

@@ -113,9 +113,8 @@ def maker_of(vin: str) -> str:
 def decode_vin(text: str, vehicle: "VehicleProfile | Identity | None" = None, today: _dt.date | None = None) -> VinInfo:
     """Decode a VIN; ``vehicle``: a VehicleProfile (or its Identity) to recognise that vehicle's VINs by.
 
-    The model year follows the rule of the US VIN standard for light vehicles on North American VINs: position 7
-    a digit means 1980-2009, a letter 2010-2039; elsewhere, and whenever the year would be more than one ahead of
-    ``today``, the latest possible year not in the future.
+    The model year follows the rule of the US VIN standard for light vehicles: position 7 a digit means
+    1980-2009, a letter means 2010-2039; a year more than one ahead of ``today`` falls back a cycle.
     For the profile's own vehicle its ``model_year_codes`` table decides. The check digit (position 9) is a
     problem only where it is mandatory (North America, China, or a profile whose VINs carry one); elsewhere a
     wrong one is a note. Never raises.
@@ -191,12 +190,13 @@ def _wmi_facts(vin: str) -> tuple[str, str, str]:
 
 
 def _pick_year(vin: str, candidates: tuple[int, ...], today: _dt.date) -> int | None:
-    """The North American rule (49 CFR 565: position 7 a digit -> 1980-2009) for North American VINs; elsewhere
-    position 7 carries no such meaning: the latest year not more than one ahead of ``today``."""
+    """The US rule for light vehicles (49 CFR 565: position 7 a digit -> 1980-2009), which the makers of cars sold
+    in North America follow whatever their WMI (checked on NHTSA's complaint VINs); a year more than one ahead of
+    ``today`` falls back a cycle."""
     if not candidates:
         return None
     early, late = candidates
-    if vin[:1] in "12345" and len(vin) >= 7 and vin[6].isdigit():
+    if len(vin) >= 7 and vin[6].isdigit():
         return early
     return late if late <= today.year + 1 else early
 
