@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag_car.errors import IngestError
-from rag_car.knowledge.load.limits import InputLimits, check_html, check_pdf_pages, check_text_size, check_zip
+from rag_car.knowledge.load.limits import InputLimits, check_html, check_text_size, check_zip
 from rag_car.knowledge.manifest import file_sha256
 
 # extension -> the kind of content it must hold
@@ -121,22 +121,13 @@ def check_upload(name: str, data: bytes, max_bytes: int, limits: InputLimits | N
 
 def check_unpacked(name: str, kind: str, data: bytes, limits: InputLimits) -> None:
     """Raises IngestError when the upload would unpack or parse to more than ``limits`` allow: the ZIP members
-    of a DOCX, the pages of a PDF, the text (and HTML nesting) of a text file."""
+    of a DOCX, the pages (and page content) of a PDF, the text (and HTML nesting) of a text file."""
     if kind == "docx":
         check_zip(name, data, limits)
     elif kind == "pdf":
-        import pypdf
+        from rag_car.knowledge.load.pdf import check_pdf
 
-        from rag_car.knowledge.load.pdf import count_pages
-
-        try:
-            reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
-            if reader.is_encrypted:
-                return  # the ingestion says what to do about the password
-            pages = count_pages(reader, limits.max_pdf_pages)
-        except Exception:  # a damaged PDF: the ingestion gives the reason in its own words
-            return
-        check_pdf_pages(name, pages, limits)
+        check_pdf(name, data, limits)
     else:
         from rag_car.knowledge.load.text import decode_text
 

@@ -122,6 +122,32 @@ def load_pdf(path: Path, data: bytes, limits: InputLimits | None = None) -> tupl
     return Document(source=path, title=title, elements=elements), warnings
 
 
+def check_pdf(name: object, data: bytes, limits: InputLimits) -> None:
+    """The checks of :func:`load_pdf` that come before text extraction, for bytes not yet stored (an upload):
+    the page count, and the pages' decoded content against ``max_page_chars``. Raises IngestError when the
+    PDF has too many pages or no page within the limit; a PDF pypdf cannot open passes (the ingest says why)."""
+    import pypdf
+
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            return
+        pages = count_pages(reader, limits.max_pdf_pages)
+    except Exception:  # a damaged PDF: the ingest gives the reason in its own words
+        return
+    check_pdf_pages(name, pages, limits)
+    cap = limits.max_page_chars * CONTENT_BYTES_PER_CHAR
+    try:
+        if all(_content_size(page, cap) > cap for page in reader.pages):
+            raise IngestError(f"{name}: every page holds more than {limits.max_page_chars:,} characters of page content "
+                              f"(ingest.max_page_chars)", "check the file (a page of a real document holds a few "
+                              "thousand characters); if it is genuine, raise ingest.max_page_chars")
+    except IngestError:
+        raise
+    except Exception:  # a page pypdf cannot read is the ingest's to report
+        return
+
+
 def count_pages(reader, stop: int) -> int:
     """The pages of a PDF, counted without building pypdf's page list: the declared /Count, then the leaves of
     the page tree (a forged /Count may understate them), counting stopped past ``stop``."""
@@ -133,21 +159,21 @@ def count_pages(reader, stop: int) -> int:
         return int(declared)
     count = 0
     seen: set[int] = set()
-    todo = [pages]
+    todo = [pages]  # references are resolved when taken, so counting stops without reading the rest
     while todo:
-        node = todo.pop()
+        node = todo.pop().get_object()
         kids = node.get("/Kids") if hasattr(node, "get") else None
         if kids is None:
             count += 1
             if count > stop:
                 break
             continue
-        for kid in kids.get_object():
+        for kid in reversed(kids.get_object()):
             if isinstance(kid, IndirectObject):
                 if kid.idnum in seen:  # a cycle in the tree
                     continue
                 seen.add(kid.idnum)
-            todo.append(kid.get_object())
+            todo.append(kid)
     return count
 
 
