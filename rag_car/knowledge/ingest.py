@@ -23,7 +23,6 @@ import numpy as np
 from rag_car.errors import IngestError, RagCarError
 from rag_car.knowledge.chunk import Chunk, chunk_document, embedding_text
 from rag_car.knowledge.load import SOURCE_KINDS, InputLimits, is_supported, load_file
-from rag_car.knowledge.load.limits import describe
 from rag_car.knowledge.manifest import FileEntry, file_sha256, ingest_lock, open_manifest, recover
 from rag_car.knowledge.tags import Vehicle, check_doc_type, folder_facts, guess_doc_type
 
@@ -203,8 +202,8 @@ def ingest(settings, paths: Iterable[str | Path], options: IngestOptions | None 
         for path, kind in targets:
             key = str(path)
             if not _utf8_name(path):
-                result = FileResult(describe(path), "failed", (
-                    f"{describe(path)}: the file name is not valid UTF-8, so it cannot be recorded in the index or "
+                result = FileResult(_printable(path), "failed", (
+                    f"{_printable(path)}: the file name is not valid UTF-8, so it cannot be recorded in the index or "
                     "cited: rename the file (e.g. `convmv -f latin1 -t utf8 --notest FILE`) and ingest it again"))
                 report.files.append(result)
                 progress.file_done(result)
@@ -472,6 +471,11 @@ def _file_key(option_key: str, facts) -> str:
     if not facts.digest:
         return option_key
     return hashlib.sha256(f"{option_key}:{facts.digest}".encode()).hexdigest()[:16]
+
+
+def _printable(path: Path) -> str:
+    """A path safe to print and store: bytes that are not UTF-8 shown as ``\\xe9`` escapes."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
 
 
 def _utf8_name(path: Path) -> bool:

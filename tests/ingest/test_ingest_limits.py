@@ -95,6 +95,9 @@ def test_limits_are_settings(tmp_path, data_dir):
     results = by_name(strict)
     assert "over the limit of 1 MB" in results["padded.docx"].reason
     assert "PDF of 12 or more pages, over the limit of 10" in results["manual.pdf"].reason
+    upload_limits = InputLimits.from_settings(make_settings(data_dir, ingest={"max_unpacked_mb": 1}).ingest)
+    with pytest.raises(IngestError, match="over the limit of 1 MB"):
+        check_upload("padded.docx", (folder / "padded.docx").read_bytes(), 50_000_000, upload_limits)
     relaxed = ingest(make_settings(data_dir, ingest={"max_unpacked_mb": 10}), [folder])
     assert {r.status for r in relaxed.files} == {"ingested"}, relaxed.to_json()
 

@@ -314,11 +314,3 @@ def split_long_lines(text: str, max_chars: int) -> tuple[str, int]:
         else:
             out.append(line)
     return "\n".join(out), split
-
-
-def describe(path: Path | str) -> str:
-    """A file name safe to print: bytes that are not UTF-8 shown as ``\\xe9`` escapes."""
-    import os
-
-    raw = os.fsencode(path)
-    return raw.decode("utf-8", errors="backslashreplace")
