@@ -16,7 +16,6 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rag_car.errors import IngestError
