@@ -9,7 +9,7 @@ from rag_car.vehicle.diagnostics.broadcast import BroadcastDecoder
 from rag_car.vehicle.diagnostics.dtc import encode_dtc
 from rag_car.vehicle.diagnostics.session import DiagnosticsSession
 from rag_car.vehicle.live import LiveState
-from sim_helpers import CORRIN, DBC, FACTS
+from sim_helpers import CORRIN, DBC
 
 
 def _frame(db, name: str, **values) -> can.Message:

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from rag_car.vehicle.diagnostics.vin import check_digit, decode_vin, model_year_candidates
-from sim_helpers import CORRIN, FACTS
+from sim_helpers import CORRIN
 
 # Widely published VINs (the first is the long-standing textbook example of the check digit).
 PUBLIC = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -47,7 +47,6 @@ class Garage:
     profiles: tuple[VehicleProfile, ...] = ()
     problems: tuple[ProfileProblem, ...] = ()
     folder: Path | None = None  # where user profiles are written
-    _ambiguous: frozenset[str] = field(default=frozenset(), repr=False)
 
     def names(self) -> list[str]:
         return [p.name for p in self.profiles]
