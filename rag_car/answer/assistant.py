@@ -100,6 +100,8 @@ class Assistant:
         self._backends: dict[str, Backend] = dict(backends or {})
         self._sections = SectionIndex()
         self._garage = garage
+        self._live_answerer: Any = None
+        self._signal_catalogue: tuple[Any, Any] | None = None
 
     # -- resources -------------------------------------------------------------------------------------------
     @property
@@ -247,12 +249,13 @@ class Assistant:
         raise AssertionError("stream() ended without an Answer")  # pragma: no cover
 
     def stream(self, question: str, history: Any = None, persona: str | None = None, vehicle: Any = None,
-               backend: str | None = None, use_live: bool = True) -> Iterator[str | Answer]:
+               backend: str | None = None, use_live: bool = True, live_first: bool = True) -> Iterator[str | Answer]:
         """Pieces of the answer text as they are grounded, then the Answer (whose ``answer`` is their concatenation).
 
         ``history``: earlier turns, [{"role": "user"|"assistant", "content": ...}] oldest first (plain strings
         count as user turns). ``vehicle``: "Make Model Year", a dict or a Filters (default: the VIN's, when live
         data has one). ``backend``: a backend key for this question only. ``use_live``: False ignores live data.
+        ``live_first``: False skips the bus-first answer (rag_car/answer/live_first.py) and answers from documents.
         """
         t0 = time.perf_counter()
         persona_obj = get_persona(persona or self.settings.llm.persona)
@@ -266,6 +269,20 @@ class Assistant:
             return
 
         snapshot = self._snapshot() if use_live else None
+        bus_first = self._live_first(text, snapshot, answer, t0) if snapshot is not None and live_first else None
+        if bus_first is not None:  # the bus answers this one: its readings lead (rag_car/answer/live_first.py)
+            pieces, defer = bus_first
+            if defer:
+                # active codes or lamps: the documents' fault answer (stop instruction, the codes' entries, bulletins)
+                # leads when it has one; the bus's findings answer when the documents have nothing
+                documented = list(self.stream(question, history=history, persona=persona, vehicle=vehicle,
+                                              backend=backend, use_live=use_live, live_first=False))
+                final = documented[-1]
+                if isinstance(final, Answer) and not final.abstained:
+                    yield from documented
+                    return
+            yield from pieces
+            return
         try:
             turn = self._prepare(text, _history(history), persona_obj, vehicle, snapshot, notices)
         except EmptyIndexError as exc:
@@ -299,6 +316,64 @@ class Assistant:
         except Exception:  # a live feed that broke must not break answering from the documents
             return None
         return live
+
+    def _live_first(self, question: str, snapshot: Any, answer: Answer,
+                    t0: float) -> tuple[Iterator[str | Answer], bool] | None:
+        """The answer's pieces when the question is about the car now and the bus answers it, else None; and whether
+        the documents' fault answer should lead instead (a health question while codes or lamps are active)."""
+        from rag_car.answer.live_first import explanations_for, stream_live_answer
+
+        from rag_car.vehicle.live import LiveSnapshot
+
+        if not isinstance(snapshot, LiveSnapshot):
+            return None
+        live = self.live_answerer.answer(question, snapshot, self._catalogue())
+        if live is None:
+            return None
+
+        def search(query: str, sources: list[str] | None) -> list:
+            from rag_car.knowledge.retrieve import Filters
+
+            return list(self.retriever.search(query, k=3, filters=Filters(sources=sources) if sources else None).passages)
+
+        resolution = self.profile_for(snapshot)
+        if resolution.profile is not None:  # which vehicle's facts this answer used, and why
+            answer.vehicle = {"profile": resolution.name, "profile_from": resolution.how}
+        defer = live.kind == "health" and bool(live.dtcs or any(l.state != "off" for l in snapshot.lamps))
+        explain = explanations_for(live, snapshot, resolution.profile)
+        return stream_live_answer(self.live_answerer, live, answer, search, t0, explain), defer
+
+    @property
+    def live_answerer(self) -> Any:
+        """The LiveAnswerer (rag_car/answer/live_answer.py), with the embedding model when one is configured."""
+        if self._live_answerer is None:
+            from rag_car.answer.live_answer import LiveAnswerer
+
+            can = self.settings.can
+            if self._embedder is None and self._retriever is None:  # the bus may answer before any index is opened
+                from rag_car.answer.vectors import QueryCache
+                from rag_car.knowledge.embed import load_embedder
+
+                try:
+                    self._embedder = QueryCache(load_embedder(self.settings))
+                except RagCarError:
+                    self._embedder = None
+            # the keyword-hashing test embedder carries no meaning: terms alone judge the question then
+            meaningful = self.settings.embedding.model.strip() != "hash"
+            vectors = self.vectors if self._embedder is not None and meaningful else None
+            self._live_answerer = LiveAnswerer(embed=vectors.embed if vectors is not None else None,
+                                               stale_factor=can.stale_factor, default_stale_s=can.default_stale_s,
+                                               obd_polling=bool(getattr(can, "poll_obd", False)))
+        return self._live_answerer
+
+    def _catalogue(self) -> Any:
+        """The signal catalogue of the live source's DBC files, built once per DBC set."""
+        from rag_car.answer.live_first import catalogue_of
+
+        db = getattr(self.live, "db", None)
+        if self._signal_catalogue is None or self._signal_catalogue[0] is not db:
+            self._signal_catalogue = (db, catalogue_of(self.live))
+        return self._signal_catalogue[1]
 
     def _prepare(self, question: str, history: History, persona: Persona, vehicle: Any, snapshot: Any,
                  notices: list[str]) -> _Turn:

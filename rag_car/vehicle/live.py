@@ -241,6 +241,9 @@ class LiveState(can.Listener):
         self._external: dict[str, tuple[float, float, list[SignalReading]]] = {}
         self._first_arrival: float | None = None
         self._last_arrival: float | None = None
+        # the bus clock of the first and last frame (a replayed log's own timestamps): how long the bus was read
+        self._first_stamp: float | None = None
+        self._last_stamp: float | None = None
         self.set_profile(profile, profile_how, profile_notes)
 
     def set_profile(self, profile: "VehicleProfile | None", how: str = "", notes: Iterable[str] = ()) -> None:
@@ -271,7 +274,9 @@ class LiveState(can.Listener):
                 return
             if self._first_arrival is None:
                 self._first_arrival = arrived
+                self._first_stamp = msg.timestamp
             self._last_arrival = arrived
+            self._last_stamp = msg.timestamp
             if entry is None:
                 return
             ring = self._rings.get(entry.track)
@@ -330,6 +335,7 @@ class LiveState(can.Listener):
             external = [(arrived, stale_s, r) for arrived, stale_s, items in self._external.values() for r in items]
             last_arrival = self._last_arrival
             first_arrival = self._first_arrival
+            stamps = (self._first_stamp, self._last_stamp)
         force_stale = bus.get("state") in NOT_LIVE
         best: dict[tuple[str, str], tuple[float, float, Any, Any]] = {}
         for _track, (stamp, arrived, entry) in latest:
@@ -363,6 +369,8 @@ class LiveState(can.Listener):
         bus["last_frame_age_s"] = None if last_arrival is None else round(max(0.0, now - last_arrival), 3)
         if first_arrival is not None and last_arrival is not None and last_arrival > first_arrival:
             bus["frames_per_s"] = round(total / (last_arrival - first_arrival), 1)
+        if stamps[0] is not None:
+            bus["first_frame_ts"], bus["last_frame_ts"] = stamps
         return LiveSnapshot(signals=readings, dtcs=dtcs, lamps=lamps, vehicle=vehicle, bus=bus,
                             counters=counters, taken_at=now, profile=self.profile, profile_how=self.profile_how,
                             profile_notes=self.profile_notes)
@@ -417,6 +425,7 @@ class LiveState(can.Listener):
             self._rings.clear()
             self._external.clear()
             self._first_arrival = self._last_arrival = None
+            self._first_stamp = self._last_stamp = None
 
     # --- per-signal facts, worked out once --------------------------------------------------------
     def _info(self, message, name: str) -> _SignalInfo:
