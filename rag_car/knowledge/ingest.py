@@ -25,9 +25,10 @@ from rag_car.knowledge.chunk import Chunk, chunk_document, embedding_text
 from rag_car.knowledge.load import SOURCE_KINDS, is_supported, load_file
 from rag_car.knowledge.manifest import FileEntry, file_sha256, ingest_lock, open_manifest, recover
 from rag_car.knowledge.tags import Vehicle, check_doc_type, folder_facts, guess_doc_type
+from rag_car.knowledge.trust import document_trust
 
 # Bump when loading or chunking changes what chunks a file gives: every file is then re-read once.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2  # 2: chunks carry a trust level
 _SKIP_DIRS = {"__pycache__", "node_modules"}
 
 
@@ -297,6 +298,7 @@ def _read(path: Path, kind: str, stat, entry: FileEntry | None, options: IngestO
         vehicles: set[str] = set()
         for doc in loaded.documents:
             base = _base_metadata(doc, options, facts.vehicle_for(path), stamp)
+            base["trust"] = document_trust(doc, str(base["doc_type"]), options.doc_type, settings.uploads_dir)
             doc_types.add(str(base["doc_type"]))
             vehicles.add(str(Vehicle(str(base["make"]), str(base["model"]), int(base["year_min"]), int(base["year_max"]))))
             chunks.extend(chunk_document(doc, base, embedder.count_tokens, chunk_tokens, overlap, embedder.max_tokens, facts.refs))
