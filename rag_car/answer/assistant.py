@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator
 from rag_car.answer.backends import Backend, BackendTimeout, Request, open_backend
 from rag_car.answer.facts import VehicleFacts, load_facts
 from rag_car.answer.grounding import GroundingChecker, Part, SentenceStream, parse_answer
+from rag_car.answer.instructions import refusal
 from rag_car.answer.layout import Layout
 from rag_car.answer.personas import Persona, get_persona
 from rag_car.answer.prompt import ABSTAIN_TOKEN, build_completion_prompt, build_messages
@@ -44,6 +45,7 @@ from rag_car.answer.selection import Ranking, rank_sentences, relevant_live
 from rag_car.answer.sentences import dtc_codes, looks_english, terms
 from rag_car.answer.siblings import SectionIndex, section_siblings
 from rag_car.answer.sources import DocSource, Sources, build_sources, is_current, live_lines
+from rag_car.answer.trust import Disagreements, find_disagreements
 from rag_car.errors import EmptyIndexError, RagCarError
 
 MAX_QUESTION_CHARS = 2000
@@ -240,6 +242,11 @@ class Assistant:
             yield from _unanswered(answer, "Please type a question, for example: What does code P0301 mean? or "
                                            "What is the tire pressure?", t0, searched=False)
             return
+        refused = refusal(text)  # an instruction to the assistant or a piece of code, not a question (#19)
+        if refused:
+            answer.notices.append("refused: the question reads as an instruction to the assistant or as code")
+            yield from _unanswered(answer, refused, t0, searched=False)
+            return
 
         snapshot = self._snapshot() if use_live else None
         try:
@@ -382,6 +389,9 @@ class Assistant:
         unsupported: list[str] = []
         abstain_reason = self._abstain_reason(turn)
         backend_key = requested
+        disagree = self._disagreements(turn) if abstain_reason is None else Disagreements()
+        for paragraph in disagree.paragraphs(lambda n: layout.renumber(Part("", (n,))).docs[0]):
+            yield layout.add_text(paragraph, role="trust")
         if abstain_reason is None:
             if requested != "extractive":
                 generated, failure = yield from self._generate(turn, requested, checker, layout, body, unsupported)
@@ -390,7 +400,9 @@ class Assistant:
                     turn.notices.append(f"{failure}; the answer below comes from the extractive backend")
                     backend_key = "extractive"
             if backend_key == "extractive":
-                for part in self._extractive_parts(turn, [p.text for p in lead]):
+                for part in self._extractive_parts(turn, [p.text for p in lead] + sorted(disagree.quoted)):
+                    if not disagree.keep(part):
+                        continue
                     verdict = checker.check_part(part, generated=False)
                     if verdict.supported:
                         body.append(verdict.part)
@@ -403,7 +415,7 @@ class Assistant:
             verb = "flagged" if self.settings.llm.unsupported == "flag" else "removed"
             turn.notices.append(f"{len(unsupported)} sentence(s) {verb}: no cited source supports them")
 
-        abstained = not body
+        abstained = not body and not disagree.found
         if abstained:
             reason = abstain_reason or "The documents do not cover this question, so I will not guess."
             yield layout.add_text(reason)
@@ -468,6 +480,23 @@ class Assistant:
         kept = {w.n for w in warnings}
         turn.sources.docs.extend(d for d in extra if d.n in kept)
         return warnings
+
+    def _disagreements(self, turn: _Turn) -> Disagreements:
+        """Where the sources the answer draws on disagree on a maintenance or safety fact (#19): the best-ranked
+        sentences against the other sources, and against the more trusted documents found by a search."""
+        from rag_car.knowledge.retrieve import Filters
+        from rag_car.knowledge.trust import MAKER_DOC_TYPES
+
+        def search(text: str) -> list[Any]:
+            try:
+                base = turn.filters or Filters()
+                return self.retriever.search(text, k=4, filters=base.merged(Filters(doc_types=sorted(MAKER_DOC_TYPES)))).passages
+            except RagCarError:
+                return []
+
+        found = find_disagreements(turn.sources.docs, [(s.n, s.sentence.text) for s in turn.ranking.sentences[:6]], search)
+        turn.sources.docs.extend(found.added)
+        return found
 
     def _abstain_reason(self, turn: _Turn) -> str | None:
         from rag_car.answer.answerability import judge

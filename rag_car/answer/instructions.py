@@ -18,7 +18,7 @@ import re
 # The roles of chat formats (OpenAI/Anthropic/Gemma/Llama templates) and the words prompt writers put beside them.
 _ROLE = r"(?:system|assistant|developer|user|human|ai|a\.i\.|llm|chatbot|bot|instruction|instructions|prompt|admin|operator)"
 _ROLE_SUFFIX = r"(?:\s+(?:prompt|message|note|notice|instruction|instructions|override|update|directive|command))?"
-_ROLE_MARKER = re.compile(rf"(?:^|(?<=[\s|:;>(\[*#\"']))\W{{0,4}}({_ROLE}{_ROLE_SUFFIX})\s*(?:\]|:|>|-{{1,2}}>)\s*(.*)$",
+_ROLE_MARKER = re.compile(rf"(?:^|(?<=[\s|:;>(\[*#\"']))\W{{0,4}}({_ROLE}{_ROLE_SUFFIX})\s*(?:\]|:|>|-{{1,2}}>)(?=\s*(.*)$)",
                           re.IGNORECASE | re.DOTALL)
 # Names of an AI reader ("AI", "the language model", "chatbots"); the bare word "assistant" is kept out of this:
 # cars have parking and lane assistants.
@@ -79,8 +79,7 @@ def instruction_form(text: str) -> str | None:
     text = " ".join((text or "").split())
     if not text:
         return None
-    role = _ROLE_MARKER.search(text)
-    if role and _is_role_marker(text, role):
+    if any(_is_role_marker(text, m) for m in _ROLE_MARKER.finditer(text)):
         return "role marker"
     if _TO_AI.search(text):
         return "addressed to an AI"

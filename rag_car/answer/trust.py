@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
-from rag_car.answer.sentences import UNIT_TERMS, terms
+from rag_car.answer.grounding import Part
+from rag_car.answer.sentences import UNIT_TERMS, split_sentences, terms
 from rag_car.answer.sources import DocSource, build_sources
 from rag_car.knowledge.trust import describe_trust, trust_of, trust_rank
 
@@ -119,9 +120,24 @@ class Disagreements:
     added: list[DocSource] = field(default_factory=list)  # sources found by searching, to add to the answer's
 
     @property
-    def outranked(self) -> set[str]:
-        """The less trusted side's sentences: said in the note, never as the answer's own words."""
-        return {d.second.text for d in self.found}
+    def quoted(self) -> set[str]:
+        """The sentences the note quotes: not repeated as the answer's own words (the less trusted one is never
+        asserted; the more trusted one is already said)."""
+        return {c.text for d in self.found for c in (d.first, d.second)}
+
+    def paragraphs(self, number: Callable[[int], int]) -> list[str]:
+        """The note, one paragraph per disagreement, the more trusted source's words first; ``number(n)`` is the
+        number the answer shows for source ``n``."""
+        out = []
+        for d in self.found:
+            lead, other, advice = d.sentences()
+            out.append(f"{lead} [{number(d.first.n)}]. {other} [{number(d.second.n)}]. {advice}")
+        return out
+
+    def keep(self, part: Part) -> bool:
+        """False for a body part that says what the note quotes."""
+        text = " ".join(part.text.split())
+        return not any(q in text or text in q for q in self.quoted)
 
 
 def claim_of(doc: DocSource, text: str) -> Claim:
@@ -170,16 +186,18 @@ def find_disagreements(docs: Sequence[DocSource], candidates: Iterable[tuple[int
     pool = [claim_of(d, s.text) for d in docs for s in d.sentences]
     result = Disagreements()
     pairs: set[tuple[str, str]] = set()
-    for n, text in candidates:
+    seen: set[str] = set()
+    for n, sentence in ((n, s.text) for n, text in candidates for s in split_sentences(text)):
         doc = by_n.get(n)
-        if doc is None:
+        if doc is None or sentence in seen:
             continue
-        claim = claim_of(doc, text)
+        seen.add(sentence)
+        claim = claim_of(doc, sentence)
         if not _is_claim(claim):
             continue
         found = _against(claim, pool, pairs)
         if found is None and search is not None and trust_rank(claim.trust) < trust_rank("maker"):
-            extra = build_sources([(p, "trust") for p in search(text)
+            extra = build_sources([(p, "trust") for p in search(sentence)
                                    if trust_rank(trust_of(p.metadata)) > trust_rank(claim.trust)
                                    and p.chunk_id not in {d.passage.chunk_id for d in list(docs) + result.added}],
                                   start=len(docs) + len(result.added) + 1)
