@@ -46,21 +46,27 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clean", type=int, default=40, help="questions of tests/eval/qa.jsonl to ask (default 40)")
+    parser.add_argument("--data-dir", help="keep the index here (default: a temporary folder)")
     args = parser.parse_args()
     questions = clean_questions(args.clean)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(overrides={"data_dir": str(Path(tmp) / "data"), "llm": {"backend": "extractive"}})
+        data = Path(args.data_dir) if args.data_dir else Path(tmp) / "data"
+        settings = load_settings(overrides={"data_dir": str(data), "llm": {"backend": "extractive"}})
         started = time.perf_counter()
         assert ingest(settings, [BUNDLED_KNOWLEDGE]).ok
         with Assistant(settings) as assistant:
-            before = [q for q in questions if NOTE_OPENING in assistant.ask(q, use_live=False).answer]
+            before = []
+            for question in questions:
+                text = assistant.ask(question, use_live=False).answer
+                if NOTE_OPENING in text:
+                    before.append(f"{question}: {text[:400]}")
         report_ingest = ingest(settings, [CORPUS])
         failed = [f.reason for f in report_ingest.failed]
         with Assistant(settings) as assistant:
             t0 = time.perf_counter()
             report = evaluate_planted(assistant, CORPUS, questions)
             seconds = time.perf_counter() - t0
-    summary = {**report.summary(), "clean_questions_with_a_note_bundled_only": len(before),
+    summary = {**report.summary(), "clean_questions_with_a_note_bundled_only": len(before), "bundled_only_notes": before,
                "planted_files_failed": failed, "seconds_evaluating": round(seconds, 1),
                "seconds_total": round(time.perf_counter() - started, 1)}
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -23,19 +23,22 @@ from rag_car.knowledge.trust import describe_trust, trust_of, trust_rank
 # vehicle": an item said to need no service (English forms of a denied requirement, not any one document's words).
 _NO_SERVICE = re.compile(
     r"\bnever\s+(?:\w+\s+)?(?:needs?|requires?|has\s+to|have\s+to|must|should)\b"
-    r"|\bnever\s+(?:be\s+)?(?:replac|chang|renew|flush|servic|inspect|check|top)\w*"
     r"|\b(?:does|do|did|will|would)\s*(?:n['’]t|\s+not)\s+(?:ever\s+)?(?:need|require|have\s+to)\b"
     r"|\bnot\s+(?:\w+\s+)?(?:necessary|needed|required)\b|\bno\s+(?:need|requirement)\b|\bunnecessary\b|\bneedless\b"
-    r"|\b(?:life-?time|sealed[- ]for[- ]life|filled[- ]for[- ]life|fill[- ]for[- ]life|maintenance[- ]free)\b"
-    r"|\bfor\s+the\s+(?:whole\s+|entire\s+)?(?:life|lifetime)\s+of\s+the\b|\boptional\b|\bcan\s+(?:safely\s+)?be\s+(?:ignored|skipped|left)\b",
+    r"|\boptional\b|\bcan\s+(?:safely\s+)?be\s+(?:ignored|skipped|left)\b",
     re.IGNORECASE,
 )
-# An interval or a service step: what an item needs ("every 3 years", "at 96,000 km", "replace", "inspect").
-_SERVICE = re.compile(
-    r"\b(?:every|each|annually|yearly|monthly|weekly|interval|schedule[ds]?)\b|\bat\s+\d"
-    r"|\b(?:replac|chang|renew|flush|inspect|servic|top\w*\s+up|drain)\w*",
+# Forms that deny service by themselves: "lifetime part", "sealed for life", "for the life of the vehicle".
+_FOR_LIFE = re.compile(
+    r"\b(?:life-?time|sealed[- ]for[- ]life|filled[- ]for[- ]life|fill(?:ed)?\s+for\s+life|maintenance[- ]free)\b"
+    r"|\bfor\s+the\s+(?:whole\s+|entire\s+)?(?:life|lifetime)\s+of\s+the\b",
     re.IGNORECASE,
 )
+# A service step ("replace", "inspect", "rotate") and an interval ("every 3 years", "at 96,000 km", "annually").
+_SERVICE_STEP = re.compile(r"\b(?:replac|chang|renew|flush|inspect|inspection|rotat|top\w*\s+up|drain|refill|bleed)\w*",
+                           re.IGNORECASE)
+_INTERVAL = re.compile(r"\b(?:every|annually|yearly|monthly|weekly|intervals?)\b|\beach\s+(?:\d|years?|months?|weeks?|service)"
+                       r"|\bat\s+\d[\d,.]*\s*(?:km|mi\b|miles|months|years)", re.IGNORECASE)
 # Driving on against stopping, for a warning or a fault.
 _DRIVE_ON = re.compile(
     r"\b(?:safe|fine|ok|okay)\s+to\s+(?:keep\s+)?(?:drive|driving|continue)\b|\b(?:can|may|could)\s+(?:safely\s+)?"
@@ -147,8 +150,9 @@ def claim_of(doc: DocSource, text: str) -> Claim:
     subject = frozenset(t for t in terms(text) if t not in _SCHEDULE_WORDS and t not in UNIT_TERMS
                         and not any(ch.isdigit() for ch in t))
     return Claim(n=doc.n, text=text, source=str(passage.source), title=str(passage.title or passage.source),
-                 trust=trust_of(meta), subject=subject, no_service=bool(_NO_SERVICE.search(text)),
-                 service=bool(_SERVICE.search(text)), drive_on=bool(_DRIVE_ON.search(text)),
+                 trust=trust_of(meta), subject=subject,
+                 no_service=bool(_FOR_LIFE.search(text) or (_NO_SERVICE.search(text) and _SERVICE_STEP.search(text))),
+                 service=bool(_INTERVAL.search(text) or _SERVICE_STEP.search(text)), drive_on=bool(_DRIVE_ON.search(text)),
                  stop=bool(_STOP.search(text)), quantities=_quantities(text))
 
 
@@ -174,13 +178,13 @@ def disagreement(a: Claim, b: Claim) -> str | None:
 
 
 def find_disagreements(docs: Sequence[DocSource], candidates: Iterable[tuple[int, str]],
-                       search: Callable[[str], list] | None = None, limit: int = 2) -> Disagreements:
+                       search: Callable[[str], list] | None = None, limit: int = 3) -> Disagreements:
     """The disagreements between the answer's candidate sentences (``(source n, text)``, best first) and the
     other sources' sentences, at most ``limit``, each pair of documents once.
 
-    ``search(text) -> passages``: when a candidate from a source below the maker's level makes a maintenance or
-    safety claim that no more trusted source in ``docs`` speaks to, the documents are searched for one (its
-    sources are returned in ``added``, numbered after ``docs``).
+    ``search(text) -> passages``: a candidate from a source below the maker's level that makes a maintenance or
+    safety claim is also checked against the more trusted documents a search for it finds (the sources used are
+    returned in ``added``, numbered after ``docs``): the maker's own line may not be among the question's passages.
     """
     by_n = {d.n: d for d in docs}
     pool = [claim_of(d, s.text) for d in docs for s in d.sentences]
@@ -195,32 +199,42 @@ def find_disagreements(docs: Sequence[DocSource], candidates: Iterable[tuple[int
         claim = claim_of(doc, sentence)
         if not _is_claim(claim):
             continue
-        found = _against(claim, pool, pairs)
-        if found is None and search is not None and trust_rank(claim.trust) < trust_rank("maker"):
-            extra = build_sources([(p, "trust") for p in search(sentence)
-                                   if trust_rank(trust_of(p.metadata)) > trust_rank(claim.trust)
-                                   and p.chunk_id not in {d.passage.chunk_id for d in list(docs) + result.added}],
+        extra: list[DocSource] = []
+        if search is not None and trust_rank(claim.trust) < trust_rank("maker"):
+            have = {d.passage.chunk_id for d in list(docs) + result.added}
+            # an item said to need no service: its interval is what a schedule would say
+            queries = [sentence] + ([" ".join(sorted(claim.subject)) + " interval"] if claim.no_service else [])
+            found_passages = {p.chunk_id: p for q in queries for p in search(q)}
+            extra = build_sources([(p, "trust") for p in found_passages.values() if p.chunk_id not in have
+                                   and trust_rank(trust_of(p.metadata)) > trust_rank(claim.trust)],
                                   start=len(docs) + len(result.added) + 1)
-            found = _against(claim, [claim_of(d, s.text) for d in extra for s in d.sentences], pairs)
-            if found is not None:
-                result.added.extend(d for d in extra if d.n in (found.first.n, found.second.n))
-        if found is not None:
-            pairs.add((found.first.source, found.second.source))
-            result.found.append(found)
-            if len(result.found) >= limit:
-                break
+        found = _against(claim, pool + [claim_of(d, s.text) for d in extra for s in d.sentences], pairs)
+        if found is None or any(f.second.text == found.second.text for f in result.found):
+            continue
+        used = [d for d in extra if d.n in (found.first.n, found.second.n)]
+        result.added.extend(used)
+        pool += [claim_of(d, s.text) for d in used for s in d.sentences]
+        pairs.add((found.first.source, found.second.source))
+        result.found.append(found)
+        if len(result.found) >= limit:
+            break
     return result
 
 
 def _against(claim: Claim, pool: Iterable[Claim], pairs: set[tuple[str, str]]) -> Disagreement | None:
-    """The best counter-claim in ``pool`` (the most trusted, then the first): a Disagreement ordered by trust."""
-    best: tuple[int, Claim, str] | None = None
+    """The best counter-claim in ``pool``: the most trusted, then one that gives an interval or a value, then the
+    closest subject. A Disagreement ordered by trust (at equal trust, ``claim`` first)."""
+    best: tuple[tuple[int, int, float], Claim, str] | None = None
     for other in pool:
         kind = disagreement(claim, other)
         if kind is None or (claim.source, other.source) in pairs or (other.source, claim.source) in pairs:
             continue
-        if best is None or trust_rank(other.trust) > best[0]:
-            best = (trust_rank(other.trust), other, kind)
+        shared = len(claim.subject & other.subject) / max(1, len(claim.subject | other.subject))
+        # what answers the claim best: an interval against "never needs service", a value of the same kind
+        says = bool(_INTERVAL.search(other.text)) if kind == "service" else bool(other.quantities) if kind == "quantity" else True
+        key = (trust_rank(other.trust), int(says), shared)
+        if best is None or key > best[0]:
+            best = (key, other, kind)
     if best is None:
         return None
     other, kind = best[1], best[2]
@@ -234,9 +248,9 @@ def _is_claim(claim: Claim) -> bool:
 
 
 def _same_subject(a: frozenset[str], b: frozenset[str]) -> bool:
-    """The same item: two subject terms in common, or one side's whole (one- or two-term) subject in the other."""
-    shared = a & b
-    return len(shared) >= 2 or (len(shared) >= 1 and (shared == a or shared == b))
+    """The same item: at least half the terms of the shorter subject (and one at least) in common."""
+    shared = len(a & b)
+    return shared >= 1 and 2 * shared >= min(len(a), len(b))
 
 
 def _quantities(text: str) -> tuple[tuple[str, str, float], ...]:

@@ -5,12 +5,12 @@ A trust level is decided at ingest from facts outside the document's own text, a
 
 - ``user``: a file the user uploaded in the UI (it lives under ``settings.uploads_dir``): their own note or copy;
 - ``regulator``: an NHTSA recall record (the file's format says so, not its words);
-- ``maker``: a maker's owner or service manual, DTC reference or bulletin, as the ingest flags (``--doc-type``), the
-  file's name or its folders say (``knowledge/owner/...``, ``.../bulletins/ASB-22-011.md``);
+- ``maker``: a maker's owner or service manual, DTC reference or bulletin, as the ingest flags (``--doc-type``) or the
+  folders it is filed in say (``knowledge/owner/...``, ``.../bulletins/ASB-22-011.md``);
 - ``unverified``: anything else, including a document that calls itself a manual only in its own title or front
-  matter (text anyone can write) and an owner's complaint filed with NHTSA.
+  matter or its file name (text anyone can write) and an owner's complaint filed with NHTSA.
 
-A document can never raise its own level: the title, the front matter and the body are not read for it.
+A document can never raise its own level: its name, title, front matter and body are not read for it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def trust_level(doc_type: str, *, vouched_type: str = "", nhtsa: bool = False, u
     """The trust level of a document.
 
     ``doc_type``: the doc type it is indexed under (from any source, its own text included);
-    ``vouched_type``: the doc type the ingest flags or the file's path give it ("" when neither does);
+    ``vouched_type``: the doc type the ingest flags or the file's folders give it ("" when neither does);
     ``nhtsa``: read from an NHTSA flat file; ``uploaded``: stored by the UI's upload.
     """
     if uploaded:
@@ -44,10 +44,8 @@ def trust_level(doc_type: str, *, vouched_type: str = "", nhtsa: bool = False, u
 
 def document_trust(doc: Any, doc_type: str, flagged_type: str, uploads_dir: Path | None) -> str:
     """The trust level of a loaded Document indexed as ``doc_type``; ``flagged_type``: ``--doc-type`` ("" if none)."""
-    from rag_car.knowledge.tags import guess_doc_type
-
     source = Path(doc.source)
-    return trust_level(doc_type, vouched_type=flagged_type or guess_doc_type(source, ""), nhtsa=bool(doc.key),
+    return trust_level(doc_type, vouched_type=flagged_type or folder_type(source), nhtsa=bool(doc.key),
                        uploaded=uploads_dir is not None and is_within(source, uploads_dir))
 
 
@@ -57,12 +55,18 @@ def trust_of(metadata: Mapping[str, Any]) -> str:
     stored = str(metadata.get("trust", "") or "")
     if stored in TRUST_LEVELS:
         return stored
-    from rag_car.knowledge.tags import guess_doc_type
-
     source = Path(str(metadata.get("source", "") or ""))
     doc_type = str(metadata.get("doc_type", "") or "")
     uploaded = "uploads" in source.parts[-3:-1]
-    return trust_level(doc_type, vouched_type=guess_doc_type(source, "") if source.parts else "", uploaded=uploaded)
+    return trust_level(doc_type, vouched_type=folder_type(source) if source.parts else "", uploaded=uploaded)
+
+
+def folder_type(path: Path) -> str:
+    """The doc type the folders a file is filed in name (``knowledge/owner/...``: owner_manual), or "other".
+    The file's own name is not read: whoever wrote the file chose it ("owner_supplement.docx")."""
+    from rag_car.knowledge.tags import guess_doc_type
+
+    return guess_doc_type(path.parent, "")
 
 
 def trust_rank(level: str) -> int:
