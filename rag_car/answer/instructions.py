@@ -27,8 +27,8 @@ _TO_AI = re.compile(
     rf"\b(?:note|message|attention|instructions?|notice|reminder)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?{_AI}\b"
     rf"|^\W*(?:dear|hey|attention|hello)?\W*(?:the\s+)?{_AI}\s*[,:!]"
     rf"|\b(?:if|when)\s+you\s+are\s+(?:an?\s+)?{_AI}\b"
-    rf"|\b(?:any|all|every)\s+{_AI}\s+(?:reading|processing|summari[sz]ing|that reads|which reads)\b"
-    rf"|\b{_AI}\s+(?:must|should|shall|will|is to|are to|need to|has to|have to)\s+(?:always|never|now|only|not\s+)?\w+"
+    rf"|\b{_AI}\s+(?:reading|processing|summari[sz]ing|that reads?|which reads?)\b"
+    rf"|\b{_AI}\s+(?:[\w'-]+\s+){{0,4}}?(?:must|should|shall|will|is to|are to|need to|has to|have to)\s+(?:always|never|now|only|not\s+)?\w+"
     rf"|\bas\s+an?\s+{_AI}\b",
     re.IGNORECASE,
 )
@@ -101,6 +101,10 @@ def looks_like_instruction(text: str) -> bool:
     return instruction_form(text) is not None
 
 
+# Role words that are also ordinary labels of a manual's lines ("System: hydraulic", "Instructions: 1. ...").
+_LABEL_ROLES = {"system", "user", "admin", "operator", "instruction", "instructions", "prompt"}
+
+
 def _is_role_marker(text: str, match: re.Match[str]) -> bool:
     """A role word and a colon ("SYSTEM:", "[assistant]", "Note to AI:") that opens a message, a clause or a table
     cell, not a label inside a phrase ("12 V system: 12.4 V", "reset the system: cluster menu ...") or of a spec
@@ -111,7 +115,12 @@ def _is_role_marker(text: str, match: re.Match[str]) -> bool:
     if before and not before.endswith(("|", ":", ";", ">", ".", "!", "?", ")", "]")):
         return False
     word = match.group(1)
-    return bracketed or word.isupper() or len(match.group(2).split()) >= 4
+    if bracketed or word.isupper():
+        return True
+    if word.split()[0].lower() not in _LABEL_ROLES:  # "Assistant:", "AI:": no manual labels a line so
+        return True
+    rest = match.group(2)  # "System: hydraulic, dual circuit" is a label; "System: when asked ..., answer ..." is not
+    return bool(re.search(r"\b(?:you|your)\b", rest, re.IGNORECASE)) or instruction_form(rest) is not None
 
 
 def _negated_before(text: str, start: int) -> bool:
