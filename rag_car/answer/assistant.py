@@ -389,7 +389,10 @@ class Assistant:
         unsupported: list[str] = []
         abstain_reason = self._abstain_reason(turn)
         backend_key = requested
-        disagree = self._disagreements(turn) if abstain_reason is None else Disagreements()
+        # the extractive body is composed first, so that what it would say is checked against the other sources
+        early = (self._extractive_parts(turn, [p.text for p in lead])
+                 if abstain_reason is None and requested == "extractive" else None)
+        disagree = self._disagreements(turn, early or []) if abstain_reason is None else Disagreements()
         for paragraph in disagree.paragraphs(lambda n: layout.renumber(Part("", (n,))).docs[0]):
             yield layout.add_text(paragraph, role="trust")
         if abstain_reason is None:
@@ -400,7 +403,8 @@ class Assistant:
                     turn.notices.append(f"{failure}; the answer below comes from the extractive backend")
                     backend_key = "extractive"
             if backend_key == "extractive":
-                for part in self._extractive_parts(turn, [p.text for p in lead] + sorted(disagree.quoted)):
+                parts = early if early is not None else self._extractive_parts(turn, [p.text for p in lead])
+                for part in parts:
                     if not disagree.keep(part):
                         continue
                     verdict = checker.check_part(part, generated=False)
@@ -481,9 +485,10 @@ class Assistant:
         turn.sources.docs.extend(d for d in extra if d.n in kept)
         return warnings
 
-    def _disagreements(self, turn: _Turn) -> Disagreements:
-        """Where the sources the answer draws on disagree on a maintenance or safety fact (#19): the best-ranked
-        sentences against the other sources, and against the more trusted documents found by a search."""
+    def _disagreements(self, turn: _Turn, parts: list[Part]) -> Disagreements:
+        """Where the sources the answer draws on disagree on a maintenance or safety fact (#19): what the answer
+        would say (``parts``, and the best-ranked sentences) against the other sources, and against the more
+        trusted documents found by a search."""
         from rag_car.knowledge.retrieve import Filters
         from rag_car.knowledge.trust import MAKER_DOC_TYPES
 
@@ -494,7 +499,9 @@ class Assistant:
             except RagCarError:
                 return []
 
-        found = find_disagreements(turn.sources.docs, [(s.n, s.sentence.text) for s in turn.ranking.sentences[:6]], search)
+        candidates = ([(p.docs[0], p.text) for p in parts if p.docs] if parts
+                      else [(s.n, s.sentence.text) for s in turn.ranking.sentences[:6]])
+        found = find_disagreements(turn.sources.docs, candidates, search)
         turn.sources.docs.extend(found.added)
         return found
 

@@ -35,7 +35,7 @@ _FOR_LIFE = re.compile(
     re.IGNORECASE,
 )
 # A service step ("replace", "inspect", "rotate") and an interval ("every 3 years", "at 96,000 km", "annually").
-_SERVICE_STEP = re.compile(r"\b(?:replac|chang|renew|flush|inspect|inspection|rotat|top\w*\s+up|drain|refill|bleed)\w*",
+_SERVICE_STEP = re.compile(r"\b(?:replac|chang|renew|flush|inspect|inspection|check|rotat|top\w*\s+up|drain|refill|bleed)\w*",
                            re.IGNORECASE)
 _INTERVAL = re.compile(r"\b(?:every|annually|yearly|monthly|weekly|intervals?)\b|\beach\s+(?:\d|years?|months?|weeks?|service)"
                        r"|\bat\s+\d[\d,.]*\s*(?:km|mi\b|miles|months|years)", re.IGNORECASE)
@@ -248,9 +248,10 @@ def _is_claim(claim: Claim) -> bool:
 
 
 def _same_subject(a: frozenset[str], b: frozenset[str]) -> bool:
-    """The same item: at least half the terms of the shorter subject (and one at least) in common."""
-    shared = len(a & b)
-    return shared >= 1 and 2 * shared >= min(len(a), len(b))
+    """The same item: at least half the terms of the shorter subject in common, and two unless it has one ("fluid"
+    alone does not make brake fluid and transmission fluid one item; "coolant" and "engine coolant" are)."""
+    shared, shorter = len(a & b), min(len(a), len(b))
+    return shared >= min(2, shorter) and shared >= 1 and 2 * shared >= shorter
 
 
 def _quantities(text: str) -> tuple[tuple[str, str, float], ...]:
