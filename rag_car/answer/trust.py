@@ -164,7 +164,14 @@ def disagreement(a: Claim, b: Claim) -> str | None:
     only between sources of different trust: a maker's documents give different values for different variants
     and conditions (severe service, the hybrid), which the words alone cannot tell apart.
     """
-    if a.source == b.source or not _same_subject(a.subject, b.subject):
+    if a.source == b.source:
+        return None
+    if not _same_subject(a.subject, b.subject):
+        # values are compared on a looser match (two terms in common): a quantity's sentence names its item and
+        # its case ("front", "normal load") among other words
+        if trust_rank(a.trust) != trust_rank(b.trust) and len(a.subject & b.subject) >= 2 \
+                and _quantities_conflict(a.quantities, b.quantities):
+            return "quantity"
         return None
     if (a.no_service and b.service and not b.no_service) or (b.no_service and a.service and not a.no_service):
         return "service"
@@ -208,9 +215,12 @@ def find_disagreements(docs: Sequence[DocSource], candidates: Iterable[tuple[int
             extra = build_sources([(p, "trust") for p in found_passages.values() if p.chunk_id not in have
                                    and trust_rank(trust_of(p.metadata)) > trust_rank(claim.trust)],
                                   start=len(docs) + len(result.added) + 1)
-        found = _against(claim, pool + [claim_of(d, s.text) for d in extra for s in d.sentences], pairs)
+        candidates_pool = pool + [claim_of(d, s.text) for d in extra for s in d.sentences]
+        found = _against(claim, candidates_pool, pairs)
         if found is None or any(f.second.text == found.second.text for f in result.found):
             continue
+        if found.kind == "quantity" and _corroborated(found.second, candidates_pool, found.first):
+            continue  # a more trusted source gives the same value for it: another case, not a disagreement
         used = [d for d in extra if d.n in (found.first.n, found.second.n)]
         result.added.extend(used)
         pool += [claim_of(d, s.text) for d in used for s in d.sentences]
@@ -229,7 +239,7 @@ def _against(claim: Claim, pool: Iterable[Claim], pairs: set[tuple[str, str]]) -
         kind = disagreement(claim, other)
         if kind is None or (claim.source, other.source) in pairs or (other.source, claim.source) in pairs:
             continue
-        shared = len(claim.subject & other.subject) / max(1, len(claim.subject | other.subject))
+        shared = _overlap(claim.subject, other.subject)
         # what answers the claim best: an interval against "never needs service", a value of the same kind
         says = bool(_INTERVAL.search(other.text)) if kind == "service" else bool(other.quantities) if kind == "quantity" else True
         key = (trust_rank(other.trust), int(says), shared)
@@ -240,6 +250,27 @@ def _against(claim: Claim, pool: Iterable[Claim], pairs: set[tuple[str, str]]) -
     other, kind = best[1], best[2]
     first, second = (other, claim) if trust_rank(other.trust) > trust_rank(claim.trust) else (claim, other)
     return Disagreement(first, second, kind)
+
+
+def _corroborated(claim: Claim, pool: Iterable[Claim], counter: Claim) -> bool:
+    """A more trusted source gives one of ``claim``'s values for an item at least as close to the claim's as the
+    ``counter`` claim's ("Tighten the tie rod lock nuts to 55 Nm" does not back "wheel nuts: 60 Nm")."""
+    closeness = _overlap(claim.subject, counter.subject)
+    for other in pool:
+        if other.source == claim.source or trust_rank(other.trust) <= trust_rank(claim.trust):
+            continue
+        if len(claim.subject & other.subject) >= 2 and _overlap(claim.subject, other.subject) >= closeness \
+                and _shares_value(claim.quantities, other.quantities):
+            return True
+    return False
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / max(1, len(a | b))
+
+
+def _shares_value(a: tuple[tuple[str, str, float], ...], b: tuple[tuple[str, str, float], ...]) -> bool:
+    return any(da == db and abs(x - y) <= 0.1 * max(abs(x), abs(y), 1e-9) for da, _, x in a for db, _, y in b)
 
 
 def _is_claim(claim: Claim) -> bool:
