@@ -170,7 +170,7 @@ def disagreement(a: Claim, b: Claim) -> str | None:
         # values are compared on a looser match (two terms in common): a quantity's sentence names its item and
         # its case ("front", "normal load") among other words
         if trust_rank(a.trust) != trust_rank(b.trust) and len(a.subject & b.subject) >= 2 \
-                and _quantities_conflict(a.quantities, b.quantities):
+                and _quantities_conflict(*_low_high(a, b)):
             return "quantity"
         return None
     if (a.no_service and b.service and not b.no_service) or (b.no_service and a.service and not a.no_service):
@@ -179,7 +179,7 @@ def disagreement(a: Claim, b: Claim) -> str | None:
         return None
     if (a.drive_on and b.stop and not b.drive_on) or (b.drive_on and a.stop and not a.drive_on):
         return "driving"
-    if _quantities_conflict(a.quantities, b.quantities):
+    if _quantities_conflict(*_low_high(a, b)):
         return "quantity"
     return None
 
@@ -252,6 +252,11 @@ def _against(claim: Claim, pool: Iterable[Claim], pairs: set[tuple[str, str]]) -
     return Disagreement(first, second, kind)
 
 
+def _low_high(a: Claim, b: Claim) -> tuple[tuple[tuple[str, str, float], ...], tuple[tuple[str, str, float], ...]]:
+    """The quantities of the less trusted claim, then the other's."""
+    return (a.quantities, b.quantities) if trust_rank(a.trust) < trust_rank(b.trust) else (b.quantities, a.quantities)
+
+
 def _corroborated(claim: Claim, pool: Iterable[Claim], counter: Claim) -> bool:
     """A more trusted source gives one of ``claim``'s values for an item at least as close to the claim's as the
     ``counter`` claim's ("Tighten the tie rod lock nuts to 55 Nm" does not back "wheel nuts: 60 Nm")."""
@@ -269,8 +274,11 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / max(1, len(a | b))
 
 
-def _shares_value(a: tuple[tuple[str, str, float], ...], b: tuple[tuple[str, str, float], ...]) -> bool:
-    return any(da == db and abs(x - y) <= 0.1 * max(abs(x), abs(y), 1e-9) for da, _, x in a for db, _, y in b)
+def _shares_value(claim: tuple[tuple[str, str, float], ...], other: tuple[tuple[str, str, float], ...]) -> bool:
+    """Every value ``claim`` gives, ``other`` gives too (for the dimensions ``other`` has)."""
+    dims = {d for d, _, _ in other}
+    values = [(d, x) for d, _, x in claim if d in dims]
+    return bool(values) and all(any(d == e and _close(x, y) for e, _, y in other) for d, x in values)
 
 
 def _is_claim(claim: Claim) -> bool:
@@ -305,14 +313,19 @@ def _quantities(text: str) -> tuple[tuple[str, str, float], ...]:
     return tuple(out)
 
 
-def _quantities_conflict(a: tuple[tuple[str, str, float], ...], b: tuple[tuple[str, str, float], ...]) -> bool:
-    """The same kind of quantity (dimension and role) on both sides, and no value of one within 10 % of the other's."""
-    for dimension, role in {(d, r) for d, r, _ in a} & {(d, r) for d, r, _ in b}:
-        left = [v for d, r, v in a if (d, r) == (dimension, role)]
-        right = [v for d, r, v in b if (d, r) == (dimension, role)]
-        if not any(abs(x - y) <= 0.1 * max(abs(x), abs(y), 1e-9) for x in left for y in right):
+def _quantities_conflict(low: tuple[tuple[str, str, float], ...], high: tuple[tuple[str, str, float], ...]) -> bool:
+    """The same kind of quantity (dimension and role) on both sides, and a value of the less trusted side ``low``
+    that none of ``high``'s is within 10 % of ("every 50,000 km; the 16,000 km interval is an upsell" against
+    "every 16,000 km / 10,000 miles": 50,000 km)."""
+    for dimension, role in {(d, r) for d, r, _ in low} & {(d, r) for d, r, _ in high}:
+        right = [v for d, r, v in high if (d, r) == (dimension, role)]
+        if any(not any(_close(x, y) for y in right) for d, r, x in low if (d, r) == (dimension, role)):
             return True
     return False
+
+
+def _close(x: float, y: float) -> bool:
+    return abs(x - y) <= 0.1 * max(abs(x), abs(y), 1e-9)
 
 
 def _name(claim: Claim, capital: bool = False) -> str:
