@@ -336,7 +336,6 @@ def evaluate_answers(assistant: Any, items: list[AnswerItem], backend: str, prog
     ``chunks``: every indexed chunk (default: read from the assistant's store), to know the expected warnings;
     ``warnings``: the set's warnings by id (items with a ``warning_id`` are scored by :func:`warning_kept`);
     ``retrieval``: also search each answerable question (k=5) to score the expected section among the passages."""
-    warnings = warnings or {}
     if chunks is None:
         store = getattr(assistant.retriever, "store", None)
         chunks = list(store.iter_all()) if store is not None and hasattr(store, "iter_all") else []
@@ -345,35 +344,42 @@ def evaluate_answers(assistant: Any, items: list[AnswerItem], backend: str, prog
     for item in items:
         history = [{"role": "user", "content": h} for h in item.history]
         answer = assistant.ask(item.question, history=history, persona=item.persona, backend=backend)
-        found = sum(1 for f in item.facts if fact_present(f, answer.answer))
-        check = warning_kept(warnings[item.warning_id], answer.answer) if item.warning_id in warnings else None
         retrieved = None
         if retrieval and item.answerable and item.expected:
-            from rag_car.knowledge.retrieve.evaluate import first_hit_rank
-
-            result = assistant.retriever.search(item.question, k=5, history=item.history)
-            rank = first_hit_rank(result.passages[:5], item.expected)
-            retrieved = rank is not None
-        report.items.append(ItemResult(
-            id=item.id, question=item.question, answerable=item.answerable, safety=item.safety,
-            abstained=answer.abstained, facts_ok=(found == len(item.facts)) if item.facts else None,
-            facts_found=found, facts_total=len(item.facts),
-            source_ok=source_cited(answer.citations, item.expected) if (item.expected and item.answerable) else None,
-            warning_ok=(check.kept if check is not None else
-                        carries_warning(answer, expected_warnings(chunks, item.expected), item.warning))
-            if item.safety else None,
-            grounded=answer.grounded, backend=answer.backend, fallback=answer.fallback,
-            total_ms=answer.timings.get("total_ms", 0.0), generate_ms=answer.timings.get("generate_ms", 0.0),
-            answer=answer.answer, confidence=round(answer.confidence, 4), kind=item.kind,
-            warning_kept=check.kept if check is not None else None,
-            warning_shares=(check.hazard, check.instruction) if check is not None else None,
-            section_top5=section_in_top(answer.citations, item.expected) if (item.expected and item.answerable) else None,
-            retrieved_top5=retrieved,
-        ))
+            retrieved = assistant.retriever.search(item.question, k=5, history=item.history).passages[:5]
+        report.items.append(score_answer(item, answer, chunks=chunks, warnings=warnings, retrieved=retrieved))
         if progress is not None:
             progress(item, answer)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def score_answer(item: AnswerItem, answer: Any, chunks: list[Any], warnings: dict[str, ManualWarning] | None = None,
+                 retrieved: list[Any] | None = None) -> ItemResult:
+    """One item's scores for one ``Answer`` (and the passages retrieved for it, None: not searched)."""
+    from rag_car.knowledge.retrieve.evaluate import first_hit_rank
+
+    warnings = warnings or {}
+    found = sum(1 for f in item.facts if fact_present(f, answer.answer))
+    check = warning_kept(warnings[item.warning_id], answer.answer) if item.warning_id in warnings else None
+    scored = bool(item.expected and item.answerable)
+    return ItemResult(
+        id=item.id, question=item.question, answerable=item.answerable, safety=item.safety,
+        abstained=answer.abstained, facts_ok=(found == len(item.facts)) if item.facts else None,
+        facts_found=found, facts_total=len(item.facts),
+        source_ok=source_cited(answer.citations, item.expected) if scored else None,
+        warning_ok=(check.kept if check is not None else
+                    carries_warning(answer, expected_warnings(chunks, item.expected), item.warning))
+        if item.safety else None,
+        grounded=answer.grounded, backend=answer.backend, fallback=answer.fallback,
+        total_ms=answer.timings.get("total_ms", 0.0), generate_ms=answer.timings.get("generate_ms", 0.0),
+        answer=answer.answer, confidence=round(answer.confidence, 4), kind=item.kind,
+        warning_kept=check.kept if check is not None else None,
+        warning_shares=(check.hazard, check.instruction) if check is not None else None,
+        section_top5=section_in_top(answer.citations, item.expected) if scored else None,
+        retrieved_top5=(first_hit_rank(retrieved[:5], item.expected) is not None)
+        if (scored and retrieved is not None) else None,
+    )
 
 
 TARGETS = {"facts": 0.90, "source_cited": 0.95, "abstain_unanswerable": 0.90, "safety_warning": 0.95,
