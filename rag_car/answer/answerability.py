@@ -32,13 +32,14 @@ _UNITS = {"km", "mi", "mph", "kph", "kg", "lb", "ml", "nm", "n-m", "psi", "kpa",
 # (how much/many/long ...), not words of any one document.
 QUANTITY_QUESTION = re.compile(
     r"\bhow (?:much|many|long|far|fast|big|heavy)\b|"
-    r"\bwhat(?:'s| is| are)? (?:the )?(?:\w+ ){0,3}(?:capacity|size|speed|torque|horsepower|weight|mileage|"
-    r"top speed|range|price|cost|power output|acceleration)\b|\b0\s*-\s*60\b|\bzero to sixty\b",
+    r"\bwhat(?:'s| is| are)? (?:the |my |its )?(?:\w+ ){0,3}(?:capacity|size|speed|torque|horsepower|weight|mileage|"
+    r"price|cost|power output|acceleration|consumption|clearance)\b|\bhorsepower\b|"
+    r"\bhow (?:quick|quickly)\b.*\d|\b0\s*(?:-|to)\s*(?:60|62|100)\b|\bzero to sixty\b",
     re.IGNORECASE)
 # the words that say what kind of answer is wanted, not what it is about
 _ASKING = {"much", "mani", "long", "far", "fast", "big", "often", "kind", "type"}
-# the passage's embedding and its words weigh the same in its support
-DENSE_WEIGHT = 0.5
+# meaning weighs more than words in the support: a driver's words are not the manual's ("pop the hood")
+DENSE_WEIGHT = 0.7
 TOP_PASSAGES = 5  # the best passages retrieval returns are the evidence; the rest are there for context
 QUANTITY_SENTENCES = 12  # the best sentences searched for the quantity a quantity question asks for
 
@@ -52,38 +53,36 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Support:
-    """How well the best passage supports a question (0..1): ``dense`` its embedding's cosine to the question
-    (the chunk is embedded under its heading path), ``lexical`` the share of the question's weight (IDF) its
-    words and headings hold, ``score`` their mix."""
+    """How well the best passages support a question (0..1): ``dense`` the best cosine of a passage's embedding
+    to the question's (chunks are embedded under their heading path), ``lexical`` the largest share of the
+    question's weight (IDF) one passage's words and headings hold, ``score`` their mix."""
 
     score: float
     dense: float = 0.0
     lexical: float = 0.0
-    chunk_id: str = ""
 
 
 def passage_support(question_terms: Iterable[str], idf: Callable[[str], float], passages: Iterable[Any],
                     dense: Callable[[Any], float | None]) -> Support:
-    """The Support of the best of ``passages`` (Passage objects, best first). ``dense(passage)``: the cosine of
-    the passage's vector to the question's, None when it is unknown (then lexical evidence alone counts)."""
+    """The Support of the best TOP_PASSAGES of ``passages`` (Passage objects, best first). ``dense(passage)``:
+    the cosine of the passage's vector to the question's, None when unknown (then lexical evidence alone counts)."""
     wanted = list(dict.fromkeys(t for t in question_terms if t))
     weights = {t: idf(t) for t in wanted}
     total = sum(weights.values()) or 1.0
-    best = Support(0.0)
+    best_dense: float | None = None
+    best_lexical = 0.0
     for passage in list(passages)[:TOP_PASSAGES]:
         meta = passage.metadata or {}
         own = set(terms(f"{meta.get('title', '')} {meta.get('section', '')} {passage.text}")) | measure_terms(passage.text)
-        lexical = sum(w for t, w in weights.items() if t in own) / total if wanted else 0.0
+        if wanted:
+            best_lexical = max(best_lexical, sum(w for t, w in weights.items() if t in own) / total)
         cosine = dense(passage)
-        if cosine is None:
-            score = lexical
-            cosine = 0.0
-        else:
-            cosine = max(0.0, float(cosine))
-            score = DENSE_WEIGHT * cosine + (1 - DENSE_WEIGHT) * lexical
-        if score > best.score:
-            best = Support(round(score, 4), round(cosine, 4), round(lexical, 4), passage.chunk_id)
-    return best
+        if cosine is not None:
+            best_dense = max(best_dense or 0.0, float(cosine))
+    if best_dense is None:
+        return Support(round(best_lexical, 4), 0.0, round(best_lexical, 4))
+    score = DENSE_WEIGHT * best_dense + (1 - DENSE_WEIGHT) * best_lexical
+    return Support(round(score, 4), round(best_dense, 4), round(best_lexical, 4))
 
 
 def chunk_cosines(retriever: Any, vector: Any) -> Callable[[Any], float | None]:

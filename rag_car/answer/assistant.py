@@ -597,7 +597,7 @@ class Assistant:
     def calibration(self) -> Any:
         """The support that questions this index cannot answer get (rag_car.answer.calibration), measured once
         per index generation and cached under the data dir; None for a retriever without an index."""
-        from rag_car.answer.calibration import calibrate, headings_of
+        from rag_car.answer.calibration import calibrate
 
         retriever = self.retriever
         store = getattr(retriever, "store", None)
@@ -616,7 +616,7 @@ class Assistant:
             vector = self.embedder.embed_query(result.query or question) if self.embedder is not None else None
             return self._support(result.query or question, result.passages, vector).score
 
-        return self._calibrations.get(self.settings.cache_dir, key, lambda: calibrate(probe, headings_of(catalog)))
+        return self._calibrations.get(self.settings.cache_dir, key, lambda: calibrate(probe))
 
     def _live_docs(self, turn: _Turn) -> set[int] | None:
         """For a vague question while the vehicle reports faults ("what's wrong with my car?"): the sources

@@ -4,7 +4,7 @@ the prompt's data fences, the layout and the backend registry's errors."""
 from answer_fakes import passage, reading, snapshot
 
 from rag_car.answer.answerability import Support, judge, passage_support, salient_terms
-from rag_car.answer.calibration import Calibration, CalibrationCache, crossed_probes
+from rag_car.answer.calibration import Calibration, CalibrationCache, calibrate, unrelated_probes
 from rag_car.answer.facts import VehicleFacts
 from rag_car.answer.grounding import Part
 from rag_car.answer.layout import Layout
@@ -58,8 +58,10 @@ def test_support_mixes_the_passage_embedding_with_the_question_weight_its_words_
     idf = {"open": 1.0, "hood": 3.0}.get
     cosines = {"p1": 0.6, "p2": 0.1}
     best = passage_support(["open", "hood"], lambda t: idf(t) or 1.0, [seats, hood], lambda p: cosines[p.chunk_id])
-    assert best.chunk_id == "p1" and best.lexical == 1.0  # the words are in its heading path, not its text
-    assert best.score == 0.5 * 0.6 + 0.5 * 1.0
+    assert best.lexical == 1.0 and best.dense == 0.6  # the words are in the hood passage's heading path
+    assert abs(best.score - (0.7 * 0.6 + 0.3 * 1.0)) < 1e-6
+    only_seats = passage_support(["open", "hood"], lambda t: idf(t) or 1.0, [seats], lambda p: cosines[p.chunk_id])
+    assert only_seats.lexical == 0.0 and only_seats.score < best.score
     no_vectors = passage_support(["hood"], lambda t: 1.0, [hood], lambda p: None)
     assert no_vectors.score == no_vectors.lexical == 1.0
 
@@ -67,10 +69,9 @@ def test_support_mixes_the_passage_embedding_with_the_question_weight_its_words_
 def test_calibration_is_a_quantile_of_the_probes_and_is_cached_per_index(tmp_path):
     calibration = Calibration(tuple(i / 100 for i in range(100)))
     assert calibration.threshold == 0.9 and calibration.share_below(0.5) == 0.5
-    headings = [("a.md", "Seat heating"), ("a.md", "Wipers"), ("b.md", "Front radar sensor"), ("b.md", "Hood")]
-    probes = crossed_probes(headings, n=4)
-    assert probes == crossed_probes(headings, n=4) and len(probes) == 4  # deterministic
-    assert all(("seat heating" in p or "wipers" in p) and ("radar" in p or "hood" in p) for p in probes)
+    asked = []
+    measured = calibrate(lambda probe: asked.append(probe) or len(asked) / 100)
+    assert asked == unrelated_probes() and len(asked) >= 30 and measured.null == tuple(sorted(measured.null))
     built = []
     cache = CalibrationCache()
     make = lambda: built.append(1) or Calibration((0.1, 0.2))  # noqa: E731
