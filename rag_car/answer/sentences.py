@@ -302,6 +302,10 @@ _UNIT_MEASURES = (
 )
 
 
+# the terms of the quantities a unit can measure
+MEASURES = frozenset(measure for _, measure in _UNIT_MEASURES)
+
+
 @lru_cache(maxsize=50_000)
 def measure_terms(text: str) -> frozenset[str]:
     """The terms of what the quantities in ``text`` measure, read from their units ("13.2-14.8 V": voltage)."""

@@ -20,8 +20,10 @@ from rag_car.answer.siblings import SectionIndex
 from rag_car.answer.sources import defang
 
 SEP = " > "
-# headings that announce a section of safety notices, in English manuals
-SAFETY_HEADING = re.compile(r"\b(?:safety|warnings?|cautions?|dangers?|hazards?|precautions?)\b", re.IGNORECASE)
+# headings that announce a section of safety notices, in English manuals: "Safety information", "Safety notes",
+# "Precautions", "Warnings and cautions" (not "Warning lamps", "Hazard warning system": those name a thing)
+SAFETY_HEADING = re.compile(r"\bsafety\b|\bprecautions?\b|^(?:important )?(?:warnings?|cautions?|dangers?)"
+                            r"(?: (?:and|&) (?:warnings?|cautions?|notices?|notes?))?$", re.IGNORECASE)
 MAX_SECTION_CHUNKS = 12  # a related section longer than this is not read for its notices (a whole chapter)
 
 
@@ -108,15 +110,9 @@ class Outline:
         return found
 
     def _is_safety_section(self, retriever: Any, source: str, section: str) -> bool:
-        notices = self._section_notices(retriever, source, section)
-        if not notices:
-            return False
-        if is_safety_heading(section):
-            return True
-        # no heading says so, but the section is mostly notices ("Important" above three warnings)
-        chunks = {id(chunk): chunk for chunk, _, _ in notices}
-        total = sum(len(split_sentences(defang(c.text))) for c in chunks.values())
-        return len(notices) * 2 >= total
+        """A section of safety notices: its heading says so and it holds at least one notice ("Safety mode"
+        names a function and holds none)."""
+        return is_safety_heading(section) and bool(self._section_notices(retriever, source, section))
 
     def notices_for(self, retriever: Any, source: str, section: str) -> list[Notice]:
         """The notices that protect ``section`` of ``source``, nearest first: its own (steps included), those of

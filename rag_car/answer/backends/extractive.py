@@ -8,7 +8,7 @@ from typing import Iterator
 
 from rag_car.answer.backends.base import Backend, Request
 from rag_car.answer.grounding import Part
-from rag_car.answer.personas import ACTION, DIAGNOSTIC_STEP, DRIVE_SAFETY, WORKSHOP
+from rag_car.answer.personas import ACTION, DIAGNOSTIC_STEP, DRIVE_SAFETY, WORKSHOP, WORKSHOP_DOC_TYPES
 from rag_car.answer.selection import Scored
 from rag_car.answer.sentences import numbers, terms
 
@@ -180,15 +180,17 @@ class ExtractiveBackend(Backend):
     def compose(self, request: Request) -> list[Part]:
         """The body of the answer as cited parts (empty when no sentence answers the question)."""
         skip = {t.strip().lower() for t in request.exclude}
+        persona = request.persona
+        workshop = {d.n for d in request.sources.docs if d.doc_type in WORKSHOP_DOC_TYPES}
         usable = [s for s in request.ranking.sentences
                   if not s.sentence.is_safety and s.sentence.text.strip().lower() not in skip
-                  and (request.only_docs is None or s.n in request.only_docs)]
+                  and (request.only_docs is None or s.n in request.only_docs)
+                  and (persona.workshop_steps or s.sentence.kind != "step" or s.n not in workshop)]
         # the anchor and the other sections are chosen among sentences that answer the question; inside the
         # anchor section any sentence may follow them (its context: "What to do: stop ...")
         ranked = [s for s in usable if _on_question(s)]
         if not ranked:
             return []
-        persona = request.persona
         by_doc = {doc.n: doc for doc in request.sources.docs}
         sections, of_doc = _sections(request.sources.docs, usable)
         best = self._anchor(ranked, sections, of_doc, by_doc, request.ranking.question_terms)
@@ -196,6 +198,14 @@ class ExtractiveBackend(Backend):
                             800 if persona.name == "owner" else 1100)
         anchor = chosen.anchor
 
+        if request.ranking.measures:
+            # a value question: the section's first statement of the value leads (a table's first row is its
+            # default case: "Normal load" before "Full load" and the spare wheel)
+            values = [s for s in anchor.seq if request.ranking.states_value(s.sentence.text)
+                      and s.score >= best.score * self.relative_floor]
+            values.sort(key=lambda s: s.sentence.kind != "row")  # a table states values; text may state a change
+            if values:
+                best = values[0]
         floor = max(best.score * self.relative_floor, self.absolute_floor)
         if sum(len(s.sentence.text) for s in anchor.seq) <= chosen.budget and len(anchor.seq) <= chosen.limit + 2:
             floor = 0.0  # a short section is quoted whole: it was written to be read as one
@@ -270,7 +280,8 @@ class _Selection:
         if (section.key, i) in self.picked:
             return False
         s = section.seq[i]
-        own = set(terms(s.sentence.text))
+        # numbers count as terms: two rows of one table share their words, not their values
+        own = set(terms(s.sentence.text)) | {f"#{v:g}" for v in numbers(s.sentence.text)}
         if check_similar and any(_similar(own, other) for other in self._terms):
             return False
         self.picked[(section.key, i)] = s
