@@ -321,6 +321,14 @@ class Assistant:
                                         filters=Filters(sources=[doc])).passages
                 passages.extend((p, f"bulletin {bulletin.get('number', '')}") for p in hits[:1])
 
+        # a code's lamp has its entry in the owner's manual: what the driver should do now, and when to get help
+        for code in list(dict.fromkeys(active + dtc_codes(question)))[:MAX_ACTIVE_CODES]:
+            lamp = self.facts.lamps.get(str((self.facts.dtcs.get(code) or {}).get("lamp", "")))
+            if lamp and lamp.get("doc") and lamp.get("section"):
+                hits = retriever.search(f"{lamp.get('name', '')} {lamp['section']}", k=2,
+                                        filters=Filters(sources=[str(lamp["doc"])])).passages
+                passages.extend((p, f"dtc {code} lamp") for p in hits[:1] if p.section.endswith(str(lamp["section"])))
+
         stops = stop_conditions(snapshot, self.facts) if snapshot is not None else []
         for stop in stops:
             if stop.doc:
@@ -441,7 +449,11 @@ class Assistant:
                         if len(set(terms(w.text)) & turn.ranking.question_terms) >= 2]
         coded = turn.known_codes or dtc_codes(turn.question) or any(d.pulled for d in turn.sources.docs)
         if body and not warnings and coded:
-            # a code's entry (a table row, no notices of its own) searches the documents once for its topic's
+            # a code's entry (a table row, no notices of its own): the notices of what the code pulled in (its
+            # lamp's entry in the owner's manual), else one search of the documents for its topic's
+            pulled = {d.n: d.sentences for d in turn.sources.docs if d.pulled}
+            warnings = select_warnings(topics, turn.ranking.question_terms, pulled, set(pulled), limit=2)
+        if body and not warnings and coded:
             for d in turn.sources.docs:
                 if d.n in {n for p in body for n in p.docs}:
                     topics += [t for t in safety_topics(d.passage.section) if t not in topics]
