@@ -54,6 +54,7 @@ MAX_QUESTION_CHARS = 2000
 MAX_ACTIVE_CODES = 4
 MAX_WARNINGS = 4  # safety notices carried with one answer (nearest in the documents' structure first)
 MAX_PROTECTED_SECTIONS = 3  # the quoted sections whose notices are looked up
+DIRECT_NOTICE_RANK = 5  # a notice among this many best-ranked sentences answers the question itself
 TOP_RETRIEVED = 3  # the passages retrieval ranks best: the only ones a notice may come from without structure
 _STOP_WORDS = re.compile(r"\b(?:stop|pull over|switch off|turn off the engine|do not drive|don't drive|tow)\b", re.IGNORECASE)
 
@@ -534,6 +535,12 @@ class Assistant:
                     if sentence.is_safety:
                         relevance = -len(set(terms(sentence.text)) & q_terms)
                         offer((lead, distance, relevance, sentence.position), sentence.text, d, sentence.kind)
+        # a notice that itself answers the question best ("is it safe to reach in near the fan?") travels too:
+        # one among the best-ranked sentences of a passage retrieved for the question
+        asked = {d.n for d in turn.sources.docs if d.reason in ("question", "section")}
+        for place, scored in enumerate(turn.ranking.sentences[:DIRECT_NOTICE_RANK]):
+            if scored.sentence.is_safety and scored.n in asked:
+                offer((0, 0, -100 + place, 0), scored.sentence.text, docs[scored.n], scored.sentence.kind)
         chosen = sorted(found.values(), key=lambda item: item[0])[:MAX_WARNINGS]
         out: list[SafetyWarning] = []
         for _rank, where, text, kind in chosen:
