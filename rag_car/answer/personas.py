@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from rag_car.errors import ConfigError
 from rag_car.settings import PERSONAS
 
-_UNIT = r"(?:N·m|N-m|Nm|lb[- ]?ft|ft[- ]?lb|in[- ]?lb|kPa|psi|bar|mm|cm|ml|mL|l|L|V|A|mA|ohms?|Ω|°C|°F|C|F|rpm|km/h|mph|km|mi|%|s|ms|Hz|kg|g|qt|quarts?|liters?|litres?)"
+_UNIT = r"(?:N·m|N-m|Nm|lb[- ]?ft|ft[- ]?lb|in[- ]?lb|kPa|psi|bar|mm|cm|ml|mL|l|L|V|A|mA|ohms?|Ω|°C|°F|C|F|rpm|km/h|mph|km|mi|%|s|ms|Hz|kg|g|qt|quarts?|liters?|litres?|seconds?|minutes?|hours?|days?|weeks?|months?|years?|miles?|watts?|W|in|inch(?:es)?|lbs?)"
 SPEC = re.compile(r"\d+(?:[.,]\d+)?\s*(?:-|–|to)?\s*(?:\d+(?:[.,]\d+)?)?\s*" + _UNIT + r"(?![A-Za-z])")
 TORQUE = re.compile(r"\b(?:torque|tighten|N·m|Nm|lb[- ]?ft)\b", re.IGNORECASE)
 DTC = re.compile(r"\b[PCBU][0-3][0-9A-F]{3}\b")

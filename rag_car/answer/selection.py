@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from rag_car.answer.personas import Persona
+from rag_car.answer.answerability import QUANTITY_QUESTION
+from rag_car.answer.personas import SPEC, Persona
 from rag_car.answer.sentences import MEASURES, Sentence, codes, measure_terms, numbers, terms
 from rag_car.answer.sources import DocSource, LiveLine
 
@@ -38,6 +39,8 @@ class Scored:
 
 # a question that asks how or why wants a procedure or a reason, even when it names a quantity
 _NOT_A_VALUE = re.compile(r"\bhow (?:do|can|should|would|to)\b|\bwhy\b|\bwhat (?:do|should) i do\b", re.IGNORECASE)
+_EXTREME = re.compile(r"\b(?:minimum|maximum|lowest|highest|biggest|largest|smallest|min|max)\b", re.IGNORECASE)
+ANY_QUANTITY = "*"  # a value question that names no quantity a unit measures: any number with a unit answers it
 VALUE_BONUS = 0.15  # a sentence stating a value of the quantity asked for ("240 kPa" for "tire pressure")
 
 
@@ -46,7 +49,10 @@ def asked_measures(question: str, question_terms: set[str]) -> frozenset[str]:
     units name; empty for a how-to or why question."""
     if _NOT_A_VALUE.search(question or ""):
         return frozenset()
-    return frozenset(question_terms & MEASURES)
+    asked = set(question_terms & MEASURES)
+    if QUANTITY_QUESTION.search(question or "") or _EXTREME.search(question or ""):
+        asked.add(ANY_QUANTITY)  # "how many km ...", "the lowest speed ...": a number with its unit
+    return frozenset(asked)
 
 
 @dataclass
@@ -58,7 +64,8 @@ class Ranking:
 
     def states_value(self, text: str) -> bool:
         """Whether ``text`` gives a value of a quantity the question asks for (a number with its unit)."""
-        return bool(self.measures and measure_terms(text) & self.measures and numbers(text))
+        return bool(self.measures and (measure_terms(text) & self.measures and numbers(text)
+                                       or ANY_QUANTITY in self.measures and SPEC.search(text)))
 
     def best(self, n: int) -> list[Scored]:
         return [s for s in self.sentences if s.n == n]
@@ -123,7 +130,8 @@ def rank_sentences(
         score = 0.55 * lexical + 0.30 * sem + 0.15 * rank_prior
         score += 0.5 * persona.feature_bonus(sentence.text, sentence.kind, doc.doc_type)
         score += answer_type_bonus(question, sentence.text)
-        if measures and measure_terms(sentence.text) & measures and numbers(sentence.text):
+        if measures and (measure_terms(sentence.text) & measures and numbers(sentence.text)
+                         or ANY_QUANTITY in measures and SPEC.search(sentence.text)):
             score += VALUE_BONUS
         on_focus = False
         if focus and (codes(sentence.text) & focus or doc.heading_codes & focus):
