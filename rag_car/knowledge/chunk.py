@@ -28,6 +28,9 @@ _NAMED_REF = re.compile(
     r"\s*(?:no\.?|number|#)?\s*[:#|]?\s*((?=[A-Z0-9./-]*\d)[A-Z0-9][A-Z0-9./-]*[A-Z0-9])",
     re.IGNORECASE,
 )
+# a safety notice ("WARNING: ...", "**CAUTION** ...") is one unit: a chunk boundary must never cut it, or the
+# answer side could only quote it in part
+_SAFETY_BLOCK = re.compile(r"^\W{0,4}(?:WARNING|CAUTION|DANGER|NOTICE)\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[]?[A-Z0-9])")
 MAX_CONTEXT_WORDS = 40
 
@@ -157,7 +160,8 @@ def chunk_document(
             emit(section, [_Unit(element.text, 0, element.page, paragraph)])
             continue
         lead = True
-        for sentence in _sentences(element.text):
+        whole = _SAFETY_BLOCK.match(element.text) and count_tokens(element.text) <= soft
+        for sentence in [element.text.strip()] if whole else _sentences(element.text):
             tokens = count_tokens(sentence)
             for piece, piece_tokens in _split_long(sentence, tokens, soft, count_tokens):
                 pending.append(_Unit(piece, piece_tokens, element.page, paragraph, element.kind == LIST, lead))
