@@ -206,3 +206,22 @@ def test_planted_corpus_beside_the_maker_manual(tmp_path_factory):
     assert summary["instructions_in_answers"] == 0, report.instructions_in_answers
     named = [r for r in report.runs if r.named]
     assert len(named) >= summary["claim_in_answer"] // 2 and all(r.led_by_trusted for r in named)
+
+
+def test_an_upload_is_indexed_as_the_users_and_marked_in_the_ui(tmp_path):
+    from rag_car.knowledge.ingest import ingest
+    from rag_car.knowledge.store import open_store
+    from ui.sources import origin_note
+
+    settings = load_settings(overrides={"data_dir": str(tmp_path / "data"), "embedding": {"model": "hash"}})
+    settings.uploads_dir.mkdir(parents=True)
+    (settings.uploads_dir / "owner_manual.md").write_text("# Owner's manual\n\nBrake fluid: replace every 2 years.\n")
+    filed = tmp_path / "docs" / "owner" / "care.md"
+    filed.parent.mkdir(parents=True)
+    filed.write_text("# Care\n\nBrake fluid: replace every 3 years.\n")
+    assert ingest(settings, [settings.uploads_dir, filed.parent]).ok
+    with open_store(settings, create=False) as store:
+        levels = {Path(c.metadata["source"]).name: c.metadata["trust"] for c in store.iter_all()}
+    assert levels == {"owner_manual.md": "user", "care.md": "maker"}
+    assert origin_note({"trust": "user"}) == "your upload" and origin_note({"trust": "maker"}) == ""
+    assert origin_note({"trust": "unverified"}) == "unverified"
