@@ -17,8 +17,6 @@ from rag_car.answer.sentences import UNIT_TERMS, split_sentences, terms
 from rag_car.answer.sources import DocSource, build_sources
 from rag_car.knowledge.trust import describe_trust, trust_of, trust_rank
 
-# -- disagreements between sources ------------------------------------------------------------------------------
-
 # "never needs changing", "does not need to be replaced", "no need to", "lifetime fill", "for the life of the
 # vehicle": an item said to need no service (English forms of a denied requirement, not any one document's words).
 _NO_SERVICE = re.compile(
@@ -49,7 +47,7 @@ _DRIVE_ON = re.compile(
 _STOP = re.compile(r"\b(?:stop|pull\s+over|switch\s+off\s+the\s+engine|turn\s+off\s+the\s+engine|do\s+not\s+drive|"
                    r"don't\s+drive|do\s+not\s+continue|have\s+(?:the\s+vehicle|it)\s+towed)\b", re.IGNORECASE)
 
-# Quantities: unit -> (dimension, factor to the dimension's base unit: km, month, kPa, Nm, L, degree C).
+# Quantities: unit -> (dimension, factor to the dimension's base unit: km, month, kPa, Nm, L).
 _UNITS = {
     "km": ("distance", 1.0), "kilometre": ("distance", 1.0), "kilometer": ("distance", 1.0),
     "mi": ("distance", 1.609344), "mile": ("distance", 1.609344),
