@@ -322,8 +322,8 @@ class Assistant:
                                         filters=Filters(sources=[doc])).passages
                 passages.extend((p, f"bulletin {bulletin.get('number', '')}") for p in hits[:1])
 
-        # a code's lamp has its entry in the owner's manual: what the driver should do now, and when to get help
-        for code in list(dict.fromkeys(active + dtc_codes(question)))[:MAX_ACTIVE_CODES]:
+        # for an owner, a code's lamp has its entry in the owner's manual: what to do now, and when to get help
+        for code in list(dict.fromkeys(active + dtc_codes(question)))[:MAX_ACTIVE_CODES] if not persona.workshop_steps else []:
             lamp = self.facts.lamps.get(str((self.facts.dtcs.get(code) or {}).get("lamp", "")))
             if lamp and lamp.get("doc") and lamp.get("section"):
                 hits = retriever.search(f"{lamp.get('name', '')} {lamp['section']}", k=2,
