@@ -587,7 +587,8 @@ class Assistant:
                                                  for d in turn.sources.docs)
         support = self._support(turn.query, turn.passages, turn.vector)
         calibration = self.calibration()
-        threshold = calibration.threshold if calibration is not None else self.settings.llm.abstain_below
+        # the index's own yardstick, never below the configured floor (an index too small or too odd to calibrate)
+        threshold = max(calibration.threshold if calibration is not None else 0.0, self.settings.llm.abstain_below)
         best = [s.sentence.text for s in turn.ranking.sentences[:QUANTITY_SENTENCES] if s.n in self._question_docs(turn)]
         verdict = judge(turn.question, unknown_codes=turn.unknown_codes, known_codes=turn.known_codes,
                         support=support, threshold=threshold, vehicles=self.vehicles(), live_focus=live_focus,
