@@ -198,7 +198,7 @@ class WarningCheck:
 
 
 def _content_words(text: str) -> set[str]:
-    from rag_car.answer.sentences import STOPWORDS
+    from rag_car.text.words import STOPWORDS
 
     return {w for w in normalise(text).split() if w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
 
