@@ -3,7 +3,7 @@
 An assistant that guesses is worse than one that says "the documents don't cover that". A question is not
 answered when it names a code nothing mentions, asks about a model year the documents do not cover, asks mostly
 about things no document mentions at all ("Bluetooth", "diesel"), or when no sentence supports it well enough
-(the retrieval confidence below ``llm.abstain_below``).
+(the retrieval confidence below ``tuning.answer.abstain_below``, rag_car.tuning).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ The steps of one answer:
 2. the live snapshot is read: its VIN's vehicle and year become the default retrieval filter, and active DTCs
    pull their DTC reference entries and the bulletins that apply to this VIN into the context;
 3. retrieval; the sentences of the passages are ranked for the question and the persona; the retrieval
-   confidence (best lexical/embedding support of any sentence) below ``llm.abstain_below`` means abstain;
+   confidence (best lexical/embedding support of any sentence) below ``tuning.answer.abstain_below`` means abstain;
 4. a live stop-driving condition leads the answer; the backend writes the body (a failing generative backend
    falls back to ``extractive``, and the Answer says so); each sentence is checked against its cited source and
    unsupported ones are removed; the documents' WARNING/CAUTION text is carried for safety topics; the relevant
@@ -45,6 +45,7 @@ from rag_car.answer.sentences import dtc_codes, looks_english, terms
 from rag_car.answer.siblings import SectionIndex, section_siblings
 from rag_car.answer.sources import DocSource, Sources, build_sources, is_current, live_lines
 from rag_car.errors import EmptyIndexError, RagCarError
+from rag_car.tuning import TUNING, Tuning
 
 MAX_QUESTION_CHARS = 2000
 MAX_ACTIVE_CODES = 4
@@ -80,13 +81,15 @@ class Assistant:
     a LiveSnapshot, or a function returning one (None: no live data). ``embedder``: shared with the retriever
     when given. The backends are opened on first use and kept, so a model is loaded once; ``backends`` gives
     ready ones by key (a test's recording model, a UI's shared one). ``vectors``: the SentenceVectors to rank
-    sentences with (default: the one cached under the data dir, opened on first use).
+    sentences with (default: the one cached under the data dir, opened on first use). ``tuning``: the ranking and
+    answering constants (rag_car.tuning).
     """
 
     def __init__(self, settings: Any, retriever: Any = None, live: Any = None, embedder: Any = None,
                  facts: VehicleFacts | None = None, backends: dict[str, Backend] | None = None,
-                 vectors: Any = None) -> None:
+                 vectors: Any = None, tuning: Tuning = TUNING) -> None:
         self.settings = settings
+        self.tuning = tuning
         self._retriever = retriever
         self.live = live
         self._embedder = embedder if embedder is not None else getattr(retriever, "embedder", None)
@@ -108,7 +111,8 @@ class Assistant:
 
             if self._embedder is None:
                 self._embedder = QueryCache(load_embedder(self.settings))
-            self._retriever = open_retriever(self.settings, embedder=self._embedder, rewriter=self._rewriter())
+            self._retriever = open_retriever(self.settings, embedder=self._embedder, rewriter=self._rewriter(),
+                                             tuning=self.tuning)
         return self._retriever
 
     def _rewriter(self) -> Callable[[str], str] | None:
@@ -477,7 +481,7 @@ class Assistant:
         vehicle_words = {t for v in self.vehicles() for k in ("make", "model") for t in terms(str(v.get(k, "")))}
         verdict = judge(turn.question, unknown_codes=turn.unknown_codes, known_codes=turn.known_codes,
                         vocabulary=self.vocabulary, confidence=turn.ranking.confidence,
-                        threshold=self.settings.llm.abstain_below, vehicles=self.vehicles(), live_focus=live_focus,
+                        threshold=self.tuning.answer.abstain_below, vehicles=self.vehicles(), live_focus=live_focus,
                         vehicle_words=vehicle_words, docs=turn.sources.docs)
         if not verdict.answerable:
             return verdict.reason

@@ -18,6 +18,7 @@ from rag_car.knowledge.retrieve import Passage
 from rag_car.knowledge.retrieve.catalog import Catalog
 from rag_car.knowledge.retrieve.records import Records
 from rag_car.settings import load_settings
+from rag_car.tuning import TUNING
 
 JUMP = "Owner's manual > In an emergency > Jump starting"
 
@@ -60,8 +61,9 @@ PASSAGES = [JUMP_1, JUMP_2, LAMP, FUEL, ENTRY, COOLANT]
 
 
 def make(tmp_path, passages=PASSAGES):
-    settings = load_settings(overrides={"data_dir": str(tmp_path), "llm": {"abstain_below": 0.1}})
-    return Assistant(settings, retriever=KeywordRetriever(list(passages), TermEmbedder()), facts=VehicleFacts())
+    settings = load_settings(overrides={"data_dir": str(tmp_path)})
+    return Assistant(settings, retriever=KeywordRetriever(list(passages), TermEmbedder()), facts=VehicleFacts(),
+                     tuning=TUNING.with_answer(abstain_below=0.1))
 
 
 def test_a_how_to_question_gets_the_whole_procedure_once_in_order_across_chunks(tmp_path):
