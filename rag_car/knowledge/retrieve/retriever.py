@@ -27,6 +27,8 @@ from rag_car.errors import EmptyIndexError
 from rag_car.tuning import TUNING, Tuning
 from rag_car.knowledge.retrieve import filters as filtering
 from rag_car.text.codes import Code, candidate_tokens, code_key, find_codes
+from rag_car.text.typos import english_words
+from rag_car.text.words import words
 from rag_car.knowledge.retrieve.diversity import fold_duplicates, shingles
 from rag_car.knowledge.retrieve.fusion import Fused, fuse
 from rag_car.knowledge.retrieve.intent import about_codes, answers_intent, section_intents
@@ -238,7 +240,9 @@ class Retriever:
 
         if mode in ("hybrid", "bm25"):
             t = time.perf_counter()
-            tokens = lexical.index.correct(tokenize(query)[:MAX_QUERY_TOKENS])
+            english = english_words()  # a real word is never a typo, even one the documents do not use
+            keep = [t for w in set(words(query)) if w in english for t in tokenize(w)]
+            tokens = lexical.index.correct(tokenize(query)[:MAX_QUERY_TOKENS], keep)
             if rs.expand_synonyms:
                 tokens += [t for t in tokenize(expansion(query)) if t in lexical.index]
             weight = mask.astype(np.float32) if mask is not None else None
