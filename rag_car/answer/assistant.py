@@ -11,7 +11,7 @@ The steps of one answer:
    pull their DTC reference entries and the bulletins of the vehicle profile in force (rag_car.vehicle.profile)
    that apply to this VIN into the context; no profile in force, no vehicle-specific facts;
 3. retrieval; the sentences of the passages are ranked for the question and the persona; the retrieval
-   confidence (best lexical/embedding support of any sentence) below ``llm.abstain_below`` means abstain;
+   confidence (best lexical/embedding support of any sentence) below ``tuning.answer.abstain_below`` means abstain;
 4. a live stop-driving condition leads the answer; the backend writes the body (a failing generative backend
    falls back to ``extractive``, and the Answer says so); each sentence is checked against its cited source and
    unsupported ones are removed; the documents' WARNING/CAUTION text is carried for safety topics; the relevant
@@ -49,6 +49,7 @@ from rag_car.answer.siblings import SectionIndex, section_siblings
 from rag_car.answer.structure import Outline, relation
 from rag_car.answer.sources import DocSource, Sources, build_sources, is_current, live_lines
 from rag_car.errors import EmptyIndexError, RagCarError
+from rag_car.tuning import TUNING, Tuning
 from rag_car.vehicle.profile import Garage, Resolution, garage_for
 
 MAX_QUESTION_CHARS = 2000
@@ -95,13 +96,15 @@ class Assistant:
     ready ones by key (a test's recording model, a UI's shared one). ``vectors``: the SentenceVectors to rank
     sentences with (default: the one cached under the data dir, opened on first use). ``garage``: the vehicle
     profiles (default: the bundled one and those under the data dir); the one in force for each answer is the
-    live snapshot's, else resolved from its VIN and ``vehicle.profile``.
+    live snapshot's, else resolved from its VIN and ``vehicle.profile``. ``tuning``: the ranking and answering
+    constants (rag_car.tuning).
     """
 
     def __init__(self, settings: Any, retriever: Any = None, live: Any = None, embedder: Any = None,
                  garage: Garage | None = None, backends: dict[str, Backend] | None = None,
-                 vectors: Any = None) -> None:
+                 vectors: Any = None, tuning: Tuning = TUNING) -> None:
         self.settings = settings
+        self.tuning = tuning
         self._retriever = retriever
         self.live = live
         self._embedder = embedder if embedder is not None else getattr(retriever, "embedder", None)
@@ -150,7 +153,8 @@ class Assistant:
 
             if self._embedder is None:
                 self._embedder = QueryCache(load_embedder(self.settings))
-            self._retriever = open_retriever(self.settings, embedder=self._embedder, rewriter=self._rewriter())
+            self._retriever = open_retriever(self.settings, embedder=self._embedder, rewriter=self._rewriter(),
+                                             tuning=self.tuning)
         return self._retriever
 
     def _rewriter(self) -> Callable[[str], str] | None:
@@ -701,8 +705,8 @@ class Assistant:
                                                  for d in turn.sources.docs)
         support = self._support(turn.query, turn.passages, turn.vector)
         calibration = self.calibration()
-        # the index's own yardstick, never below the configured floor (an index too small or too odd to calibrate)
-        threshold = max(calibration.threshold if calibration is not None else 0.0, self.settings.llm.abstain_below)
+        # the index's own yardstick, never below the floor (an index too small or too odd to calibrate)
+        threshold = max(calibration.threshold if calibration is not None else 0.0, self.tuning.answer.abstain_below)
         best = [s.sentence.text for s in turn.ranking.sentences[:QUANTITY_SENTENCES] if s.n in self._question_docs(turn)]
         verdict = judge(turn.question, unknown_codes=turn.unknown_codes, known_codes=turn.known_codes,
                         support=support, threshold=threshold, vehicles=self.vehicles(), live_focus=live_focus,

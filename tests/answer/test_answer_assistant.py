@@ -15,6 +15,7 @@ from rag_car.settings import load_settings
 from rag_car.vehicle.profile import Garage
 from rag_car.vehicle.profile.load import profile_from_data
 from rag_car.vehicle.live import DtcReading, LampReading
+from rag_car.tuning import TUNING
 
 PASSAGES = [
     passage(1, "The recommended cold tire pressure is 240 kPa (35 psi) front and 220 kPa (32 psi) rear.\n"
@@ -66,14 +67,14 @@ HOT = snapshot(
 
 
 def make(tmp_path, passages=PASSAGES, live=None, answers=None, **llm):
-    settings = load_settings(overrides={"data_dir": str(tmp_path), "llm": {"abstain_below": 0.2, **llm}})
+    settings = load_settings(overrides={"data_dir": str(tmp_path), "llm": llm})
     backends = {}
     fake = None
     if answers is not None:
         fake = RecordingBackend(settings, answers)
         backends["ollama"] = fake
     assistant = Assistant(settings, retriever=KeywordRetriever(list(passages), TermEmbedder()), live=live,
-                          garage=GARAGE, backends=backends)
+                          garage=GARAGE, backends=backends, tuning=TUNING.with_answer(abstain_below=0.2))
     return assistant, fake
 
 
