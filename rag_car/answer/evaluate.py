@@ -198,7 +198,7 @@ class WarningCheck:
 
 
 def _content_words(text: str) -> set[str]:
-    from rag_car.answer.sentences import STOPWORDS
+    from rag_car.text.words import STOPWORDS
 
     # a sentence's last word keeps no full stop: "voltage." in the warning is "voltage [2]." in a cited answer
     words = (w.rstrip(".") for w in normalise(text).split())

@@ -9,13 +9,14 @@ import pytest
 from answer_fakes import KeywordRetriever, TermEmbedder, passage
 
 from rag_car.answer.assistant import Assistant
-from rag_car.answer.facts import VehicleFacts
+from rag_car.vehicle.profile import Garage
 from rag_car.answer.sentences import strip_citations
 from rag_car.answer.structure import Outline, ancestors, is_safety_heading, relation
 from rag_car.knowledge.chunk import Chunk
 from rag_car.knowledge.retrieve.catalog import Catalog
 from rag_car.knowledge.retrieve.records import Records
 from rag_car.settings import load_settings
+from rag_car.tuning import TUNING
 
 SRC = "/k/owner/manual.md"
 HOOD_WARNING = ("WARNING: Parts of the engine compartment can move with the vehicle switched off, for instance the "
@@ -59,8 +60,9 @@ class IndexedRetriever(KeywordRetriever):
 
 
 def make(tmp_path, retriever=None) -> Assistant:
-    settings = load_settings(overrides={"data_dir": str(tmp_path), "llm": {"abstain_below": 0.1}})
-    return Assistant(settings, retriever=retriever or IndexedRetriever(CHUNKS), facts=VehicleFacts())
+    settings = load_settings(overrides={"data_dir": str(tmp_path)})
+    return Assistant(settings, retriever=retriever or IndexedRetriever(CHUNKS), garage=Garage(),
+                     tuning=TUNING.with_answer(abstain_below=0.1))
 
 
 def test_the_tree_by_headings():

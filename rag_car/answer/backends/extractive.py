@@ -20,9 +20,10 @@ HOW_TO = re.compile(
     re.IGNORECASE,
 )
 MAX_STEPS = {"owner": 8, "technician": 10}
-# the seeds (sentences chosen for their own score, with their context) that make a persona's answer; the rest is
-# shown behind "more" (None: everything is the answer)
-LEAD_SEEDS: dict[str, int | None] = {"owner": 2, "technician": None}
+# the seeds (sentences chosen for their own score, with their context) that make a persona's answer: at most this
+# many, each scoring at least LEAD_SHARE of the best; the rest is shown behind "more" (None: everything)
+LEAD_SEEDS: dict[str, int | None] = {"owner": 5, "technician": None}
+LEAD_SHARE = 0.9
 # "Tread depth: replace ...": an entry of a reference list, not a step of a procedure
 _ITEM_LABEL = re.compile(r"^[A-Z][\w/()-]*(?: [\w/()-]+){0,3}: ")
 # "Lamp on steadily: ...", "Specifications: ...": a paragraph that opens with a label is about one case
@@ -267,6 +268,7 @@ class _Selection:
         # -1 for the persona's must-have, -2 for a procedure's steps quoted because the question asks how to
         self.seed_of: dict[tuple[tuple[str, str], int], int] = {}
         self._current = 0
+        self.seed_scores: list[float] = []  # the score of each seed, in the order chosen
         self._terms: list[set[str]] = []
         self.used = 0  # characters of everything chosen
         self._seeds = 0
@@ -300,6 +302,7 @@ class _Selection:
         if not self.add(section, i):
             return False
         self._seeds += 1
+        self.seed_scores.append(s.score)
         self._seed_chars += len(s.sentence.text)
         if section.seq[i].sentence.text.rstrip().endswith(":"):
             # it introduces a list: the steps or rows right after it belong with it
@@ -378,7 +381,9 @@ class _Selection:
         for key in order:
             s = self.picked[key]
             seed = self.seed_of[key]
-            detail = lead_seeds is not None and seed >= lead_seeds
+            # the leading section is the answer; what other sections add is "more", unless it scores near the best
+            detail = lead_seeds is not None and seed >= 0 and key[0] != self.anchor.key and not (
+                seed < lead_seeds and self.seed_scores[seed] >= LEAD_SHARE * max(self.seed_scores[:1] or [0.0]))
             if s.sentence.kind == "step":
                 role = "step"
             elif key in inside and not s.sentence.text.rstrip().endswith(":"):

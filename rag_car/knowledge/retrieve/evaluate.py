@@ -251,7 +251,7 @@ class EvalReport:
 
 def _carries(passage: Any, keys: Sequence[str]) -> bool:
     """Does the passage's text, title, section or code metadata name one of these code keys?"""
-    from rag_car.knowledge.retrieve.codes import code_key, find_codes, split_delimited
+    from rag_car.text.codes import code_key, find_codes, split_delimited
 
     meta = passage.metadata
     found = {c.key for c in find_codes(f"{passage.text}\n{passage.title}\n{passage.section}")}
