@@ -17,6 +17,7 @@ import typer
 
 from rag_car import __version__
 from rag_car.cli.state import AppState
+from rag_car.cli.terminal import cleaned_output
 from rag_car.errors import RagCarError
 
 # One module per command (or command group), registered in this order in --help.
@@ -78,6 +79,14 @@ def run(argv: list[str] | None = None) -> int:
 
     apply_offline_env()
     args = sys.argv[1:] if argv is None else argv
+    with cleaned_output():  # documents, file names and logs cannot send escape sequences to the terminal
+        code = _run(args)
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def _run(args: list[str]) -> int:
     debug = "--debug" in args
     try:
         result = app(args=args, prog_name="rag-car", standalone_mode=False)
@@ -109,6 +118,4 @@ def run(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         typer.echo(f"error: unexpected {type(exc).__name__}: {exc}: run again with --debug and report the traceback", err=True)
         code = 1
-    if argv is None:
-        sys.exit(code)
     return code

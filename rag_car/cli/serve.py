@@ -85,6 +85,7 @@ def register(app: typer.Typer) -> None:
             parse_bus_spec(bus)  # a BusError for a typo, before anything starts
         env = dict(os.environ)
         env["RAG_CAR_DATA_DIR"] = str(settings.data_dir)
+        env["RAG_CAR_UI__HOST"] = settings.ui.host  # the UI answers to this name (ui/host_guard.py)
         if app_state.config_file:
             env["RAG_CAR_CONFIG_FILE"] = str(Path(app_state.config_file).expanduser().resolve())
         if app_state.debug:
