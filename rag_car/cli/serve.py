@@ -92,7 +92,8 @@ def register(app: typer.Typer) -> None:
             env["RAG_CAR_DEBUG"] = "true"
         if not is_loopback(settings.ui.host):
             typer.echo(f"warning: binding {settings.ui.host} exposes the UI (documents, uploads, the live bus) to the network "
-                       "without authentication; use 127.0.0.1 unless you know who can reach this machine", err=True)
+                       "without authentication; use 127.0.0.1 unless you know who can reach this machine. It answers only to the host "
+                       "names in ui.allowed_hosts (and ui.host): add the name or address people will type", err=True)
         children: list[subprocess.Popen] = []
         # `kill PID` (SIGTERM) must stop the children too, like Ctrl-C does
         previous = signal.signal(signal.SIGTERM, _interrupt)
