@@ -9,6 +9,7 @@ StoreError, not a silent mix of incomparable vectors.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -16,8 +17,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from rag_car.errors import StoreError
-from rag_car.knowledge.space import READONLY_FIX, is_read_only, storage_error
 from rag_car.knowledge.chunk import Chunk
+from rag_car.knowledge.space import READONLY_FIX, is_read_only, storage_error
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
 _REBUILD = "rebuild it with `rag-car index remove --all` and ingest again, or point store.collection / --data-dir at another index"
@@ -71,12 +72,15 @@ def _client(settings):
         path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:  # PermissionError, sqlite errors, Rust-side errors surfaced as RuntimeError
-        if is_read_only(exc) and (path / "chroma.sqlite3").is_file():
+        if (is_read_only(exc) or not os.access(path, os.W_OK)) and (path / "chroma.sqlite3").is_file():
             return _read_only_copy(chromadb, chroma_settings, path)
         raise storage_error(exc, path, "opening the index") or StoreError(
             f"cannot open the index at {path} ({type(exc).__name__}: {exc})",
             "check that the data dir is writable, or pass another --data-dir") from exc
     return client, f"embedded Chroma at {path}", path, False
+
+
+_READ_ONLY_COPIES: dict[Path, Path] = {}
 
 
 def _read_only_copy(chromadb, chroma_settings, path: Path):
@@ -86,10 +90,13 @@ def _read_only_copy(chromadb, chroma_settings, path: Path):
     import shutil
     import tempfile
 
-    copy = Path(tempfile.mkdtemp(prefix="rag-car-read-only-")) / "chroma"
-    atexit.register(shutil.rmtree, copy.parent, True)
+    copy = _READ_ONLY_COPIES.get(path)
     try:
-        shutil.copytree(path, copy)
+        if copy is None:  # once per process: every later open of the same index reuses it
+            copy = Path(tempfile.mkdtemp(prefix="rag-car-read-only-")) / "chroma"
+            atexit.register(shutil.rmtree, copy.parent, True)
+            shutil.copytree(path, copy)
+            _READ_ONLY_COPIES[path] = copy
         client = chromadb.PersistentClient(path=str(copy), settings=chroma_settings)
     except Exception as exc:
         raise storage_error(exc, copy.parent, "copying the read-only index") or StoreError(
