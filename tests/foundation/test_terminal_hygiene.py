@@ -114,3 +114,24 @@ def test_decode_and_monitor_print_no_escape_sequences_from_the_dbc_or_the_log(cl
     assert monitored.returncode == 0, monitored.stderr
     assert "Park" in monitored.stdout
     assert_clean(monitored)
+
+
+def test_log_records_warnings_and_prints_of_any_library_are_cleaned_too(tmp_path):
+    """What third-party code writes during a command (logging, warnings.warn, print) goes through the same filter."""
+    import subprocess
+    import sys
+
+    script = (
+        "import logging, warnings\n"
+        "from rag_car.cli.terminal import cleaned_output\n"
+        "with cleaned_output():\n"
+        f"    logging.getLogger('chromadb').warning('segment %s', {TITLE!r})\n"
+        f"    warnings.warn('odd DBC line {CLEAR}')\n"
+        f"    print('printed', {TITLE + CLEAR!r})\n"
+        f"print('after the block the streams are the original ones', {CLEAR!r})\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "segment " in done.stderr and "odd DBC line" in done.stderr and "printed" in done.stdout
+    assert not _RAW_CONTROL.search(done.stderr), done.stderr
+    assert done.stdout.count("\x1b") == 1  # only the line printed after the block is raw
