@@ -159,6 +159,9 @@ class UISettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(8501, gt=0, lt=65536)
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="host names the UI answers to besides 127.0.0.1, localhost, [::1] and ui.host "
+        "(the names people type when ui.host exposes it, e.g. [\"carpc.local\"]); any other Host or Origin is refused")
 
 
 class Settings(BaseSettings):

@@ -11,7 +11,8 @@ The steps of one answer:
    pull their DTC reference entries and the bulletins of the vehicle profile in force (rag_car.vehicle.profile)
    that apply to this VIN into the context; no profile in force, no vehicle-specific facts;
 3. retrieval; the sentences of the passages are ranked for the question and the persona; the retrieval
-   confidence (best lexical/embedding support of any sentence) below ``tuning.answer.abstain_below`` means abstain;
+   support (best passage cosine and lexical share, headings included) below the index's calibrated threshold
+   (rag_car.answer.calibration) means abstain;
 4. a live stop-driving condition leads the answer; the backend writes the body (a failing generative backend
    falls back to ``extractive``, and the Answer says so); each sentence is checked against its cited source and
    unsupported ones are removed; the documents' WARNING/CAUTION text is carried for safety topics; the relevant
