@@ -1,0 +1,326 @@
+"""elm327: spec + LiveState -> Elm327Feed: an adapter polled in the background, feeding the same state a CAN bus feeds.
+
+Per connection: open the port, set the adapter up, find the supported PIDs (01 00/20/40/...), read the DTCs
+(03/07/0A) and the MIL, then the live PIDs, the VIN (09 02) and the freeze frame (02); after that the live PIDs
+as fast as the adapter answers (no faster than ``min_round_s``) and the DTCs every ``dtc_interval_s``. The
+bus section of the state carries a ``progress`` step the UI shows while this happens. A lost adapter marks every
+reading stale ("reconnecting") and is reopened with exponential backoff; nothing here raises once started.
+
+The public surface is the CAN Feed's (start, stop, connected, error, ended, reconnects), so callers hold either.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from rag_car.errors import BusError, RagCarError
+from rag_car.vehicle.diagnostics.facts import VehicleFacts, bundled_facts_path, load_facts
+from rag_car.vehicle.diagnostics.obd import (
+    DEFAULT_POLL_PIDS, DTC_KIND, DTC_SERVICES, MONITOR_STATUS, PIDS, NoResponseError, ObdError,
+)
+from rag_car.vehicle.diagnostics.readings import SOURCE as PID_SOURCE
+from rag_car.vehicle.diagnostics.readings import pid_readings
+from rag_car.vehicle.diagnostics.vin import decode_vin
+from rag_car.vehicle.elm327.adapter import AdapterError, AdapterTimeout, Elm327
+from rag_car.vehicle.elm327.link import AdapterGone, open_link
+from rag_car.vehicle.live import DtcReading, LampReading
+from rag_car.vehicle.spec import BusSpec, parse_bus_spec
+
+# the steps the live page shows while an adapter comes up, in order
+PROGRESS = ("opening port", "initialising adapter", "finding supported PIDs", "reading trouble codes",
+            "reading live data", "live")
+STALLS_BEFORE_RECONNECT = 4  # prompts missed in a row (two requests, each asked twice) before the link counts as lost
+MAX_LIVE_PIDS = 24  # one round's PIDs: more would make each reading older than the round
+
+
+@dataclass(frozen=True)
+class PollPlan:
+    """What one adapter is asked, worked out from its supported PIDs."""
+
+    live: tuple[int, ...]
+    supported: frozenset[int]
+
+
+def plan_polling(supported: set[int] | None) -> PollPlan:
+    """The live PIDs to poll: the issue's first ones (obd.DEFAULT_POLL_PIDS) that the ECUs support, then every other
+    supported PID we decode, up to MAX_LIVE_PIDS. Without a supported-PID answer: the default PIDs."""
+    if not supported:
+        return PollPlan(tuple(DEFAULT_POLL_PIDS), frozenset())
+    first = [p for p in DEFAULT_POLL_PIDS if p in supported or p == MONITOR_STATUS and p in supported]
+    rest = [p for p in sorted(supported) if p in PIDS and p not in first]
+    return PollPlan(tuple((first + rest)[:MAX_LIVE_PIDS]), frozenset(supported))
+
+
+class Elm327Feed:
+    """Polls the adapter ``spec`` names and keeps ``state`` (a LiveState) current; see the module docstring.
+
+    ``listeners`` are accepted for the CAN Feed's signature and unused: an adapter gives answers, not frames.
+    ``facts``: DTC descriptions, ECU and lamp names (default: the bundled knowledge/facts.toml).
+    ``link_factory``: opens the link (tests and the benchmark pass their own; the default opens the spec's port).
+    """
+
+    polls_obd = True  # this feed asks the OBD-II questions itself; nobody else must poll through it
+
+    def __init__(self, spec: str | BusSpec, state: Any, *, listeners: list | None = None, facts: VehicleFacts | None = None,
+                 initial_backoff_s: float = 0.5, max_backoff_s: float = 8.0, retry_first: bool = False,
+                 dtc_interval_s: float = 5.0, min_round_s: float = 0.2, timeout_s: float = 2.0,
+                 idle_backoff_s: float = 3.0, link_factory: Callable[[BusSpec], Any] | None = None) -> None:
+        self.spec = spec if isinstance(spec, BusSpec) else parse_bus_spec(spec)
+        if self.spec.kind != "elm327":
+            raise BusError(f"{self.spec} is not an elm327: spec", "use elm327:/dev/ttyUSB0 or elm327:socket://HOST:PORT")
+        self.state = state
+        self.facts = facts or (load_facts(bundled_facts_path()) if bundled_facts_path().is_file() else VehicleFacts())
+        self.initial_backoff_s = initial_backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.retry_first = retry_first
+        self.dtc_interval_s = dtc_interval_s
+        self.min_round_s = min_round_s
+        self.timeout_s = timeout_s
+        self.idle_backoff_s = idle_backoff_s
+        self.reconnects = 0
+        self.rounds = 0
+        self.pids_read = 0
+        self.error: RagCarError | None = None
+        self.adapter: Elm327 | None = None
+        self.bus = None  # the CAN Feed's attribute: there is no python-can bus here
+        self.poll_errors: dict[str, str] = {}
+        self.timings: dict[str, float] = {}
+        self._link_factory = link_factory or self._open_link
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        self._first_done = threading.Event()
+        self.ended = threading.Event()  # never set: an adapter does not play out like a log
+        self._thread = threading.Thread(target=self._run, name=f"rag-car elm327 {self.spec}", daemon=True)
+        self._started_at = 0.0
+
+    # --- the Feed surface --------------------------------------------------------------------------
+    def start(self, timeout_s: float = 10.0) -> "Elm327Feed":
+        """Start; wait for the first connection attempt. Raises its BusError unless ``retry_first``."""
+        self._started_at = time.monotonic()
+        self.state.set_bus(spec=str(self.spec), state="connecting", progress=PROGRESS[0], reconnects=0, error=None)
+        self._thread.start()
+        self._first_done.wait(timeout_s)
+        if self.error is not None and not self.retry_first:
+            self._stop.set()
+            self._thread.join(2.0)
+            raise self.error
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout_s)
+        self.state.set_bus(state="closed")
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        return self._connected.wait(timeout_s)
+
+    def wait_ended(self, timeout_s: float | None = None) -> bool:
+        return self.ended.wait(timeout_s)
+
+    def wait_live(self, timeout_s: float) -> bool:
+        """True once the first live readings are in (the adapter is up and polled)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not self._stop.is_set():
+            if "first_readings_s" in self.timings:
+                return True
+            time.sleep(0.02)
+        return "first_readings_s" in self.timings
+
+    # --- the loop ----------------------------------------------------------------------------------
+    def _open_link(self, spec: BusSpec):
+        baud = spec.options.get("baud")
+        return open_link(spec, int(baud) if baud else None)
+
+    def _run(self) -> None:
+        backoff = self.initial_backoff_s
+        first = True
+        while not self._stop.is_set():
+            adapter = None
+            try:
+                self._progress(0, state="connecting" if first else "reconnecting")
+                link = self._link_factory(self.spec)
+                adapter = Elm327(link, protocol=self.spec.options.get("protocol", "auto"), timeout_s=self.timeout_s)
+                self._progress(1)
+                adapter.initialise()
+            except RagCarError as exc:
+                if adapter is not None:
+                    adapter.close()
+                self.error = exc
+                self._first_done.set()
+                if first and not self.retry_first:
+                    self.state.set_bus(state="disconnected", error=exc.message, fix=exc.fix)
+                    return
+                self.state.set_bus(state="reconnecting", error=exc.message, fix=exc.fix)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+                continue
+            first = False
+            self.error = None
+            self.adapter = adapter
+            self._connected.set()
+            self._first_done.set()
+            self.state.set_bus(state="connected", error=None, fix=None, channel_info=adapter.info.version,
+                               adapter=adapter.info.to_json(), connected_at=time.time(), reconnects=self.reconnects)
+            try:
+                self._session(adapter)
+                backoff = self.initial_backoff_s
+            except AdapterGone as exc:
+                self.error = exc
+                self.reconnects += 1
+                self.state.set_bus(state="reconnecting", error=exc.message, fix=exc.fix, reconnects=self.reconnects)
+            except Exception as exc:  # a bug must not kill the feed silently: report it and start over
+                self.error = BusError(f"polling {self.spec} failed ({type(exc).__name__}: {exc})", "rag-car reconnects by itself")
+                self.reconnects += 1
+                self.state.set_bus(state="reconnecting", error=self.error.message, reconnects=self.reconnects)
+            finally:
+                self._connected.clear()
+                self.adapter = None
+                adapter.close()
+            if self._stop.is_set():
+                break
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2, self.max_backoff_s)
+        self.state.set_bus(state="closed")
+
+    def _progress(self, step: int, **extra: Any) -> None:
+        self.state.set_bus(progress=PROGRESS[step], **extra)
+
+    def _mark(self, name: str) -> None:
+        if name not in self.timings:
+            self.timings[name] = round(time.monotonic() - self._started_at, 3)
+            self.state.set_bus(timings=dict(self.timings))
+
+    def _session(self, adapter: Elm327) -> None:
+        """Discover, then poll until stopped; raises AdapterGone when the adapter goes away."""
+        self._progress(2)
+        supported = self._discover(adapter)
+        while supported is None and not self._stop.is_set():
+            # nobody answered 01 00: ignition off, or a vehicle that is not OBD-II; ask again now and then
+            self.state.set_bus(error=self.poll_errors.get("pids"), fix="switch the ignition on")
+            self._stop.wait(self.idle_backoff_s)
+            supported = self._discover(adapter)
+        if self._stop.is_set():
+            return
+        plan = plan_polling(supported)
+        adapter.probe_multi_pid(list(plan.live))
+        adapter.describe_protocol()
+        self.state.set_bus(adapter=adapter.info.to_json(), error=None, fix=None,
+                           obd={"supported_pids": [f"{p:02X}" for p in sorted(plan.supported)],
+                                "pids_per_request": adapter.pids_per_request})
+        self._progress(3)
+        self._read_dtcs(adapter)
+        self._mark("first_dtcs_s")
+        self._progress(4)
+        self._read_live(adapter, plan)
+        self._mark("first_readings_s")
+        self._progress(5)
+        self._read_vehicle(adapter)
+        self._read_freeze_frame(adapter)
+        next_dtcs = time.monotonic() + self.dtc_interval_s
+        while not self._stop.is_set():
+            started = time.monotonic()
+            answered = self._read_live(adapter, plan)
+            if started >= next_dtcs:
+                self._read_dtcs(adapter)
+                next_dtcs = started + self.dtc_interval_s
+            self._publish_status(adapter)
+            spent = time.monotonic() - started
+            # as fast as the adapter answers, never faster than min_round_s; a silent vehicle is asked less often
+            self._stop.wait(max(self.min_round_s - spent, 0.0) if answered else self.idle_backoff_s)
+
+    def _discover(self, adapter: Elm327) -> set[int] | None:
+        try:
+            found = adapter.supported_pids()
+        except AdapterTimeout as exc:
+            self.poll_errors["pids"] = exc.message
+            return None
+        except NoResponseError as exc:
+            self.poll_errors["pids"] = exc.message
+            return None
+        except ObdError as exc:
+            # a garbled or refused 01 00: poll the default PIDs anyway and let each answer speak for itself
+            self.poll_errors["pids"] = exc.message
+            return set()
+        self.poll_errors.pop("pids", None)
+        return set().union(*found.values()) if found else set()
+
+    def _guard(self, what: str, read: Callable[[], Any]) -> tuple[bool, Any]:
+        """Run one read; (True, result) when some ECU answered, (False, None) with the reason noted otherwise.
+        AdapterGone passes through: the connection is over."""
+        try:
+            result = read()
+        except AdapterGone:
+            raise
+        except AdapterTimeout as exc:
+            self.poll_errors[what] = exc.message
+            if self.adapter is not None and self.adapter.consecutive_timeouts >= STALLS_BEFORE_RECONNECT:
+                raise AdapterGone(f"{self.spec} stopped answering ({exc.message})",
+                                  "check the adapter's power and link; rag-car reconnects by itself") from exc
+            return False, None
+        except (ObdError, AdapterError) as exc:
+            self.poll_errors[what] = exc.message
+            return False, None
+        self.poll_errors.pop(what, None)
+        return True, result
+
+    def _read_live(self, adapter: Elm327, plan: PollPlan) -> bool:
+        pids = [MONITOR_STATUS, *plan.live] if MONITOR_STATUS not in plan.live else list(plan.live)
+        ok, result = self._guard("pids", lambda: adapter.read_pids(pids))
+        if not ok:
+            return False
+        values, monitors = result
+        self.rounds += 1
+        self.pids_read += len(values)
+        readings = pid_readings(values, monitors, self.facts.ecu_names(), getattr(self.state, "normal_ranges", None))
+        # stale once a few rounds in a row brought nothing new (slow adapters take seconds per round)
+        self.state.set_readings(PID_SOURCE, readings, stale_s=max(2.0, 3 * self.min_round_s + 2 * self.timeout_s))
+        if monitors:
+            self._publish_mil(any(m.mil_on for m in monitors))
+        return True
+
+    def _read_dtcs(self, adapter: Elm327) -> None:
+        for service, source in DTC_SERVICES.items():
+            ok, found = self._guard(source, lambda s=service: adapter.read_dtcs(s))
+            if not ok:
+                if isinstance(self.poll_errors.get(source), str) and source != "obd-03":
+                    self.state.set_dtcs(source, [])  # pending/permanent codes are optional in J1979 before 2010
+                continue
+            self.state.set_dtcs(source, [
+                DtcReading(code=d.code, source=source, description=self.facts.describe_dtc(d.code),
+                           status=DTC_KIND[service], ecu=self._ecu(d.ecu)) for d in found])
+
+    def _read_vehicle(self, adapter: Elm327) -> None:
+        ok, vin = self._guard("vin", adapter.read_vin)
+        if ok and vin:
+            info = decode_vin(vin, self.facts.vehicle).to_vehicle()
+            info["vin_source"] = "obd-09"
+            self.state.set_vehicle(info)
+
+    def _read_freeze_frame(self, adapter: Elm327) -> None:
+        ok, frame = self._guard("freeze_frame", adapter.read_freeze_frame)
+        if ok and frame is not None:
+            self.state.set_bus(freeze_frame={
+                "code": frame.code, "ecu": self._ecu(frame.ecu),
+                "values": {v.name: f"{v.value:g} {v.unit}".strip() for v in frame.values}})
+
+    def _publish_mil(self, on: bool) -> None:
+        fact = self.facts.lamps.get("check_engine")
+        name = fact.name if fact is not None else "Check-engine lamp (MIL)"
+        self.state.set_lamps([LampReading("check_engine", name, "on" if on else "off")])
+
+    def _publish_status(self, adapter: Elm327) -> None:
+        self.state.set_bus(obd={
+            "polling": True, "rounds": self.rounds, "requests": adapter.requests_sent, "pids_read": self.pids_read,
+            "pids_per_request": adapter.pids_per_request, "ecus": [self._ecu(e) for e in adapter.ecus],
+            "garbage_lines": adapter.garbage_lines, "errors": dict(self.poll_errors)})
+
+    def _ecu(self, response_id: int) -> str:
+        return self.facts.ecu_names().get(response_id, f"0x{response_id:03X}")
+
