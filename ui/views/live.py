@@ -17,7 +17,20 @@ settings = resources.settings()
 st.title("Live vehicle")
 
 
+ADAPTER_STEPS = ("opening port", "initialising adapter", "finding supported PIDs", "reading trouble codes",
+                 "reading live data", "live")  # rag_car.vehicle.elm327.feed.PROGRESS
+
+
 def _status_banner(status) -> None:
+    if status.progress and status.state in ("connecting", "connected") and status.progress != "live":
+        # an OBD-II adapter takes seconds to come up: show which step it is at (connect -> codes -> readings)
+        step = ADAPTER_STEPS.index(status.progress) if status.progress in ADAPTER_STEPS else 0
+        st.progress(step / (len(ADAPTER_STEPS) - 1),
+                    text=f"OBD-II adapter `{status.spec}`: {status.progress}… (step {step + 1} of {len(ADAPTER_STEPS) - 1})")
+        return
+    if status.progress == "live" and status.state == "connected":
+        st.success(f"Reading `{status.spec}` through the OBD-II adapter", icon=":material/sensors:")
+        return
     if status.state == "connected":
         if status.receiving:
             st.success(f"Connected to `{status.spec}` · {status.frames:,} frames received", icon=":material/sensors:")

@@ -125,13 +125,13 @@ class Elm327Feed:
         return self.ended.wait(timeout_s)
 
     def wait_live(self, timeout_s: float) -> bool:
-        """True once the first live readings are in (the adapter is up and polled)."""
+        """True once the adapter is up and polled: DTCs, first readings, VIN and freeze frame read."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and not self._stop.is_set():
-            if "first_readings_s" in self.timings:
+            if "live_s" in self.timings:
                 return True
             time.sleep(0.02)
-        return "first_readings_s" in self.timings
+        return "live_s" in self.timings
 
     # --- the loop ----------------------------------------------------------------------------------
     def _open_link(self, spec: BusSpec):
@@ -220,9 +220,10 @@ class Elm327Feed:
         self._progress(4)
         self._read_live(adapter, plan)
         self._mark("first_readings_s")
-        self._progress(5)
         self._read_vehicle(adapter)
         self._read_freeze_frame(adapter)
+        self._progress(5)
+        self._mark("live_s")
         next_dtcs = time.monotonic() + self.dtc_interval_s
         while not self._stop.is_set():
             started = time.monotonic()
