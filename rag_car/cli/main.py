@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "rag_car.cli.monitor",
     "rag_car.cli.replay",
     "rag_car.cli.simulate",
+    "rag_car.cli.clear_codes",
 ]
 
 app = typer.Typer(

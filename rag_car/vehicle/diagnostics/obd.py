@@ -382,14 +382,14 @@ class ObdServices:
         values: list[PidValue] = []
         monitors: list[MonitorStatus] = []
         step = max(1, min(6, self.pids_per_request))
-        silent: NoResponseError | None = None
+        silent: ObdError | None = None
         answered = False
         for i in range(0, len(wanted), step):
             group = wanted[i:i + step]
             try:
                 responses = self._positive(bytes([SHOW_CURRENT_DATA, *group]), "service 01 (current data)", problems=problems)
-            except NoResponseError as exc:  # a group nobody supports: the others may still answer
-                silent = exc
+            except (NoResponseError, NegativeResponseError, TransferError) as exc:
+                silent = silent or exc  # a group nobody supports, or a garbled answer: the others may still answer
                 continue
             answered = True
             for response in responses:

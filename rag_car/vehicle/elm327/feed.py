@@ -222,6 +222,7 @@ class Elm327Feed:
         self._mark("first_readings_s")
         self._read_vehicle(adapter)
         self._read_freeze_frame(adapter)
+        self._publish_status(adapter)
         self._progress(5)
         self._mark("live_s")
         next_dtcs = time.monotonic() + self.dtc_interval_s
