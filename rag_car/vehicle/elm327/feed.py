@@ -203,7 +203,9 @@ class Elm327Feed:
         supported = self._discover(adapter)
         while supported is None and not self._stop.is_set():
             # nobody answered 01 00: ignition off, or a vehicle that is not OBD-II; ask again now and then
-            self.state.set_bus(error=self.poll_errors.get("pids"), fix="switch the ignition on")
+            if adapter.consecutive_timeouts >= STALLS_BEFORE_RECONNECT:
+                raise AdapterGone(f"{self.spec} stopped answering ({self.poll_errors.get('pids')})",
+                                  "check the adapter's power and link; rag-car reconnects by itself")
             self._stop.wait(self.idle_backoff_s)
             supported = self._discover(adapter)
         if self._stop.is_set():
@@ -238,16 +240,15 @@ class Elm327Feed:
             self._stop.wait(max(self.min_round_s - spent, 0.0) if answered else self.idle_backoff_s)
 
     def _discover(self, adapter: Elm327) -> set[int] | None:
+        """The PIDs the ECUs support; None when no ECU answered (ignition off, CAN ERROR, BUS INIT ...ERROR), an
+        empty set when the answer was garbled (then the default PIDs are polled and each answer speaks for itself)."""
         try:
             found = adapter.supported_pids()
-        except AdapterTimeout as exc:
+        except (AdapterTimeout, NoResponseError, AdapterError) as exc:
             self.poll_errors["pids"] = exc.message
-            return None
-        except NoResponseError as exc:
-            self.poll_errors["pids"] = exc.message
+            self.state.set_bus(error=exc.message, fix=exc.fix)
             return None
         except ObdError as exc:
-            # a garbled or refused 01 00: poll the default PIDs anyway and let each answer speak for itself
             self.poll_errors["pids"] = exc.message
             return set()
         self.poll_errors.pop("pids", None)
