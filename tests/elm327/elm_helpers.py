@@ -159,3 +159,17 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return predicate()
+
+
+@contextlib.contextmanager
+def simulated_elm327(scenario: str, time_scale: float = 20.0, obd_values=None) -> Iterator[tuple[int, object]]:
+    """A simulated vehicle (its own in-process virtual bus) with its ELM327 face on a free loopback port:
+    yields (port, simulator)."""
+    from rag_car.vehicle.bus import open_bus
+    from rag_car.vehicle.simulator.elm327_face import open_elm327_face, simulator_answerer
+    from rag_car.vehicle.simulator.runtime import open_simulator
+
+    with open_bus(f"virtual:elm327-test-{scenario}-{time.monotonic_ns()}") as bus:
+        with open_simulator(bus, scenario, time_scale=time_scale, probe_s=0, obd_values=obd_values) as simulator:
+            with open_elm327_face(simulator_answerer(simulator), "127.0.0.1", 0) as face:
+                yield face.address[1], simulator
