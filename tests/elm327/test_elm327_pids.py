@@ -66,6 +66,7 @@ def test_elm327_multi_pid_answer_parses_past_undecoded_pids():
 def test_elm327_dtc_answers_with_a_count_byte():
     assert parse_dtc_answer(bytes.fromhex("02 03 03 04 20".replace(" ", "")), counted=True) == ["P0303", "P0420"]
     assert parse_dtc_answer(bytes.fromhex("00"), counted=True) == []
+    assert parse_dtc_answer(bytes.fromhex("04200303"), counted=True) == ["P0420", "P0303"]  # no count byte (ELM327-emulator)
     with pytest.raises(ValueError, match="announces 1"):
         parse_dtc_answer(bytes.fromhex("0104"), counted=True)  # elmulator's malformed 0A: half a DTC
     # padding after the announced codes is ignored on CAN

@@ -242,14 +242,14 @@ def parse_pid_records(data: bytes) -> list[tuple[int, bytes]]:
 def parse_dtc_answer(data: bytes, counted: bool | None = None) -> list[str]:
     """The body of a ``43/47/4A`` answer (after the service byte) -> ["P0303", ...].
 
-    On CAN the first byte is the number of DTCs (``counted=True``: an answer shorter than that count says is cut
-    off, ValueError); older protocols leave it out and pad with 0x0000 pairs. ``counted=None`` guesses: without a
-    count that matches the length the bytes are read as pairs, and 0x0000 padding pairs are dropped.
+    On CAN the first byte is the number of DTCs (``counted=True``): an answer exactly one byte short of what its count
+    announces is cut off (ValueError); one of another even length has no count byte (some ECUs and emulators leave it
+    out) and is read as pairs. Older protocols never have a count and pad with 0x0000 pairs. ``counted=None`` guesses:
+    without a count that matches the length the bytes are read as pairs, and 0x0000 padding pairs are dropped.
     """
-    if counted:
-        if not data or len(data) < 1 + 2 * data[0]:
-            have = max(0, len(data) - 1) // 2
-            raise ValueError(f"the answer announces {data[0] if data else '?'} DTC(s) but carries {have} whole one(s)")
+    if counted and data and len(data) % 2 == 0 and len(data) == 2 * data[0]:
+        raise ValueError(f"the answer announces {data[0]} DTC(s) but carries {data[0] - 1} whole one(s) and half of another")
+    if counted and data and len(data) >= 1 + 2 * data[0] and len(data) % 2 == 1:
         pairs = data[1:1 + 2 * data[0]]
     elif data and len(data) == 1 + 2 * data[0]:
         pairs = data[1:]
