@@ -112,6 +112,7 @@ def _run(settings, scenario: str, bus_flag: str | None, serve: str | None, durat
             shown = bus_flag or settings.can.bus
             bus = stack.enter_context(open_bus(shown))
         simulator = Simulator(vehicle, bus, bus_name=shown, obd_values=replay.start() if replay is not None else None)
+        face = None
         if face_address is not None:
             from rag_car.vehicle.simulator.elm327_face import open_elm327_face, simulator_answerer
 
@@ -139,6 +140,8 @@ def _run(settings, scenario: str, bus_flag: str | None, serve: str | None, durat
                 signal.signal(signal.SIGTERM, previous)
         elapsed = time.monotonic() - started
         answered = sum(ecu.requests_answered for ecu in simulator.ecus.values())
+        if face is not None:
+            answered += face.answerer.requests
         dtcs = ", ".join(sorted(vehicle.dtcs)) or "none"
         typer.echo(f"stopped after {elapsed:.1f} s: {simulator.frames_sent} frames sent, {answered} OBD-II requests answered, "
                    f"DTCs set: {dtcs}", err=True)

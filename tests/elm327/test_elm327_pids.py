@@ -54,7 +54,8 @@ def test_elm327_pid_table_is_one_model():
         PIDS[0x0C].decode(b"\x1a")  # one byte of a two-byte PID
     # the readings keep the bundled DBC's names where it has the quantity, so its documented ranges apply
     assert reading_name("engine_speed") == "EngineSpeed" and reading_name("oil_temp") == "EngineOilTemp"
-    assert reading_name("commanded_egr") == "CommandedEgr"
+    assert reading_name("commanded_egr") == "CommandedEgr" and reading_name("catalyst_temp_b1s2") == "CatalystTempB1S2"
+    assert reading_name("o2_b2s1_voltage") == "O2B2S1Voltage"
 
 
 def test_elm327_multi_pid_answer_parses_past_undecoded_pids():

@@ -9,6 +9,7 @@ that signal applies to the OBD-II value as well.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Mapping
 
@@ -47,8 +48,9 @@ READING_NAMES = {
 
 def reading_name(key: str) -> str:
     """The reading name of a PID key: the DBC's own name where the bundled DBC has the quantity, else the key in
-    CamelCase ("commanded_egr" -> "CommandedEgr")."""
-    return READING_NAMES.get(key) or "".join(part[:1].upper() + part[1:] for part in key.split("_"))
+    CamelCase ("commanded_egr" -> "CommandedEgr", "catalyst_temp_b1s2" -> "CatalystTempB1S2")."""
+    return READING_NAMES.get(key) or "".join(part.upper() if re.fullmatch(r"(b\d)?(s\d)?", part) else part[:1].upper() + part[1:]
+                                             for part in key.split("_"))
 # A reading whose quantity the documents give under another signal's name: the ECM's supply is the 12 V system.
 RANGE_OF = {"ControlModuleVoltage": "BatteryVoltage"}
 

@@ -33,7 +33,7 @@ from rag_car.vehicle.spec import BusSpec, parse_bus_spec
 PROGRESS = ("opening port", "initialising adapter", "finding supported PIDs", "reading trouble codes",
             "reading live data", "live")
 STALLS_BEFORE_RECONNECT = 4  # prompts missed in a row (two requests, each asked twice) before the link counts as lost
-MAX_LIVE_PIDS = 24  # one round's PIDs: more would make each reading older than the round
+MAX_LIVE_PIDS = 32  # one round's PIDs (six requests when the ECU takes six at a time); more would age each reading
 
 
 @dataclass(frozen=True)
