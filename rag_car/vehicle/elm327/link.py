@@ -8,6 +8,7 @@ what to try. Serial ports go through pyserial, opened exclusively so that two pr
 from __future__ import annotations
 
 import errno
+import select
 import socket
 from typing import Protocol
 
@@ -59,6 +60,7 @@ class TcpLink:
                            f"check that the adapter is powered and this machine is on its network ({WIFI_HINT}); "
                            "for the simulator: rag-car simulate --elm327 127.0.0.1:35000") from exc
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._timeout: float | None = None
 
     def write(self, data: bytes) -> None:
         try:
@@ -68,7 +70,10 @@ class TcpLink:
                               "check the adapter's power and Wi-Fi; rag-car reconnects by itself") from exc
 
     def read(self, timeout_s: float) -> bytes:
-        self._sock.settimeout(max(0.0005, timeout_s))
+        timeout = max(0.0005, timeout_s)
+        if timeout != self._timeout:  # a settimeout() per read costs as much as the read on loopback
+            self._sock.settimeout(timeout)
+            self._timeout = timeout
         try:
             data = self._sock.recv(4096)
         except socket.timeout:
@@ -82,13 +87,13 @@ class TcpLink:
         return data
 
     def discard_input(self) -> None:
-        self._sock.settimeout(0.0005)
+        """Drop whatever arrived unasked (a late answer); never waits."""
         try:
-            while self._sock.recv(4096):
-                pass
-        except (socket.timeout, BlockingIOError):
-            pass
-        except OSError:
+            # select with no wait: recv on a socket with a timeout would wait for that timeout first
+            while select.select([self._sock], [], [], 0)[0]:
+                if not self._sock.recv(4096):
+                    return  # closed: the next read says so
+        except (OSError, ValueError):
             pass
 
     def close(self) -> None:
