@@ -28,6 +28,8 @@ class FeedStatus:
     fix: str = ""
     reconnects: int = 0
     progress: str = ""  # an OBD-II adapter coming up: "initialising adapter", "reading trouble codes", ..., "live"
+    progress_step: int = 0  # which step, of progress_steps before "live"
+    progress_steps: int = 0
 
     @property
     def receiving(self) -> bool:
@@ -80,7 +82,8 @@ class LiveFeed:
             last_frame_age_s=bus.get("last_frame_age_s"),
             error=(error.message if error is not None else str(bus.get("error") or "")),
             fix=(error.fix or "") if error is not None else str(bus.get("fix") or ""), reconnects=int(bus.get("reconnects") or 0),
-            progress=str(bus.get("progress") or ""))
+            progress=str(bus.get("progress") or ""), progress_step=int(bus.get("progress_step") or 0),
+            progress_steps=int(bus.get("progress_steps") or 0))
 
 
 def start_live_feed(settings: Any) -> LiveFeed:

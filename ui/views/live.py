@@ -17,16 +17,12 @@ settings = resources.settings()
 st.title("Live vehicle")
 
 
-ADAPTER_STEPS = ("opening port", "initialising adapter", "finding supported PIDs", "reading trouble codes",
-                 "reading live data", "live")  # rag_car.vehicle.elm327.feed.PROGRESS
-
-
 def _status_banner(status) -> None:
     if status.progress and status.state in ("connecting", "connected") and status.progress != "live":
         # an OBD-II adapter takes seconds to come up: show which step it is at (connect -> codes -> readings)
-        step = ADAPTER_STEPS.index(status.progress) if status.progress in ADAPTER_STEPS else 0
-        st.progress(step / (len(ADAPTER_STEPS) - 1),
-                    text=f"OBD-II adapter `{status.spec}`: {status.progress}… (step {step + 1} of {len(ADAPTER_STEPS) - 1})")
+        steps = max(status.progress_steps, status.progress_step + 1)
+        st.progress(status.progress_step / steps,
+                    text=f"OBD-II adapter `{status.spec}`: {status.progress}… (step {status.progress_step + 1} of {steps})")
         return
     if status.progress == "live" and status.state == "connected":
         st.success(f"Reading `{status.spec}` through the OBD-II adapter", icon=":material/sensors:")

@@ -100,7 +100,8 @@ class Elm327Feed:
     def start(self, timeout_s: float = 10.0) -> "Elm327Feed":
         """Start; wait for the first connection attempt. Raises its BusError unless ``retry_first``."""
         self._started_at = time.monotonic()
-        self.state.set_bus(spec=str(self.spec), state="connecting", progress=PROGRESS[0], reconnects=0, error=None)
+        self.state.set_bus(spec=str(self.spec), state="connecting", reconnects=0, error=None)
+        self._progress(0)
         self._thread.start()
         self._first_done.wait(timeout_s)
         if self.error is not None and not self.retry_first:
@@ -190,7 +191,8 @@ class Elm327Feed:
         self.state.set_bus(state="closed")
 
     def _progress(self, step: int, **extra: Any) -> None:
-        self.state.set_bus(progress=PROGRESS[step], **extra)
+        """The set-up step the live page shows: its name, its number and how many there are before "live"."""
+        self.state.set_bus(progress=PROGRESS[step], progress_step=step, progress_steps=len(PROGRESS) - 1, **extra)
 
     def _mark(self, name: str) -> None:
         if name not in self.timings:
@@ -292,7 +294,7 @@ class Elm327Feed:
         for service, source in DTC_SERVICES.items():
             ok, found = self._guard(source, lambda s=service: adapter.read_dtcs(s))
             if not ok:
-                if isinstance(self.poll_errors.get(source), str) and source != "obd-03":
+                if source != "obd-03":
                     self.state.set_dtcs(source, [])  # pending/permanent codes are optional in J1979 before 2010
                 continue
             self.state.set_dtcs(source, [
