@@ -23,6 +23,8 @@ def _status_banner(status) -> None:
         steps = max(status.progress_steps, status.progress_step + 1)
         st.progress(status.progress_step / steps,
                     text=f"OBD-II adapter `{status.spec}`: {status.progress}… (step {status.progress_step + 1} of {steps})")
+        if status.error:  # e.g. no ECU answers 01 00 yet: say why it waits, and what to do
+            st.caption(f"{status.error}" + (f" · {status.fix}" if status.fix else ""))
         return
     if status.progress == "live" and status.state == "connected":
         st.success(f"Reading `{status.spec}` through the OBD-II adapter", icon=":material/sensors:")
