@@ -44,6 +44,12 @@ def emulator(mode: str):
         obd_message.DTC_STORED[:] = saved
 
 
+@pytest.fixture(autouse=True)
+def _elsewhere(tmp_path, monkeypatch):
+    """ELM327-emulator writes elm.log into the working directory: keep it out of the repository."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.mark.parametrize("mode", ["tcp", "pty"])
 def test_elm327_client_reads_elm327_emulator(mode):
     state = new_state()
