@@ -29,8 +29,7 @@ def register(app: typer.Typer) -> None:
         """
         from rag_car.errors import BusError
         from rag_car.vehicle.diagnostics.obd import NegativeResponseError, NoResponseError, STORED_DTCS
-        from rag_car.vehicle.elm327.adapter import Elm327
-        from rag_car.vehicle.elm327.link import open_link
+        from rag_car.vehicle.elm327.adapter import open_adapter
         from rag_car.vehicle.spec import parse_bus_spec
 
         settings = state(ctx).settings({"can": {"bus": bus}})
@@ -38,10 +37,8 @@ def register(app: typer.Typer) -> None:
         if spec.kind != "elm327":
             raise BusError(f"clear-codes talks to an OBD-II adapter, not to {spec}",
                            "give the adapter: --bus elm327:/dev/ttyUSB0 or --bus elm327:socket://HOST:PORT")
-        baud = spec.options.get("baud")
-        adapter = Elm327(open_link(spec, int(baud) if baud else None), protocol=spec.options.get("protocol", "auto"))
+        adapter = open_adapter(spec)
         try:
-            adapter.initialise()
             try:
                 stored = adapter.read_dtcs(STORED_DTCS)
             except NoResponseError:

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from rag_car.vehicle.diagnostics.obd import (
     SHOW_CURRENT_DATA, SUPPORT_PIDS, ObdError, ObdResponse, ObdServices, TransferError, parse_pid_records,
 )
-from rag_car.vehicle.elm327.link import AdapterGone, Link
+from rag_car.vehicle.elm327.link import BAUD_RATES, AdapterGone, Link, SerialLink, open_link
+from rag_car.vehicle.spec import BusSpec
 from rag_car.vehicle.elm327.protocol import PROMPT, STATUS_MESSAGES, Reply, assemble, split_reply
 
 # Set-up after the reset: (command, required). Optional ones may be missing on clones (they answer "?").
@@ -228,6 +229,42 @@ class Elm327(ObdServices):
 
     def close(self) -> None:
         self.link.close()
+
+
+def find_baud(link: SerialLink, rates: tuple[int, ...] = BAUD_RATES, wait_s: float = 0.6) -> int | None:
+    """The baud rate at which the adapter on ``link`` answers ATI (its version, no side effect) with its prompt;
+    None when none does. The link is left at that rate."""
+    for baud in rates:
+        link.set_baud(baud)
+        link.discard_input()
+        link.write(b"ATI\r")
+        got = bytearray()
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and PROMPT.encode() not in got:
+            got += link.read(min(0.1, max(0.001, deadline - time.monotonic())))
+        if PROMPT.encode() in got and all(b < 0x80 for b in got):
+            return baud
+    return None
+
+
+def open_adapter(spec: BusSpec, *, timeout_s: float = 2.0, link: Link | None = None) -> Elm327:
+    """An initialised adapter for an elm327: spec (``link``: an already open one). A serial port without ?baud= is
+    tried at the usual rates first. Raises BusError (AdapterError, AdapterGone) saying what to try."""
+    baud = spec.options.get("baud")
+    link = link or open_link(spec, int(baud) if baud else None)
+    try:
+        if isinstance(link, SerialLink) and not baud:
+            found = find_baud(link)
+            if found is None:
+                raise AdapterError(f"the device on {link.name} answers at none of {', '.join(map(str, BAUD_RATES))} baud",
+                                   "check it is an ELM327 adapter and that it is powered (the car's OBD-II port); "
+                                   "give its rate if you know it (?baud=N)")
+        adapter = Elm327(link, protocol=spec.options.get("protocol", "auto"), timeout_s=timeout_s)
+        adapter.initialise()
+    except BaseException:
+        link.close()
+        raise
+    return adapter
 
 
 def _has_echo(raw: str, command: str) -> bool:

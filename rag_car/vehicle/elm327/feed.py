@@ -24,8 +24,8 @@ from rag_car.vehicle.diagnostics.obd import (
 from rag_car.vehicle.diagnostics.readings import SOURCE as PID_SOURCE
 from rag_car.vehicle.diagnostics.readings import pid_readings
 from rag_car.vehicle.diagnostics.vin import decode_vin
-from rag_car.vehicle.elm327.adapter import AdapterError, AdapterTimeout, Elm327
-from rag_car.vehicle.elm327.link import AdapterGone, open_link
+from rag_car.vehicle.elm327.adapter import AdapterError, AdapterTimeout, Elm327, open_adapter
+from rag_car.vehicle.elm327.link import AdapterGone
 from rag_car.vehicle.live import DtcReading, LampReading
 from rag_car.vehicle.spec import BusSpec, parse_bus_spec
 
@@ -59,7 +59,7 @@ class Elm327Feed:
 
     ``listeners`` are accepted for the CAN Feed's signature and unused: an adapter gives answers, not frames.
     ``facts``: DTC descriptions, ECU and lamp names (default: the bundled knowledge/facts.toml).
-    ``link_factory``: opens the link (tests and the benchmark pass their own; the default opens the spec's port).
+    ``link_factory``: opens the link (default: the spec's port, see elm327.link.open_link).
     """
 
     polls_obd = True  # this feed asks the OBD-II questions itself; nobody else must poll through it
@@ -88,7 +88,7 @@ class Elm327Feed:
         self.bus = None  # the CAN Feed's attribute: there is no python-can bus here
         self.poll_errors: dict[str, str] = {}
         self.timings: dict[str, float] = {}
-        self._link_factory = link_factory or self._open_link
+        self._link_factory = link_factory
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._first_done = threading.Event()
@@ -135,24 +135,16 @@ class Elm327Feed:
         return "live_s" in self.timings
 
     # --- the loop ----------------------------------------------------------------------------------
-    def _open_link(self, spec: BusSpec):
-        baud = spec.options.get("baud")
-        return open_link(spec, int(baud) if baud else None)
-
     def _run(self) -> None:
         backoff = self.initial_backoff_s
         first = True
         while not self._stop.is_set():
-            adapter = None
             try:
                 self._progress(0, state="connecting" if first else "reconnecting")
-                link = self._link_factory(self.spec)
-                adapter = Elm327(link, protocol=self.spec.options.get("protocol", "auto"), timeout_s=self.timeout_s)
+                link = self._link_factory(self.spec) if self._link_factory is not None else None
                 self._progress(1)
-                adapter.initialise()
+                adapter = open_adapter(self.spec, timeout_s=self.timeout_s, link=link)
             except RagCarError as exc:
-                if adapter is not None:
-                    adapter.close()
                 self.error = exc
                 self._first_done.set()
                 if first and not self.retry_first:

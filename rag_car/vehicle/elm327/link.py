@@ -16,6 +16,8 @@ from rag_car.errors import BusError
 from rag_car.vehicle.spec import BusSpec
 
 DEFAULT_BAUD = 38400
+# the rates ELM327 adapters and clones ship with, most common first (tried when the spec gives no ?baud=)
+BAUD_RATES = (38400, 9600, 115200, 57600, 230400, 19200)
 WIFI_HINT = "most Wi-Fi adapters listen on 192.168.0.10:35000 once this machine joins the adapter's network"
 
 
@@ -117,6 +119,16 @@ class SerialLink:
             self._port = serial.Serial(port, baudrate=baud, timeout=0.05, write_timeout=2.0, exclusive=True)
         except (serial.SerialException, OSError, ValueError) as exc:
             raise BusError(f"serial port {port} cannot be opened ({_serial_reason(exc)})", _serial_fix(port, exc)) from exc
+
+    @property
+    def baud(self) -> int:
+        return int(self._port.baudrate)
+
+    def set_baud(self, baud: int) -> None:
+        try:
+            self._port.baudrate = baud
+        except (self._serial_error, OSError, ValueError) as exc:
+            raise AdapterGone(f"cannot set {self.name} to {baud} baud ({exc})", "check the adapter's port") from exc
 
     def write(self, data: bytes) -> None:
         try:
