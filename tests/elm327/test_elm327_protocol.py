@@ -68,3 +68,13 @@ def test_elm327_negative_answer_and_padding():
     # a freeze frame answer with a pad byte beyond its length (elmulator p0301_basic)
     _, responses, _ = _answers("7E8 05 42 02 00 03 01 00\r", "020200", 2)
     assert responses[0].data.hex() == "02000301"
+
+
+def test_elm327_headers_off_second_answers_are_not_merged():
+    # two ECUs answering with headers off: the first answer is kept, the other is not glued onto it
+    _, responses, garbage = _answers("41 0D 3C\r41 0D 3B\r", "010D", 1)
+    assert [r.data.hex() for r in responses] == ["0d3c"] and len(garbage) == 1
+    # a legacy (ISO 9141) VIN with headers off: 49 02 <line> and four bytes per line
+    lines = "49 02 01 00 00 00 31\r49 02 02 43 34 52 4A\r49 02 03 46 42 47 38\r49 02 04 46 43 31 32\r49 02 05 33 34 35 36\r"
+    _, responses, _ = _answers(lines, "0902", 9)
+    assert responses[0].data[2:].replace(b"\x00", b"").decode() == "1C4RJFBG8FC123456"

@@ -183,10 +183,12 @@ def assemble(reply: Reply, service: int) -> tuple[list[ObdResponse], list[str]]:
             continue
         if data[0] in (positive, negative):
             t = transfer(UNKNOWN_ECU)
-            if t.done and t.data[:1] == bytes([positive]):
-                t.data += data  # a second headerless line of the same answer (legacy protocols, headers off)
-            else:
+            if not t.done:
                 t.data, t.length, t.done = bytearray(data), len(data), True
+            elif service == 0x09 and len(data) > 3 and data[1] == t.data[1]:
+                t.data += data[3:]  # the next line of a legacy multi-line answer: 49 02 <line number> <4 bytes>
+            else:
+                garbage.append(f"{line} (a second ECU's answer; with headers off it cannot be told apart)")
             continue
         if len(data) >= 6 and data[0] == 0x18 and data[1] in (0xDA, 0xDB):
             _frame(transfer(0x18DAF100 | data[3]), data[4:])
