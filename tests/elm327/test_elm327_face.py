@@ -98,6 +98,8 @@ def test_elm327_face_answers_like_an_elm327():
     assert adapter.handle("0902").startswith("014\r0: 49 02 01 31 43 34\r1: ")
     assert adapter.handle("0160") == "NO DATA\r\r>"  # nothing supported there: the ECU stays silent
     assert adapter.handle("01ZZ") == "?\r\r>" and adapter.handle("ATXYZ") == "?\r\r>"
+    assert adapter.handle("ATH1") == "OK\r\r>" and adapter.handle("010C1") == "7E8 04 41 0C 1A F8\r\r>"  # count digit
+    assert adapter.handle("") == "7E8 04 41 0C 1A F8\r\r>"  # a bare CR repeats the last command
     assert adapter.handle("ATSP3") == "OK\r\r>" and adapter.handle("0100") == "BUS INIT: ...ERROR\r\r>"
     assert [f.hex() for f in can_frames(bytes(range(20)))][:2] == ["1014000102030405", "2106070809 0a0b0c".replace(" ", "")]
 
@@ -125,3 +127,16 @@ def test_elm327_face_replays_a_real_drive(shared_data):
     for key in ("engine_speed", "vehicle_speed", "coolant_temp", "catalyst_temp_b1s1", "commanded_lambda", "module_voltage"):
         resolution = {"engine_speed": 0.25, "catalyst_temp_b1s1": 0.1, "commanded_lambda": 2 / 65536, "module_voltage": 0.001}
         assert ecm[key] == pytest.approx(expected[key], abs=resolution.get(key, 1.0)), key
+
+
+def test_elm327_python_obd_fast_mode_reads_the_face():
+    # fast=True: python-OBD appends the number of answers to wait for and repeats a command with a bare CR
+    with simulated_elm327("misfire") as (port, simulator):
+        connection = obd.OBD(f"socket://127.0.0.1:{port}", baudrate=38400, fast=True, check_voltage=False, timeout=2)
+        try:
+            assert connection.status() == obd.OBDStatus.CAR_CONNECTED
+            speeds = [connection.query(obd.commands.RPM).value for _ in range(3)]
+            assert all(s is not None and s.magnitude == pytest.approx(simulator.ecus["ECM"].view.values["engine_speed"],
+                                                                    abs=400) for s in speeds), speeds
+        finally:
+            connection.close()

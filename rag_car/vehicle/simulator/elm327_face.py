@@ -167,6 +167,8 @@ class AdapterState:
 
     # --- OBD-II requests ---------------------------------------------------------------------------
     def _obd(self, command: str) -> list[str]:
+        if len(command) % 2 and len(command) >= 3 and command[-1] in "123456789ABCDEF":
+            command = command[:-1]  # "010C1": the number of answers to wait for (ELM327 v1.3+); ours come at once
         if not _is_hex(command) or len(command) % 2:
             return ["?"]
         if self._protocol() != SIMULATED_PROTOCOL:
