@@ -31,7 +31,8 @@ HEALTHY = {
 
 
 def _feed(spec: str, state, **options) -> Elm327Feed:
-    defaults = dict(timeout_s=0.5, initial_backoff_s=0.2, max_backoff_s=0.8, idle_backoff_s=0.3, min_round_s=0.05)
+    defaults = dict(timeout_s=0.5, search_timeout_s=0.5, initial_backoff_s=0.2, max_backoff_s=0.8, idle_backoff_s=0.3,
+                    min_round_s=0.05)
     return Elm327Feed(spec, state, **{**defaults, **options})
 
 
@@ -185,3 +186,16 @@ def test_elm327_adapter_request_errors_name_the_port():
             assert "'?'" in info.value.message
         finally:
             client.close()
+
+
+def test_elm327_protocol_search_gets_its_own_time():
+    replies = dict(HEALTHY)
+    replies["0100"] = Step("SEARCHING...\r" + HEALTHY["0100"], delay_s=1.5)  # slower than a request may take later
+    state = new_state()
+    with scripted_adapter(replies) as adapter:
+        feed = _feed(adapter.spec, state, timeout_s=0.5, search_timeout_s=4.0).start()
+        try:
+            assert feed.wait_live(15), state.snapshot().bus
+            assert feed.adapter.timeouts == 0 and adapter.commands.count("0100") == 1
+        finally:
+            feed.stop()

@@ -65,8 +65,8 @@ def test_elm327_client_reads_each_elmulator_scenario(name):
 def test_elm327_adapter_disconnect_scenario_reconnects_without_inventing_data():
     state = new_state()
     with elmulator_server("adapter_disconnect") as port:
-        feed = Elm327Feed(f"elm327:socket://127.0.0.1:{port}", state, timeout_s=0.5, initial_backoff_s=0.2,
-                          max_backoff_s=0.4).start()
+        feed = Elm327Feed(f"elm327:socket://127.0.0.1:{port}", state, timeout_s=0.5, search_timeout_s=0.5,
+                          initial_backoff_s=0.2, max_backoff_s=0.4).start()
         try:
             # the first 0100 stalls (a timeout, asked again), the retry is answered, then 03 drops the connection
             assert wait_for(lambda: feed.reconnects >= 1, 20), state.snapshot().bus

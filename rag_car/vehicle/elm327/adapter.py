@@ -58,8 +58,9 @@ class Elm327(ObdServices):
     """An ELM327 (or clone) on ``link``. Call :meth:`initialise` first.
 
     ``timeout_s``: how long to wait for the prompt after an OBD-II request (the adapter itself gives up after
-    its own AT ST time and says NO DATA; this is the guard against one that stalls). ``protocol``: "auto" or an
-    AT SP number. ``reset_timeout_s``: for ATZ, which takes about a second on real adapters.
+    its own AT ST time and says NO DATA; this is the guard against one that stalls). ``search_timeout_s``: the same
+    for requests until the first answer, while the adapter searches the protocols ("SEARCHING...": seconds on a
+    real car). ``protocol``: "auto" or an AT SP number. ``reset_timeout_s``: for ATZ (about a second on real adapters).
     """
 
     no_answer_fix = ("the vehicle's ECUs did not answer through the adapter: switch the ignition on; "
@@ -67,12 +68,15 @@ class Elm327(ObdServices):
     pids_per_request = 1  # until probe_multi_pid() finds that six at a time work
     dtc_count_byte = True  # most vehicles since 2008 speak CAN; describe_protocol() corrects it
 
-    def __init__(self, link: Link, *, protocol: str = "auto", timeout_s: float = 2.0, reset_timeout_s: float = 5.0) -> None:
+    def __init__(self, link: Link, *, protocol: str = "auto", timeout_s: float = 2.0, reset_timeout_s: float = 5.0,
+                 search_timeout_s: float = 10.0) -> None:
         self.link = link
         self.bus_name = f"ELM327 adapter {link.name}"
         self.protocol = "0" if protocol.lower() in ("auto", "0", "") else protocol.upper()
         self.timeout_s = timeout_s
         self.reset_timeout_s = reset_timeout_s
+        self.search_timeout_s = search_timeout_s
+        self._protocol_found = False
         self.info = AdapterInfo(port=link.name)
         self.requests_sent = 0
         self.garbage_lines = 0
@@ -120,7 +124,7 @@ class Elm327(ObdServices):
             reply = self.command("ATZ", self.reset_timeout_s)
             banner = " ".join(reply.data)
         except AdapterTimeout:
-            # some clones do not prompt after ATZ; a warm start (ATWS) or a plain version query still may
+            # some clones do not prompt after ATZ; a plain version query still may
             try:
                 banner = " ".join(self.command("ATI", self.reset_timeout_s).data)
             except AdapterTimeout as exc:
@@ -174,6 +178,8 @@ class Elm327(ObdServices):
         text = payload.hex().upper()
         if ecu is not None:
             self.command(f"ATSH{ecu - 8:03X}" if ecu <= 0x7FF else "ATSH7DF", 1.0)
+        if timeout_s is None and not self._protocol_found:
+            timeout_s = max(self.timeout_s, self.search_timeout_s)
         try:
             reply = self._ask(text, timeout_s)
         finally:
@@ -186,6 +192,7 @@ class Elm327(ObdServices):
             meaning, fix = STATUS_MESSAGES[reply.status]
             raise AdapterError(f"{self.bus_name} answered {text} with {reply.status_line!r}: {meaning}", fix, status=reply.status)
         responses, garbage = assemble(reply, service)
+        self._protocol_found = self._protocol_found or bool(responses)
         self.garbage_lines += len(garbage)
         self._seen_ecus.update(r.ecu for r in responses)
         if not responses and garbage:
@@ -247,7 +254,8 @@ def find_baud(link: SerialLink, rates: tuple[int, ...] = BAUD_RATES, wait_s: flo
     return None
 
 
-def open_adapter(spec: BusSpec, *, timeout_s: float = 2.0, link: Link | None = None) -> Elm327:
+def open_adapter(spec: BusSpec, *, timeout_s: float = 2.0, search_timeout_s: float = 10.0,
+                 link: Link | None = None) -> Elm327:
     """An initialised adapter for an elm327: spec (``link``: an already open one). A serial port without ?baud= is
     tried at the usual rates first. Raises BusError (AdapterError, AdapterGone) saying what to try."""
     baud = spec.options.get("baud")
@@ -259,7 +267,8 @@ def open_adapter(spec: BusSpec, *, timeout_s: float = 2.0, link: Link | None = N
                 raise AdapterError(f"the device on {link.name} answers at none of {', '.join(map(str, BAUD_RATES))} baud",
                                    "check it is an ELM327 adapter and that it is powered (the car's OBD-II port); "
                                    "give its rate if you know it (?baud=N)")
-        adapter = Elm327(link, protocol=spec.options.get("protocol", "auto"), timeout_s=timeout_s)
+        adapter = Elm327(link, protocol=spec.options.get("protocol", "auto"), timeout_s=timeout_s,
+                         search_timeout_s=search_timeout_s)
         adapter.initialise()
     except BaseException:
         link.close()

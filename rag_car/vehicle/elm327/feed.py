@@ -67,7 +67,8 @@ class Elm327Feed:
     def __init__(self, spec: str | BusSpec, state: Any, *, listeners: list | None = None, facts: VehicleFacts | None = None,
                  initial_backoff_s: float = 0.5, max_backoff_s: float = 8.0, retry_first: bool = False,
                  dtc_interval_s: float = 5.0, min_round_s: float = 0.2, timeout_s: float = 2.0,
-                 idle_backoff_s: float = 3.0, link_factory: Callable[[BusSpec], Any] | None = None) -> None:
+                 idle_backoff_s: float = 3.0, search_timeout_s: float = 10.0,
+                 link_factory: Callable[[BusSpec], Any] | None = None) -> None:
         self.spec = spec if isinstance(spec, BusSpec) else parse_bus_spec(spec)
         if self.spec.kind != "elm327":
             raise BusError(f"{self.spec} is not an elm327: spec", "use elm327:/dev/ttyUSB0 or elm327:socket://HOST:PORT")
@@ -80,6 +81,7 @@ class Elm327Feed:
         self.min_round_s = min_round_s
         self.timeout_s = timeout_s
         self.idle_backoff_s = idle_backoff_s
+        self.search_timeout_s = search_timeout_s
         self.reconnects = 0
         self.rounds = 0
         self.pids_read = 0
@@ -143,7 +145,7 @@ class Elm327Feed:
                 self._progress(0, state="connecting" if first else "reconnecting")
                 link = self._link_factory(self.spec) if self._link_factory is not None else None
                 self._progress(1)
-                adapter = open_adapter(self.spec, timeout_s=self.timeout_s, link=link)
+                adapter = open_adapter(self.spec, timeout_s=self.timeout_s, search_timeout_s=self.search_timeout_s, link=link)
             except RagCarError as exc:
                 self.error = exc
                 self._first_done.set()
