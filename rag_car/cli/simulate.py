@@ -30,9 +30,9 @@ def register(app: typer.Typer) -> None:
         time_scale: float = typer.Option(1.0, "--time-scale", help="Run scenario time this many times faster (20: a 60 s fault in 3 s)."),
         dbc: Optional[Path] = typer.Option(None, "--dbc", help="The vehicle's DBC (default: the bundled dbc/*.dbc)."),
         list_only: bool = typer.Option(False, "--list", help="List the scenarios, one line each, and exit."),
-        elm327: Optional[str] = typer.Option(None, "--elm327", help="HOST:PORT: also answer as an ELM327 OBD-II adapter "
+        elm327: Optional[str] = typer.Option(None, "--elm327", help="[HOST:]PORT: also answer as an ELM327 OBD-II adapter "
                                              "on TCP (for OBD apps; clients use elm327:socket://HOST:PORT). Loopback "
-                                             "unless you give another address."),
+                                             "unless you give another address (then with a warning)."),
         obd_replay: Optional[Path] = typer.Option(None, "--obd-replay", help="A CSV of real OBD-II readings (one row a "
                                                   "second, e.g. the carOBD logs): the engine ECU answers service 01 from it."),
     ) -> None:
@@ -88,6 +88,8 @@ def _run(settings, scenario: str, bus_flag: str | None, serve: str | None, durat
         replay = load_obd_replay(obd_replay)
         typer.echo(f"replaying {len(replay.rows)} s of OBD-II readings from {replay.path} (looping)"
                    + (f"; columns ignored: {', '.join(replay.ignored)}" if replay.ignored else ""), err=True)
+    if elm327 and elm327.isdigit():
+        elm327 = f"127.0.0.1:{elm327}"  # a bare port: loopback
     face_address = parse_host_port(elm327, "--elm327") if elm327 else None
     vehicle = build_vehicle(scenario, dbc=dbc_path, profile=profile, time_scale=time_scale, extra_dirs=extra)
     stop = threading.Event()

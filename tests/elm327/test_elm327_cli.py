@@ -12,8 +12,8 @@ import time
 from elm_helpers import REPO
 
 
-def _start_simulator(cli_env, tmp_path, *extra: str) -> tuple[subprocess.Popen, int]:
-    process = subprocess.Popen([sys.executable, "-m", "rag_car", "simulate", "--elm327", "127.0.0.1:0", "--duration", "60",
+def _start_simulator(cli_env, tmp_path, *extra: str, address: str = "127.0.0.1:0") -> tuple[subprocess.Popen, int]:
+    process = subprocess.Popen([sys.executable, "-m", "rag_car", "simulate", "--elm327", address, "--duration", "60",
                                 *extra], cwd=tmp_path, env=cli_env, stderr=subprocess.PIPE, text=True)
     for _ in range(5):
         line = process.stderr.readline()
@@ -76,7 +76,8 @@ def test_elm327_cli_bad_input(cli, tmp_path):
 
 
 def test_elm327_simulate_replays_a_real_drive(cli, cli_env, tmp_path, shared_data):
-    process, port = _start_simulator(cli_env, tmp_path, "--obd-replay", str(shared_data / "carobd" / "idle1.csv"))
+    # a bare port is a loopback address
+    process, port = _start_simulator(cli_env, tmp_path, "--obd-replay", str(shared_data / "carobd" / "idle1.csv"), address="0")
     try:
         result = cli("monitor", "--bus", f"elm327:socket://127.0.0.1:{port}", "--once", "--json")
     finally:
