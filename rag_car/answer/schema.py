@@ -80,6 +80,7 @@ class Answer:
     query: str = ""
     vehicle: dict[str, Any] = field(default_factory=dict)
     error: str | None = None  # the documents could not be searched at all (nothing indexed, store down)
+    live_kind: str = ""  # "reading" or "health" when the bus answered first (rag_car/answer/live_first.py)
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``json.dumps``; validates against :data:`ANSWER_JSON_SCHEMA`."""

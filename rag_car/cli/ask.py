@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         bus: Optional[str] = typer.Option(None, "--bus", help="Listen to this bus first so live data grounds the answer, e.g. remote:ws://127.0.0.1:54701/ or elm327:/dev/ttyUSB0 (an OBD-II adapter)."),
         listen: Optional[float] = typer.Option(None, "--listen", min=0, help="Seconds to listen to --bus before answering (default 2)."),
         backend: Optional[str] = typer.Option(None, "--backend", help="extractive (default), llamacpp, ollama or openai."),
+        profile: Optional[str] = typer.Option(None, "--profile", help="The vehicle profile to apply when the bus's VIN does not name one (see `rag-car vehicle list`)."),
         as_json: bool = typer.Option(False, "--json", help="One JSON object per question (see docs/answer.md for the schema)."),
     ) -> None:
         """Answer a question from the vehicle's documents (and its live data with --bus), citing each statement.
@@ -43,7 +44,8 @@ def register(app: typer.Typer) -> None:
         if question != "-" and not question.strip():
             raise typer.BadParameter("the question is empty: type a question, e.g. \"What is the tire pressure?\"",
                                      param_hint="QUESTION")
-        settings = state(ctx).settings({"llm": {"backend": backend, "persona": persona}, "can": {"listen_s": listen}})
+        settings = state(ctx).settings({"llm": {"backend": backend, "persona": persona}, "can": {"listen_s": listen},
+                                        "vehicle": {"profile": profile}})
 
         from rag_car.answer.assistant import Assistant
 
@@ -99,6 +101,8 @@ def print_footer(answer: Any) -> None:
             typer.echo(f"  [{c.n}] {c.label()} ({c.doc_type})")
     if answer.fallback:
         typer.echo(f"note: answered by the extractive backend: {answer.fallback}", err=True)
+    if answer.vehicle.get("profile"):
+        typer.echo(f"note: vehicle profile {answer.vehicle['profile']} ({answer.vehicle.get('profile_from', '')})", err=True)
     for note in answer.notices:
         if answer.fallback and note.startswith(answer.fallback):
             continue

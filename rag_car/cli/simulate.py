@@ -125,8 +125,7 @@ def _run(settings, scenario: str, bus_flag: str | None, serve: str | None, durat
                            "reach it (and clear its codes)", err=True)
             typer.echo(f"ELM327 adapter face on {face_host}:{face_port} (clients: elm327:socket://{face_host}:{face_port}; "
                        f"python-OBD: obd.OBD('socket://{face_host}:{face_port}', baudrate=38400))", err=True)
-        info = vehicle.facts.vehicle
-        name = " ".join(str(p) for p in (info.get("make"), info.get("model")) if p) or "vehicle"
+        name = " ".join(p for p in (vehicle.vehicle.make, vehicle.vehicle.model) if p) or "vehicle"
         typer.echo(f"simulating {vehicle.scenario.name!r} ({vehicle.scenario.summary or 'no summary'}) - {name}, VIN {vehicle.vin}, "
                    f"{vehicle.profile_name} drive, time x{time_scale:g}, on {shown}"
                    + (f" for {duration:g} s" if duration else "; Ctrl-C to stop"), err=True)

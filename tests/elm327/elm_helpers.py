@@ -11,17 +11,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag_car.vehicle.live import LiveState
-from rag_car.vehicle.ranges import load_normal_ranges
+from rag_car.vehicle.profile import load_profile
 
 REPO = Path(__file__).resolve().parents[2]
 DBC = REPO / "dbc" / "aldmoor_corrin.dbc"
 FACTS = REPO / "knowledge" / "facts.toml"
+CORRIN = load_profile(FACTS, name="aldmoor-corrin", bundled=True)  # the bundled vehicle profile
 # what a healthy ELM327 says to the set-up commands
 SETUP_REPLIES = {"ATZ": "\r\rELM327 v1.5\r\r>", "ATI": "ELM327 v1.5\r\r>", "ATRV": "12.4V\r\r>", "ATDP": "AUTO, ISO 15765-4 (CAN 11/500)\r\r>"}
 
 
 def new_state() -> LiveState:
-    return LiveState(str(DBC), normal_ranges=load_normal_ranges(FACTS, qualified=True))
+    return LiveState(str(DBC), profile=CORRIN, profile_how="picked")
 
 
 @dataclass

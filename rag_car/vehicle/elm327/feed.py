@@ -14,10 +14,9 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from rag_car.errors import BusError, RagCarError
-from rag_car.vehicle.diagnostics.facts import VehicleFacts, bundled_facts_path, load_facts
 from rag_car.vehicle.diagnostics.obd import (
     DEFAULT_POLL_PIDS, DTC_KIND, DTC_SERVICES, MONITOR_STATUS, PIDS, NoResponseError, ObdError,
 )
@@ -28,6 +27,9 @@ from rag_car.vehicle.elm327.adapter import AdapterError, AdapterTimeout, Elm327,
 from rag_car.vehicle.elm327.link import AdapterGone
 from rag_car.vehicle.live import DtcReading, LampReading
 from rag_car.vehicle.spec import BusSpec, parse_bus_spec
+
+if TYPE_CHECKING:
+    from rag_car.vehicle.profile import VehicleProfile
 
 # the steps the live page shows while an adapter comes up, in order
 PROGRESS = ("opening port", "initialising adapter", "finding supported PIDs", "reading trouble codes",
@@ -58,13 +60,15 @@ class Elm327Feed:
     """Polls the adapter ``spec`` names and keeps ``state`` (a LiveState) current; see the module docstring.
 
     ``listeners`` are accepted for the CAN Feed's signature and unused: an adapter gives answers, not frames.
-    ``facts``: DTC descriptions, ECU and lamp names (default: the bundled knowledge/facts.toml).
+    ``profile``: the vehicle profile whose DTC descriptions, ECU and lamp names apply (default: the one the state
+    holds at each moment, as the diagnostics session resolves it; None: no vehicle's facts, plain codes and IDs).
     ``link_factory``: opens the link (default: the spec's port, see elm327.link.open_link).
     """
 
     polls_obd = True  # this feed asks the OBD-II questions itself; nobody else must poll through it
 
-    def __init__(self, spec: str | BusSpec, state: Any, *, listeners: list | None = None, facts: VehicleFacts | None = None,
+    def __init__(self, spec: str | BusSpec, state: Any, *, listeners: list | None = None,
+                 profile: "VehicleProfile | None" = None,
                  initial_backoff_s: float = 0.5, max_backoff_s: float = 8.0, retry_first: bool = False,
                  dtc_interval_s: float = 5.0, min_round_s: float = 0.2, timeout_s: float = 2.0,
                  idle_backoff_s: float = 3.0, search_timeout_s: float = 10.0,
@@ -73,7 +77,7 @@ class Elm327Feed:
         if self.spec.kind != "elm327":
             raise BusError(f"{self.spec} is not an elm327: spec", "use elm327:/dev/ttyUSB0 or elm327:socket://HOST:PORT")
         self.state = state
-        self.facts = facts or (load_facts(bundled_facts_path()) if bundled_facts_path().is_file() else VehicleFacts())
+        self._profile = profile
         self.initial_backoff_s = initial_backoff_s
         self.max_backoff_s = max_backoff_s
         self.retry_first = retry_first
@@ -277,7 +281,7 @@ class Elm327Feed:
         values, monitors = result
         self.rounds += 1
         self.pids_read += len(values)
-        readings = pid_readings(values, monitors, self.facts.ecu_names(), getattr(self.state, "normal_ranges", None))
+        readings = pid_readings(values, monitors, self._ecu_names(), getattr(self.state, "normal_ranges", None))
         # stale once a few rounds in a row brought nothing new (slow adapters take seconds per round)
         self.state.set_readings(PID_SOURCE, readings, stale_s=max(2.0, 3 * self.min_round_s + 2 * self.timeout_s))
         if monitors:
@@ -292,13 +296,13 @@ class Elm327Feed:
                     self.state.set_dtcs(source, [])  # pending/permanent codes are optional in J1979 before 2010
                 continue
             self.state.set_dtcs(source, [
-                DtcReading(code=d.code, source=source, description=self.facts.describe_dtc(d.code),
+                DtcReading(code=d.code, source=source, description=self._describe(d.code),
                            status=DTC_KIND[service], ecu=self._ecu(d.ecu)) for d in found])
 
     def _read_vehicle(self, adapter: Elm327) -> None:
         ok, vin = self._guard("vin", adapter.read_vin)
         if ok and vin:
-            info = decode_vin(vin, self.facts.vehicle).to_vehicle()
+            info = decode_vin(vin, self.profile).to_vehicle()
             info["vin_source"] = "obd-09"
             self.state.set_vehicle(info)
 
@@ -310,7 +314,7 @@ class Elm327Feed:
                 "values": {v.name: f"{v.value:g} {v.unit}".strip() for v in frame.values}})
 
     def _publish_mil(self, on: bool) -> None:
-        fact = self.facts.lamps.get("check_engine")
+        fact = self.profile.lamps.get("check_engine") if self.profile is not None else None
         name = fact.name if fact is not None else "Check-engine lamp (MIL)"
         self.state.set_lamps([LampReading("check_engine", name, "on" if on else "off")])
 
@@ -320,6 +324,17 @@ class Elm327Feed:
             "pids_per_request": adapter.pids_per_request, "ecus": [self._ecu(e) for e in adapter.ecus],
             "garbage_lines": adapter.garbage_lines, "errors": dict(self.poll_errors)})
 
+    @property
+    def profile(self) -> "VehicleProfile | None":
+        """The profile in force: the one given, else the state's (which the diagnostics session keeps resolved)."""
+        return self._profile if self._profile is not None else getattr(self.state, "profile", None)
+
+    def _describe(self, code: str) -> str:
+        return self.profile.describe_dtc(code) if self.profile is not None else ""
+
+    def _ecu_names(self) -> dict[int, str]:
+        return self.profile.ecu_names() if self.profile is not None else {}
+
     def _ecu(self, response_id: int) -> str:
-        return self.facts.ecu_names().get(response_id, f"0x{response_id:03X}")
+        return self._ecu_names().get(response_id, f"0x{response_id:03X}")
 
