@@ -81,6 +81,7 @@ class Answer:
     vehicle: dict[str, Any] = field(default_factory=dict)
     error: str | None = None  # the documents could not be searched at all (nothing indexed, store down)
     live_kind: str = ""  # "reading" or "health" when the bus answered first (rag_car/answer/live_first.py)
+    more: str = ""  # what the sources add beyond the short answer (the UI's "more", `ask --more`), same citations
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``json.dumps``; validates against :data:`ANSWER_JSON_SCHEMA`."""
@@ -172,5 +173,6 @@ ANSWER_JSON_SCHEMA: dict[str, Any] = {
         "query": {"type": "string"},
         "vehicle": {"type": "object"},
         "error": {"type": ["string", "null"]},
+        "more": {"type": "string"},
     },
 }

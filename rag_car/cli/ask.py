@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any, Optional
 
 import typer
 
 from rag_car.cli.state import state
+from rag_car.cli.terminal import json_text
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
         backend: Optional[str] = typer.Option(None, "--backend", help="extractive (default), llamacpp, ollama or openai."),
         profile: Optional[str] = typer.Option(None, "--profile", help="The vehicle profile to apply when the bus's VIN does not name one (see `rag-car vehicle list`)."),
         as_json: bool = typer.Option(False, "--json", help="One JSON object per question (see docs/answer.md for the schema)."),
+        more: bool = typer.Option(False, "--more", help="Also print what the sources add beyond the short answer (an owner's answer is short by default)."),
     ) -> None:
         """Answer a question from the vehicle's documents (and its live data with --bus), citing each statement.
 
@@ -30,6 +31,7 @@ def register(app: typer.Typer) -> None:
 
         \b
           rag-car ask "What is the tire pressure?"
+          rag-car ask "How do I jump start the car?" --more
           rag-car ask "what's wrong with my car?" --bus remote:ws://127.0.0.1:54701/ --listen 3
           rag-car ask "P0301 next diagnostic step" --persona technician --backend llamacpp --json
           printf 'P0301?\\nwheel nut torque?\\n' | rag-car ask --json -
@@ -61,7 +63,7 @@ def register(app: typer.Typer) -> None:
                 for text in questions:
                     if question == "-" and not text.strip():
                         continue
-                    answer = _answer(assistant, text, vehicle, as_json, stream=not as_json and question != "-")
+                    answer = _answer(assistant, text, vehicle, as_json, stream=not as_json and question != "-", more=more)
                     failed = failed or answer.error is not None
                 if failed and question != "-":
                     raise typer.Exit(1)
@@ -70,11 +72,11 @@ def register(app: typer.Typer) -> None:
                 live_feed.close()
 
 
-def _answer(assistant: Any, text: str, vehicle: str | None, as_json: bool, stream: bool) -> Any:
+def _answer(assistant: Any, text: str, vehicle: str | None, as_json: bool, stream: bool, more: bool = False) -> Any:
     """Answer one question and print it; returns the Answer."""
     if as_json:
         answer = assistant.ask(text, vehicle=vehicle)
-        typer.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        typer.echo(json_text(answer.to_json(), ensure_ascii=False))
         sys.stdout.flush()
         return answer
     printed = False
@@ -89,6 +91,10 @@ def _answer(assistant: Any, text: str, vehicle: str | None, as_json: bool, strea
     if not printed:
         sys.stdout.write(answer.answer)
     sys.stdout.write("\n")
+    if answer.more and more:
+        sys.stdout.write(f"\nMore:\n{answer.more}\n")
+    elif answer.more:
+        typer.echo("(more in the sources: --more)", err=True)
     print_footer(answer)
     return answer
 

@@ -15,6 +15,7 @@ from rag_car.settings import load_settings
 from rag_car.vehicle.profile import Garage
 from rag_car.vehicle.profile.load import profile_from_data
 from rag_car.vehicle.live import DtcReading, LampReading
+from rag_car.tuning import TUNING
 
 PASSAGES = [
     passage(1, "The recommended cold tire pressure is 240 kPa (35 psi) front and 220 kPa (32 psi) rear.\n"
@@ -66,14 +67,14 @@ HOT = snapshot(
 
 
 def make(tmp_path, passages=PASSAGES, live=None, answers=None, **llm):
-    settings = load_settings(overrides={"data_dir": str(tmp_path), "llm": {"abstain_below": 0.2, **llm}})
+    settings = load_settings(overrides={"data_dir": str(tmp_path), "llm": llm})
     backends = {}
     fake = None
     if answers is not None:
         fake = RecordingBackend(settings, answers)
         backends["ollama"] = fake
     assistant = Assistant(settings, retriever=KeywordRetriever(list(passages), TermEmbedder()), live=live,
-                          garage=GARAGE, backends=backends)
+                          garage=GARAGE, backends=backends, tuning=TUNING.with_answer(abstain_below=0.2))
     return assistant, fake
 
 
@@ -268,8 +269,9 @@ def test_poisoned_document_changes_nothing(tmp_path):
 def test_an_index_without_vehicle_metadata_refuses_no_year_in_the_bundled_cars_name(tmp_path):
     """The index cannot say which vehicles it covers: a question about a 2005 model is answered from it, not
     refused with the bundled Corrin's years (the bundled profile is no fallback for the documents)."""
-    settings = load_settings(overrides={"data_dir": str(tmp_path), "llm": {"abstain_below": 0.2}})
-    assistant = Assistant(settings, retriever=KeywordRetriever(list(PASSAGES), TermEmbedder()))
+    settings = load_settings(overrides={"data_dir": str(tmp_path)})
+    assistant = Assistant(settings, retriever=KeywordRetriever(list(PASSAGES), TermEmbedder()),
+                          tuning=TUNING.with_answer(abstain_below=0.2))
     assert assistant.vehicles() == []
     answer = assistant.ask("What is the tire pressure on my 2005 model?")
     assert "240 kPa" in answer.answer and "Corrin" not in answer.answer and not answer.abstained

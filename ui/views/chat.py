@@ -10,7 +10,7 @@ import streamlit as st
 from rag_car.errors import BackendUnavailable, EmptyIndexError, RagCarError
 
 from ui import conversation, resources
-from ui.sources import source_url
+from ui.sources import origin_note, source_url
 
 settings = resources.settings()
 persona = st.session_state.get(conversation.PERSONA) or settings.llm.persona
@@ -32,11 +32,12 @@ with tools:
 def render_citation(citation) -> None:
     """A chip ``[n] Title, p. N`` that opens onto the passage, its section and page."""
     page = f" · p. {citation.page}" if citation.page else ""
-    label = f"[{citation.n}] {citation.title or citation.source.rsplit('/', 1)[-1]}{page}"
-    with st.popover(label, width="content"):
+    origin = origin_note(citation.metadata)  # a user's upload or an unverified file is marked as such (#19)
+    label = f"[{citation.n}] {citation.title or citation.source.rsplit('/', 1)[-1]}{page}" + (f" · {origin}" if origin else "")
+    with st.popover(label, width="content", icon=":material/person:" if origin == "your upload" else None):
         st.markdown(f"**{citation.title or citation.source}**")
         where = [part for part in (citation.section, f"page {citation.page}" if citation.page else "",
-                                   citation.doc_type.replace("_", " ")) if part]
+                                   citation.doc_type.replace("_", " "), origin) if part]
         st.caption(" · ".join(where))
         st.markdown("\n".join("> " + line for line in (citation.text or "").splitlines() or [""]))
         if citation.source:
@@ -45,7 +46,8 @@ def render_citation(citation) -> None:
 
 
 def render_answer_details(answer) -> None:
-    """Everything around the answer text: notices, readings, codes, sources, backend."""
+    """Everything around the answer text: "more", notices, readings, codes, sources, backend."""
+    render_more(answer)
     if answer.fallback:
         st.warning(f"**{answer.requested_backend or settings.llm.backend}** was not available "
                    f"({answer.fallback}); this answer comes from the **{answer.backend}** backend.",
@@ -82,6 +84,13 @@ def render_answer(answer) -> None:
                 icon=":material/search_off:")
     st.markdown(answer.answer)
     render_answer_details(answer)
+
+
+def render_more(answer) -> None:
+    """What the sources add beyond the short answer, folded away (an owner's answer is short by default)."""
+    if getattr(answer, "more", ""):
+        with st.expander("More from the sources"):
+            st.markdown(answer.more)
 
 
 def render_error(turn: conversation.Turn, index: int) -> None:

@@ -10,45 +10,16 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from rag_car.knowledge.retrieve.codes import Code, find_codes
+from rag_car.text.codes import Code, find_codes
+from rag_car.text.typos import TypoCorrector
+from rag_car.text.words import STOPWORDS, spelled, stem
 
 # Bumped when the tokenizer or the catalog changes, so that an index built by older code is rebuilt.
-TOKENIZER_VERSION = 10
+TOKENIZER_VERSION = 11
 
-# bm25s' longer English list, minus the little words that carry meaning about a car ("light stays on", "cuts off").
-_KEEP = {"off", "on", "up", "down", "out", "over", "under", "above", "below", "no", "not", "again"}
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?(?:[-/.][a-z0-9]+)*")
 _SEPARATORS = re.compile(r"[-/.]")
 _DECIMAL = re.compile(r"\d+\.\d+")
-# One spelling per word, in documents and questions alike: British -> US, and the abbreviations people type.
-_SPELLINGS = {
-    "tyre": "tire", "tyres": "tires", "litre": "liter", "litres": "liters", "colour": "color", "colours": "colors",
-    "centre": "center", "aluminium": "aluminum", "kerb": "curb", "windscreen": "windshield", "bonnet": "hood",
-    "gearbox": "transmission", "petrol": "gasoline", "indicator": "turn signal", "indicators": "turn signals",
-    "spec": "specification", "specs": "specifications", "temp": "temperature", "temps": "temperatures",
-    "tranny": "transmission", "trans": "transmission", "batt": "battery", "aircon": "air conditioning",
-    "dtcs": "dtc", "revs": "rpm", "mpg": "fuel economy",
-}
-MIN_CORRECTABLE = 4  # shorter unknown words are too ambiguous to correct
-
-
-@functools.lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
-
-    return frozenset(STOPWORDS_EN_PLUS) - _KEEP
-
-
-@functools.lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer  # PyStemmer, the Snowball stemmers bm25s recommends
-
-    return Stemmer.Stemmer("english")
-
-
-@functools.lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    return _stemmer().stemWord(word)
 
 
 def tokenize(text: str, codes: Sequence[Code] | None = None) -> list[str]:
@@ -73,7 +44,7 @@ def tokenize(text: str, codes: Sequence[Code] | None = None) -> list[str]:
 @functools.lru_cache(maxsize=500_000)
 def _word_tokens(word: str) -> tuple[str, ...]:
     """The tokens of one matched word: a corpus repeats its words, so each is worked out once per process."""
-    stop = _stopwords()
+    stop = STOPWORDS
     word = word.replace("’", "'")
     if "'" in word:
         word = word.split("'", 1)[0]
@@ -84,20 +55,16 @@ def _word_tokens(word: str) -> tuple[str, ...]:
     for part in parts:
         if part in stop:
             continue
-        spelled = _SPELLINGS.get(part)
-        if spelled:
-            tokens.extend(_stem(w) for w in spelled.split() if w not in stop)
+        one = spelled(part)
+        if one != part:
+            tokens.extend(stem(w) for w in (w.split("'", 1)[0] for w in one.split()) if w and w not in stop)
             continue
-        tokens.append(_stem(part) if part.isalpha() else part)
+        tokens.append(stem(part) if part.isalpha() else part)
     if len(parts) > 1:
         joined = "".join(parts)
         if any(ch.isdigit() for ch in joined):
             tokens.append(joined)
     return tuple(tokens)
-
-
-def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
 
 
 HEADING_REPEAT = 2  # the innermost heading counts this many times: a word in it says more than one in the body
@@ -137,6 +104,7 @@ class LexicalIndex:
     def __init__(self, bm25, size: int) -> None:
         self._bm25 = bm25
         self.size = size
+        self._typos: TypoCorrector | None = None
 
     @classmethod
     def build(cls, texts: Iterable[str], k1: float = 1.2, b: float = 0.75) -> "LexicalIndex":
@@ -175,42 +143,19 @@ class LexicalIndex:
     def __contains__(self, token: str) -> bool:
         return self._bm25 is not None and token in self._bm25.vocab_dict
 
-    def correct(self, tokens: Sequence[str]) -> list[str]:
-        """The query tokens with each unknown word replaced by the most frequent indexed word one edit away
-        ("torqe" -> "torqu", "coolent" -> "coolant", "chek" -> "check"); known tokens and codes unchanged."""
+    def correct(self, tokens: Sequence[str], keep: Sequence[str] = ()) -> list[str]:
+        """The query tokens with each unknown word replaced by the indexed word it is a typing slip of ("torqe" ->
+        "torqu", "chek" -> "check"; rag_car.text.typos); known tokens, codes and ``keep`` (the tokens of real
+        English words, which are never typos) unchanged."""
         if self._bm25 is None:
             return list(tokens)
-        vocab = self._bm25.vocab_dict
-        out = []
-        for token in tokens:
-            if token in vocab or len(token) < MIN_CORRECTABLE or not token.isalpha():
-                out.append(token)
-                continue
-            candidates = set()
-            neighbours = self._neighbours()
-            for variant in (token, *_deletions(token)):
-                candidates.update(neighbours.get(variant, ()))
-            if candidates:
-                out.append(max(candidates, key=lambda t: (self._document_frequency(t), t)))
-            else:
-                out.append(token)
-        return out
-
-    def _neighbours(self) -> dict[str, list[str]]:
-        """Symmetric-deletion index of the alphabetic vocabulary: each word and each of its one-letter deletions."""
-        if getattr(self, "_deletes", None) is None:
-            index: dict[str, list[str]] = {}
-            for word in self._bm25.vocab_dict:
-                if len(word) >= MIN_CORRECTABLE - 1 and word.isalpha():
-                    for variant in (word, *_deletions(word)):
-                        index.setdefault(variant, []).append(word)
-            self._deletes = index
-        return self._deletes
-
-    def _document_frequency(self, token: str) -> int:
-        indptr = self._bm25.scores["indptr"]
-        i = self._bm25.vocab_dict[token]
-        return int(indptr[i + 1] - indptr[i])
+        if self._typos is None:
+            indptr = self._bm25.scores["indptr"]
+            # every indexed token with its document frequency (bm25s may list one more id than it has columns)
+            self._typos = TypoCorrector({token: int(indptr[i + 1] - indptr[i]) for token, i in self._bm25.vocab_dict.items()
+                                         if i + 1 < len(indptr)})
+        kept = set(keep)
+        return [token if token in kept else self._typos.correct(token) for token in tokens]
 
     def scores(self, tokens: Sequence[str], weight_mask: np.ndarray | None = None) -> np.ndarray | None:
         """BM25 score of every row for the query tokens (None when no token is in the vocabulary).

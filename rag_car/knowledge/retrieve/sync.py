@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from rag_car.knowledge.retrieve.catalog import Catalog
-from rag_car.knowledge.retrieve.codes import find_codes
+from rag_car.text.codes import find_codes
 from rag_car.knowledge.retrieve.lexical import TOKENIZER_VERSION, LexicalIndex, chunk_tokens
 from rag_car.knowledge.retrieve.records import Records, load_vectors, write_records, write_vectors
 
@@ -138,10 +138,10 @@ def build(settings: Any, store: Any, generation: int) -> LexicalState:
     vectors = _row_vectors(reader.vectors(), catalog)
     built_in = time.perf_counter() - start
     directory = lexical_dir(settings)
-    directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = directory.parent / f".{directory.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
-    tmp.mkdir()
-    try:
+    try:  # a read-only or full disk: the index is still used, from memory
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
         catalog.save(tmp / CATALOG_FILE)
         index.save(tmp / "bm25s")
         write_records(tmp, chunks)
