@@ -49,6 +49,9 @@ INTENTS: dict[str, tuple[str, ...]] = {
         "how often should the X be serviced",
         "what does the manual say about the X",
         "what does this message mean and what should I do about it",
+        "what does the X mean, what is it for",
+        "what does this warning lamp or symbol mean",
+        "what does the light on my dashboard mean",
         "where is the X located",
         "what type of X should I use, what is its specification",
         "should I stop driving or is it safe to keep going, what should I do now",
@@ -183,9 +186,16 @@ class LiveAnswerer:
         frame = _mask(question, matches[0].terms, mask_terms) if named else question
         scores = self.intent_scores(frame)
         # a health question is recognised whole ("any faults I should know about": "faults" is its point, even when a
-        # signal's name says "fault" too)
-        scores["health"] = self.intent_scores(question)["health"] if frame != question else scores["health"]
-        kind = max(scores, key=lambda k: scores[k])
+        # signal's name says "fault" too); shared words alone (no embedding model) cannot tell "what does the warning
+        # lamp mean" from "why is this warning light on", so without a model the frame decides this too
+        if frame != question and self.embed is not None:
+            scores["health"] = self.intent_scores(question)["health"]
+        if not any(scores.values()):
+            # the masked frame shares no word with any kind (no model): the whole question's words decide, and a
+            # question that says nothing either way is about the reading it names
+            scores = self.intent_scores(question)
+        # a tie goes to the documents: they answer, and the bus's readings still follow the answer
+        kind = max(scores, key=lambda k: (scores[k], k == "document"))
         if kind == "health":
             health = self.health(snapshot, catalogue, scores)
             if named and matches[0].lexical >= 0.5:
