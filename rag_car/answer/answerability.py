@@ -7,7 +7,8 @@ headings hold), compared with the support the same index gives to questions it c
 rag_car.answer.calibration). A question word the documents never use is no reason to refuse ("pop the hood"):
 a passage that supports the question well is. Beside that, a question is not answered when it names a code
 nothing mentions, asks about a model year the documents do not cover, or asks for a quantity ("how long",
-"how much") that none of its best sentences gives.
+"how much") that none of its best sentences gives, or a quantity of a known kind (a speed, a time, a fuel economy,
+a power, a weight, a length, an interval, a price) that none of its best sentences gives in that kind's units.
 """
 
 from __future__ import annotations
@@ -36,6 +37,27 @@ QUANTITY_QUESTION = re.compile(
     r"price|cost|power output|acceleration|consumption|clearance)\b|\bhorsepower\b|"
     r"\bhow (?:quick|quickly)\b.*\d|\b0\s*(?:-|to)\s*(?:60|62|100)\b|\bzero to sixty\b",
     re.IGNORECASE)
+# A question that asks for a quantity of a known kind (English quantity words, not any document's words) -> the
+# units any answer of that kind is written in (SI and imperial). A passage that gives some other number (a
+# pressure, a page number) does not answer it: "what is the top speed?" is not answered by "below 30 km/h" being
+# absent, but by no speed at all among the best sentences.
+_N = r"\d(?:[\d,.]*\d)?\s*"
+QUANTITY_KINDS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (re.compile(asked, re.IGNORECASE), re.compile(given, re.IGNORECASE)) for asked, given in (
+        (r"\b(?:top|maximum|max)\s+speed\b|\bhow fast\b", _N + r"(?:km/h|kph|mph)\b"),
+        (r"\b0\s*(?:-|to)\s*(?:60|62|100)\b|\bacceleration\b|\bhow quick(?:ly)?\b", _N + r"(?:s|secs?|seconds)\b"),
+        (r"\bmpg\b|\bmiles per gallon\b|\bfuel (?:consumption|economy)\b|\bl/100",
+         _N + r"(?:mpg|l\s*/\s*100\s*km|km\s*/\s*l)\b"),
+        (r"\bhorsepower\b|\bpower output\b|\bbhp\b|\bkilowatts?\b", _N + r"(?:hp|bhp|kw|ps)\b"),
+        (r"\b(?:curb|kerb|gross|maximum|max)\s+(?:\w+\s+)?(?:weight|load)\b|\bpayload\b|\bhow heavy\b",
+         _N + r"(?:kg|lbs?|pounds|tonnes?)\b"),
+        (r"\bground clearance\b|\bhow (?:tall|wide|long) is (?:the|it|my) (?:car|vehicle)\b",
+         _N + r"(?:mm|cm|in|inch(?:es)?|ft)\b"),
+        (r"\bhow often\b", _N + r"(?:km|miles?|mi|months?|years?)\b"),
+        # "when": after a distance or a time, or at a wear limit ("below 2 mm")
+        (r"\bwhen (?:do|does|should|must)\b.*\b(?:replac|chang|renew)", _N + r"(?:km|miles?|mi|months?|years?|mm|in)\b"),
+        (r"\b(?:cost|price)\b", r"[$€£]\s?\d|" + _N + r"(?:usd|eur|gbp|dollars?|euros?)\b"),
+    ))
 # the words that say what kind of answer is wanted, not what it is about
 _ASKING = {"much", "mani", "long", "far", "fast", "big", "often", "kind", "type"}
 # meaning weighs more than words in the support: a driver's words are not the manual's ("pop the hood")
@@ -126,6 +148,9 @@ def judge(question: str, *, unknown_codes: list[str], known_codes: list[str], su
     if support.score < threshold:
         return Verdict(False, "The documents do not cover this question, so I will not guess.")
     if QUANTITY_QUESTION.search(question) and not any(numbers(s) for s in best_sentences):
+        return Verdict(False, "The documents do not give this value, so I will not guess.")
+    units = [given for asked, given in QUANTITY_KINDS if asked.search(question)]
+    if units and not any(given.search(s) for given in units for s in best_sentences):
         return Verdict(False, "The documents do not give this value, so I will not guess.")
     return Verdict(True)
 

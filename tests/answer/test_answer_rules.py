@@ -49,6 +49,15 @@ def test_abstains_from_evidence_not_from_vocabulary():
     refused = verdict("How long is the battery warranty?", best_sentences=["See the sales contract for the warranty."])
     assert not refused.answerable and "value" in refused.reason
     assert verdict("How much torque do the wheel nuts take?").answerable
+    # a quantity of a known kind is asked for and the best sentences give only numbers of other kinds
+    speed = verdict("What is the top speed?")
+    assert not speed.answerable and "value" in speed.reason
+    assert verdict("What is the top speed?", best_sentences=["Top speed: 185 km/h."]).answerable
+    assert not verdict("When does the timing belt need changing?", best_sentences=["Wheel nuts: 120 Nm."]).answerable
+    assert not verdict("How often is the coolant renewed?").answerable  # a length is no interval
+    assert verdict("When should the pads be replaced?", best_sentences=["Replace them below 2 mm."]).answerable
+    assert verdict("When does the timing belt need changing?", best_sentences=["Replace it every 120,000 km."]).answerable
+    assert verdict("What is the ground clearance?", best_sentences=["Ground clearance: 180 mm."]).answerable
     # live faults give a vague question something to stand on
     assert verdict("what's wrong with my car?", support=0.1, live_focus=True).answerable
 
