@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,37 @@ def shared_onnx_export(tmp_path_factory):
         os.environ.pop(key, None)
     else:
         os.environ[key] = before
+
+
+REAL_MANUAL = SHARED_DATA / "real-manual" / "manual_md"
+# dev speed: a data dir whose index already holds the real manual (e.g. built by `rag-car --data-dir DIR ingest
+# ../shared/data/real-manual/manual_md`); it is copied, never written. Unset (as in CI), the session builds its own.
+REAL_MANUAL_INDEX_ENV = "RAG_CAR_TEST_REAL_MANUAL_DATA"
+
+
+@pytest.fixture(scope="session")
+def real_manual_data(tmp_path_factory, shared_onnx_export) -> Path:
+    """A data dir whose index holds ../shared/data/real-manual/manual_md, ingested ONCE per test session with the
+    default settings and the real model (~5 minutes on 2 cores), shared by every test over the real manual; skipped
+    when the manual is absent. With $RAG_CAR_TEST_REAL_MANUAL_DATA set to a data dir built before, that index is
+    copied instead (the copy is the tests' to write)."""
+    if not REAL_MANUAL.is_dir():
+        pytest.skip(f"the real owner's manual is not at {REAL_MANUAL}")
+    path = tmp_path_factory.mktemp("real-manual") / "data"
+    reuse = os.environ.get(REAL_MANUAL_INDEX_ENV)
+    if reuse:
+        source = Path(reuse)
+        if not (source / "index").is_dir():
+            pytest.fail(f"${REAL_MANUAL_INDEX_ENV}={reuse} holds no index: unset it or ingest the manual there first")
+        shutil.copytree(source, path, ignore=shutil.ignore_patterns("*.lock", "READY", "BUILDING"))
+        return path
+    from rag_car.knowledge.ingest import ingest
+    from rag_car.settings import load_settings
+
+    report = ingest(load_settings(overrides={"data_dir": str(path)}), [REAL_MANUAL])
+    failed = [f"{f.path}: {f.reason}" for f in report.files if f.status == "failed"]
+    assert not failed, f"ingesting the real manual failed: {failed[:3]}"
+    return path
 
 
 KEPT_SETTINGS = ("RAG_CAR_DATA_DIR", "RAG_CAR_EMBEDDING__ONNX_DIR")

@@ -1,10 +1,21 @@
-"""A QA file + an Assistant -> the answer metrics of issue 8, per backend: expected facts present, expected source
-cited, unanswerable questions abstained, safety warnings carried, latency.
+"""A QA file + an Assistant -> the answer metrics of issues 8 and 15, per backend: expected facts present, expected
+source cited (anywhere, and among the first 5 citations), answerable questions wrongly refused, unanswerable questions
+refused, safety warnings carried or kept, latency. The same rules score every set.
 
 QA file: the JSON lines of tests/eval/qa.jsonl (see rag_car.knowledge.retrieve.evaluate), read here with the
 fields answers need: ``facts`` (strings the answer must contain; numbers and units compared loosely),
 ``safety`` (the answer must carry a WARNING/CAUTION text; ``warning``, when given, a substring of it),
-``answerable``, ``history``, ``persona``.
+``answerable``, ``history``, ``persona``. A set over a section-marked manual (tests/eval/real_manual_qa.jsonl) names
+its expected section by ``gold_section_id`` and the warning a safe answer must keep by ``warning_id`` (from the
+warnings file its header names).
+
+A warning is *kept* (:func:`warning_kept`) when the answer states its hazard and its instruction: the warning text is
+cut after its first risk sentence ("There is a risk of accident."; the warnings file lists them; a warning without
+one is cut after its first sentence) into the hazard (what happens, and the risk) and the instruction (what to do).
+Both halves are compared as sets of content words (normalised as :func:`normalise` does, stopwords dropped, no
+stemming or synonyms): at least ``KEEP_SHARE`` (0.8) of each half's words, and every content word of the risk
+sentence, must be in the answer text. Quoting the warning whole passes; naming the topic without its instruction,
+or an instruction without its hazard, does not.
 """
 
 from __future__ import annotations
@@ -19,6 +30,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from rag_car.errors import ConfigError
+from rag_car.knowledge.marked_manual import ManualWarning, load_warnings
+from rag_car.knowledge.retrieve.evaluate import SetInfo, expected_of, is_header, read_set_info
+
+KEEP_SHARE = 0.8  # share of a warning's hazard words, and of its instruction words, an answer must state
 
 
 @dataclass
@@ -33,24 +48,54 @@ class AnswerItem:
     warning: str = ""
     persona: str | None = None
     tags: list[str] = field(default_factory=list)
+    kind: str = ""  # "warning", "fact", "uncovered" in a set that says so
+    warning_id: str = ""  # the warning (of the set's warnings file) a safe answer must keep
 
 
-def load_items(path: Path) -> list[AnswerItem]:
+@dataclass
+class AnswerSet:
+    """A QA file's questions, what its header says, and the warnings its questions refer to by id."""
+
+    path: Path
+    items: list[AnswerItem]
+    info: SetInfo = field(default_factory=SetInfo)
+    warnings: dict[str, ManualWarning] = field(default_factory=dict)
+
+
+def load_set(path: Path, data_root: Path | None = None) -> AnswerSet:
+    """The QA file with its header's corpus and warnings resolved (``data_root``: where the header's relative
+    paths start, default the header's own ``data_root``). Raises ConfigError for a bad line, a missing corpus or a
+    warning id the warnings file lacks."""
+    path = Path(path)
+    info = read_set_info(path, data_root)
+    items = load_items(path, data_root, info=info)
+    warnings = load_warnings(info.warnings) if info.warnings is not None else {}
+    missing = [i.id for i in items if i.warning_id and i.warning_id not in warnings]
+    if missing:
+        raise ConfigError(f"QA file {path}: questions {', '.join(missing[:5])} name warnings that "
+                          f"{info.warnings or 'no warnings file'} does not hold",
+                          'set the header\'s "warnings" to the warnings file the ids come from')
+    return AnswerSet(path=path, items=items, info=info, warnings=warnings)
+
+
+def load_items(path: Path, data_root: Path | None = None, info: SetInfo | None = None) -> list[AnswerItem]:
     """Read the QA JSON lines; raises ConfigError naming the first bad line."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"QA file {path} does not exist", "pass a JSON-lines file with --qa, e.g. tests/eval/qa.jsonl")
+    info = info if info is not None else read_set_info(path, data_root)
     items = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
             raw = json.loads(line)
+            if is_header(raw):
+                continue
             facts = raw.get("facts") or []
             items.append(AnswerItem(
                 id=str(raw.get("id") or f"line{number}"), question=str(raw["question"]),
-                expected=[{"source": str(e.get("source", "")), "section": str(e.get("section", "") or "")}
-                          for e in raw.get("expected") or []],
+                expected=expected_of(raw, info),
                 facts=[str(f) for f in (facts if isinstance(facts, list) else [facts])],
                 history=[str(h) for h in raw.get("history") or []],
                 answerable=bool(raw.get("answerable", True)), safety=bool(raw.get("safety", False)),
@@ -58,6 +103,7 @@ def load_items(path: Path) -> list[AnswerItem]:
                 # the persona the question is written as: explicit, else its "owner"/"technician" tag
                 persona=raw.get("persona") or next((t for t in raw.get("tags") or [] if t in ("owner", "technician")), None),
                 tags=[str(t) for t in raw.get("tags") or []],
+                kind=str(raw.get("kind") or ""), warning_id=str(raw.get("warning_id") or ""),
             ))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigError(f"QA file {path} line {number} is not a valid entry ({type(exc).__name__}: {exc})",
@@ -140,6 +186,58 @@ def carries_warning(answer: Any, warnings: list[str], wanted: str = "") -> bool:
     return bool(_SAFETY_INSTRUCTION.search(answer.answer))
 
 
+@dataclass(frozen=True)
+class WarningCheck:
+    """How much of one warning an answer states: the shares of its hazard and instruction words found, whether
+    every word of its risk sentence is there, and the verdict."""
+
+    hazard: float
+    instruction: float
+    risk: bool
+    kept: bool
+
+
+def _content_words(text: str) -> set[str]:
+    from rag_car.text.words import STOPWORDS
+
+    return {w for w in normalise(text).split() if w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
+
+
+def warning_parts(warning: ManualWarning) -> tuple[str, str, list[str]]:
+    """(hazard, instruction, risk sentences) of a warning: the text cut after its first risk sentence (after its first
+    sentence when it names no risk)."""
+    from rag_car.answer.sentences import split_sentences
+
+    text = " ".join(warning.text.split())
+    risks = [r for r in warning.risk_sentences if r and r in text]
+    if risks:
+        cut = min(text.index(r) + len(r) for r in risks[:1])
+    else:
+        first = split_sentences(text)
+        cut = text.index(first[0].text) + len(first[0].text) if first and first[0].text in text else len(text)
+    return text[:cut].strip(), text[cut:].strip(), risks
+
+
+def warning_kept(warning: ManualWarning, answer_text: str) -> WarningCheck:
+    """Does ``answer_text`` state the warning's hazard and instruction? (the rule is in the module docstring)"""
+    have = _content_words(answer_text)
+    hazard, instruction, risks = warning_parts(warning)
+
+    def share(part: str) -> float:
+        wanted = _content_words(part)
+        return len(wanted & have) / len(wanted) if wanted else 1.0
+
+    h, i = share(hazard), share(instruction)
+    risk = all(_content_words(r) <= have for r in risks)
+    return WarningCheck(hazard=round(h, 3), instruction=round(i, 3), risk=risk,
+                        kept=h >= KEEP_SHARE and i >= KEEP_SHARE and risk)
+
+
+def section_in_top(citations: Iterable[Any], expected: list[dict[str, str]], top: int = 5) -> bool:
+    """Is an expected section among the first ``top`` citations?"""
+    return source_cited(list(citations)[:top], expected)
+
+
 # -- the run ----------------------------------------------------------------------------------------------------
 @dataclass
 class ItemResult:
@@ -160,6 +258,11 @@ class ItemResult:
     generate_ms: float
     answer: str
     confidence: float = 0.0
+    kind: str = ""
+    warning_kept: bool | None = None  # a warning_id question: its warning's hazard and instruction stated
+    warning_shares: tuple[float, float] | None = None  # (hazard, instruction) word shares found
+    section_top5: bool | None = None  # an expected section among the first 5 citations
+    retrieved_top5: bool | None = None  # an expected section among the first 5 retrieved passages
 
 
 @dataclass
@@ -177,6 +280,9 @@ class BackendReport:
         with_source = [i for i in answerable if i.source_ok is not None]
         unanswerable = [i for i in self.items if not i.answerable]
         safety = [i for i in self.items if i.safety]
+        kept = [i for i in self.items if i.warning_kept is not None]
+        top5 = [i for i in answerable if i.section_top5 is not None]
+        retrieved = [i for i in answerable if i.retrieved_top5 is not None]
         totals = sorted(i.total_ms for i in self.items)
         gens = sorted(i.generate_ms for i in self.items)
         return {
@@ -189,13 +295,16 @@ class BackendReport:
             "abstain_unanswerable": self._share([i.abstained for i in unanswerable]),
             "false_abstain": self._share([i.abstained for i in answerable]),
             "safety_warning": self._share([bool(i.warning_ok) for i in safety]),
+            "warnings_kept": self._share([bool(i.warning_kept) for i in kept]),
+            "section_top5": self._share([bool(i.section_top5) for i in top5]),
+            "retrieved_top5": self._share([bool(i.retrieved_top5) for i in retrieved]),
             "grounded": self._share([i.grounded for i in answerable]),
             "fallbacks": sum(1 for i in self.items if i.fallback),
             "p50_ms": round(statistics.median(totals), 1) if totals else None,
             "p95_ms": round(totals[min(len(totals) - 1, int(0.95 * len(totals)))], 1) if totals else None,
             "generate_p50_ms": round(statistics.median(gens), 1) if gens else None,
             "counts": {"answerable": len(answerable), "with_facts": len(with_facts), "unanswerable": len(unanswerable),
-                       "safety": len(safety)},
+                       "safety": len(safety), "with_warning_id": len(kept), "with_section": len(top5)},
         }
 
     def misses(self) -> list[dict[str, Any]]:
@@ -211,16 +320,22 @@ class BackendReport:
             if not i.answerable and not i.abstained:
                 problems.append("answered an unanswerable question")
             if i.safety and not i.warning_ok:
-                problems.append("no warning")
+                problems.append("no warning" if i.warning_shares is None else
+                                f"warning not kept (hazard {i.warning_shares[0]:.0%}, instruction {i.warning_shares[1]:.0%})")
+            if i.answerable and i.section_top5 is False and i.source_ok is not False:
+                problems.append("section not in the first 5 citations")
             if problems:
                 out.append({"id": i.id, "question": i.question, "problems": problems, "answer": i.answer[:400]})
         return out
 
 
 def evaluate_answers(assistant: Any, items: list[AnswerItem], backend: str, progress: Any = None,
-                     chunks: list[Any] | None = None) -> BackendReport:
+                     chunks: list[Any] | None = None, warnings: dict[str, ManualWarning] | None = None,
+                     retrieval: bool = True) -> BackendReport:
     """Ask every item through ``backend``; never raises for one bad answer (it is counted as a miss).
-    ``chunks``: every indexed chunk (default: read from the assistant's store), to know the expected warnings."""
+    ``chunks``: every indexed chunk (default: read from the assistant's store), to know the expected warnings;
+    ``warnings``: the set's warnings by id (items with a ``warning_id`` are scored by :func:`warning_kept`);
+    ``retrieval``: also search each answerable question (k=5) to score the expected section among the passages."""
     if chunks is None:
         store = getattr(assistant.retriever, "store", None)
         chunks = list(store.iter_all()) if store is not None and hasattr(store, "iter_all") else []
@@ -229,25 +344,47 @@ def evaluate_answers(assistant: Any, items: list[AnswerItem], backend: str, prog
     for item in items:
         history = [{"role": "user", "content": h} for h in item.history]
         answer = assistant.ask(item.question, history=history, persona=item.persona, backend=backend)
-        found = sum(1 for f in item.facts if fact_present(f, answer.answer))
-        report.items.append(ItemResult(
-            id=item.id, question=item.question, answerable=item.answerable, safety=item.safety,
-            abstained=answer.abstained, facts_ok=(found == len(item.facts)) if item.facts else None,
-            facts_found=found, facts_total=len(item.facts),
-            source_ok=source_cited(answer.citations, item.expected) if (item.expected and item.answerable) else None,
-            warning_ok=carries_warning(answer, expected_warnings(chunks, item.expected), item.warning)
-            if item.safety else None,
-            grounded=answer.grounded, backend=answer.backend, fallback=answer.fallback,
-            total_ms=answer.timings.get("total_ms", 0.0), generate_ms=answer.timings.get("generate_ms", 0.0),
-            answer=answer.answer, confidence=round(answer.confidence, 4),
-        ))
+        retrieved = None
+        if retrieval and item.answerable and item.expected:
+            retrieved = assistant.retriever.search(item.question, k=5, history=item.history).passages[:5]
+        report.items.append(score_answer(item, answer, chunks=chunks, warnings=warnings, retrieved=retrieved))
         if progress is not None:
             progress(item, answer)
     report.seconds = time.perf_counter() - t0
     return report
 
 
-TARGETS = {"facts": 0.90, "source_cited": 0.95, "abstain_unanswerable": 0.90, "safety_warning": 0.95}
+def score_answer(item: AnswerItem, answer: Any, chunks: list[Any], warnings: dict[str, ManualWarning] | None = None,
+                 retrieved: list[Any] | None = None) -> ItemResult:
+    """One item's scores for one ``Answer`` (and the passages retrieved for it, None: not searched)."""
+    from rag_car.knowledge.retrieve.evaluate import first_hit_rank
+
+    warnings = warnings or {}
+    found = sum(1 for f in item.facts if fact_present(f, answer.answer))
+    check = warning_kept(warnings[item.warning_id], answer.answer) if item.warning_id in warnings else None
+    scored = bool(item.expected and item.answerable)
+    return ItemResult(
+        id=item.id, question=item.question, answerable=item.answerable, safety=item.safety,
+        abstained=answer.abstained, facts_ok=(found == len(item.facts)) if item.facts else None,
+        facts_found=found, facts_total=len(item.facts),
+        source_ok=source_cited(answer.citations, item.expected) if scored else None,
+        warning_ok=(check.kept if check is not None else
+                    carries_warning(answer, expected_warnings(chunks, item.expected), item.warning))
+        if item.safety else None,
+        grounded=answer.grounded, backend=answer.backend, fallback=answer.fallback,
+        total_ms=answer.timings.get("total_ms", 0.0), generate_ms=answer.timings.get("generate_ms", 0.0),
+        answer=answer.answer, confidence=round(answer.confidence, 4), kind=item.kind,
+        warning_kept=check.kept if check is not None else None,
+        warning_shares=(check.hazard, check.instruction) if check is not None else None,
+        section_top5=section_in_top(answer.citations, item.expected) if scored else None,
+        retrieved_top5=(first_hit_rank(retrieved[:5], item.expected) is not None)
+        if (scored and retrieved is not None) else None,
+    )
+
+
+TARGETS = {"facts": 0.90, "source_cited": 0.95, "abstain_unanswerable": 0.90, "safety_warning": 0.95,
+           "warnings_kept": 0.90, "section_top5": 0.95}
+CEILINGS = {"false_abstain": 0.05}  # at most
 
 
 def format_reports(reports: list[BackendReport]) -> str:
@@ -255,6 +392,9 @@ def format_reports(reports: list[BackendReport]) -> str:
     rows = [("expected facts present (answerable)", "facts", True), ("fact recall", "fact_recall", True),
             ("expected source cited", "source_cited", True), ("unanswerable abstained", "abstain_unanswerable", True),
             ("answerable wrongly abstained", "false_abstain", True), ("safety warning carried", "safety_warning", True),
+            ("warning kept (hazard + instruction)", "warnings_kept", True),
+            ("expected section in first 5 citations", "section_top5", True),
+            ("expected section in top 5 retrieved", "retrieved_top5", True),
             ("answers fully grounded", "grounded", True), ("fallbacks to extractive", "fallbacks", False),
             ("p50 latency ms", "p50_ms", False), ("p95 latency ms", "p95_ms", False),
             ("generate p50 ms", "generate_p50_ms", False)]
@@ -267,7 +407,9 @@ def format_reports(reports: list[BackendReport]) -> str:
         for m in metrics:
             value = m.get(key)
             cells.append("-" if value is None else (f"{value:.1%}" if share else f"{value:g}"))
-        lines.append(f"| {label} | {'>= ' + format(target, '.0%') if target else ''} | " + " | ".join(cells) + " |")
+        ceiling = CEILINGS.get(key)
+        bound = f">= {target:.0%}" if target else (f"<= {ceiling:.0%}" if ceiling is not None else "")
+        lines.append(f"| {label} | {bound} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -6,6 +6,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rag_car.text.sentences import split_sentences as sentence_pieces
+from rag_car.text.words import NEGATIONS, PARTICLES, SPELLINGS, SYNONYMS, stem
+from rag_car.text.words import STOPWORDS as _STOPWORDS
+
 # A sentence kind: "text", "step" (a list item or numbered step), "row" (a table row), "warning", "caution".
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*)$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,2}[.)]|[a-z][.)])\s+(.*)$")
@@ -19,8 +23,6 @@ _DOT_LEADER = re.compile(r"^(\S.*?)\s*\.{4,}\s*(\S.*)$")
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 # "WARNING: ...", "**CAUTION** ...", "Danger! ..." open a safety text; "Warning lamp." (a label) does not
 _SAFETY_LEAD = re.compile(r"^\W{0,4}(?:(WARNING|CAUTION|DANGER)\b|(Warning|Caution|Danger)\s*[:!])\W*")
-_ABBREVIATIONS = ("e.g.", "i.e.", "approx.", "fig.", "no.", "vs.", "etc.", "min.", "max.", "ref.", "sec.", "p.", "pp.", "cf.")
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=(?:\[[Ll][Ii][Vv][Ee]\]\s*)?[\"'(\[]?[A-Z0-9])")
 _CITATION_MARK = re.compile(r"\s*\[(?:live|\d+(?:\s*[,;]\s*\d+)*)\]", re.IGNORECASE)
 
 # "CoolantTemp" -> "Coolant Temp" in words of 6+ letters (not units: "kPa", "mA")
@@ -42,45 +44,14 @@ UNIT_TERMS = frozenset("""nm n-m lb-ft lbft ft in kpa mpa psi bar mm cm km mi mp
     h hz kw w ah ohm degc deg percent""".split())
 
 # Bumped when terms() changes, so that caches of terms (the vocabulary) are rebuilt.
-TERMS_VERSION = 5
+TERMS_VERSION = 6
 
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below between both but by
-    can could did do does doing down during each few for from further had has have having he her here hers herself him himself
-    his how i if in into is it its itself just me more most my myself nor of off on once only or other our ours ourselves out
-    over own same she should so some such than that the their theirs them themselves then there these they this those through
-    to too under until up very was we were what when where which while who whom why will with would you your yours yourself
-    yourselves also may might must shall s t don doesn isn aren wasn weren won wouldn shouldn couldn let get got please tell
-    me know want need like one ones thing things way ok okay really much many""".split()
-)
-# negations matter to safety ("do not drive"): they are never stopwords
-NEGATIONS = frozenset({"not", "no", "never", "don't", "doesn't", "do not", "cannot", "can't", "without", "nothing", "none"})
-
-# spelling variants, typing habits and near-synonyms folded to one form, so that "tyre" finds "tire",
-# "light" finds "lamp" and "handbrake" finds "parking brake" (a value with a space becomes two terms)
-_CANONICAL = {
-    "tyre": "tire", "tyres": "tire", "litre": "liter", "litres": "liter", "colour": "color", "centre": "center",
-    "light": "lamp", "lights": "lamp", "indicator": "lamp", "telltale": "lamp", "symbol": "lamp", "mil": "lamp",
-    "overheating": "overheat", "overheats": "overheat", "overheated": "overheat",
-    "turn": "switch", "turns": "switch", "turned": "switch", "turning": "switch",
-    "blink": "flash", "blinks": "flash", "blinking": "flash", "blinked": "flash", "flashes": "flash",
-    "temp": "temperature", "temps": "temperature", "antifreeze": "coolant", "lug": "wheel",
-    "workshop": "dealer", "garage": "dealer", "mechanic": "dealer", "retailer": "dealer",
-    "handbrake": "parking brake", "seatbelt": "seat belt", "seatbelts": "seat belt", "jumpstart": "jump start",
-    "petrol": "gasoline", "gearbox": "transmission", "bonnet": "hood", "windscreen": "windshield", "boot": "liftgate",
-    "aircon": "air conditioning", "mpg": "fuel economy", "revs": "rpm", "spec": "specification", "specs": "specification",
-    "supersedes": "replace", "superseded": "replace", "supersede": "replace",
-    "psi": "pressure", "kpa": "pressure", "inflation": "pressure", "inflate": "pressure",
-    "wat": "what", "wont": "not", "won't": "not", "dont": "not", "don't": "not", "cant": "not", "can't": "not",
-    "doesnt": "not", "doesn't": "not", "isnt": "not", "isn't": "not", "shouldnt": "not", "shouldn't": "not",
-}
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer  # PyStemmer: the Snowball English stemmer (also what the BM25 side uses)
-
-    return Stemmer.Stemmer("english")
+# one word list for answers and retrieval (rag_car.text.words; answers also drop the particles); a negation folds to
+# "not", so that "don't" and "do not" compare equal
+STOPWORDS = _STOPWORDS | PARTICLES
+_CANONICAL = {**{typed: ("not" if spelled in NEGATIONS else spelled) for typed, spelled in SPELLINGS.items()},
+              **SYNONYMS,
+              **{negation: "not" for negation in NEGATIONS if " " not in negation}}
 
 
 @dataclass(frozen=True)
@@ -205,17 +176,7 @@ def _split_paragraph(paragraph: str) -> list[tuple[str, str]]:
     paragraph = _clean(paragraph)
     if _SAFETY_LEAD.match(paragraph):
         return [(_safety_kind(paragraph), paragraph)]
-    pieces: list[str] = []
-    start = 0
-    for match in _BOUNDARY.finditer(paragraph):
-        before = paragraph[start:match.start()].rstrip()
-        last_word = before.rsplit(None, 1)[-1].lower() if before.strip() else ""
-        if last_word.lstrip("(") in _ABBREVIATIONS:
-            continue
-        pieces.append(paragraph[start:match.start()].strip())
-        start = match.end()
-    pieces.append(paragraph[start:].strip())
-    return [("text", piece) for piece in pieces if piece]
+    return [("text", piece) for piece in sentence_pieces(paragraph)]
 
 
 def _safety_kind(text: str) -> str:
@@ -260,7 +221,7 @@ def _fold(word: str) -> tuple[str, ...]:
     for part in canonical.split():
         if part in STOPWORDS:
             continue
-        out.append(part if any(ch.isdigit() for ch in part) or "-" in part else _stemmer().stemWord(part))
+        out.append(part if any(ch.isdigit() for ch in part) or "-" in part else stem(part))
     return tuple(out)
 
 

@@ -27,14 +27,21 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
         out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON report to this file."),
         show_misses: bool = typer.Option(True, "--misses/--no-misses", help="List the questions that missed a target."),
+        data_root: Optional[Path] = typer.Option(
+            None, "--data-root", help="Where the QA file's header paths (corpus, warnings) start; default: the "
+            "header's own data_root, relative to the QA file (../shared/data for tests/eval/real_manual_qa.jsonl)."),
     ) -> None:
-        """Score the answers on a QA file, backends side by side: facts present, expected source cited,
-        unanswerable questions abstained, safety warnings carried, latency.
+        """Score the answers on a QA file, backends side by side: facts present, expected source cited (and among
+        the first 5 citations), answerable questions wrongly refused, unanswerable ones refused, safety warnings
+        carried or kept (hazard and instruction, for a set with warning ids), latency. The index must hold the
+        set's documents.
 
         Example: rag-car eval answers --backend extractive --backend llamacpp
+
+        Example: rag-car --data-dir /tmp/manual eval answers --qa tests/eval/real_manual_qa.jsonl
         """
         from rag_car.answer.assistant import Assistant
-        from rag_car.answer.evaluate import evaluate_answers, format_reports, load_items, reports_json
+        from rag_car.answer.evaluate import evaluate_answers, format_reports, load_set, reports_json
         from rag_car.errors import ConfigError
         from rag_car.settings import LLM_BACKENDS
 
@@ -43,15 +50,24 @@ def register(app: typer.Typer) -> None:
         bad = [b for b in backends if b not in LLM_BACKENDS]
         if bad:
             raise ConfigError(f"unknown --backend {', '.join(bad)}", f"use {', '.join(LLM_BACKENDS)}")
-        items = load_items(qa)[:limit] if limit else load_items(qa)
+        qa_set = load_set(qa, data_root)
+        items = qa_set.items[:limit] if limit else qa_set.items
         if not items:
             raise ConfigError(f"QA file {qa} has no questions", "add one JSON object per line")
         reports = []
         with Assistant(settings) as assistant:
             chunks = list(assistant.retriever.store.iter_all())
+            corpus = qa_set.info.corpus
+            if corpus is not None and qa_set.info.sections:
+                files = {s.source.lower() for s in qa_set.info.sections.values()}
+                held = {Path(str((c.metadata or {}).get("source", ""))).name.lower() for c in chunks}
+                if not files & held:
+                    raise ConfigError(f"the index in {settings.data_dir} holds none of the documents of {corpus}, "
+                                      f"which the questions of {qa} are about",
+                                      f"run `rag-car --data-dir DIR ingest {corpus}` and pass the same --data-dir here")
             for key in backends:
                 typer.echo(f"{key}: {len(items)} questions ...", err=True)
-                reports.append(evaluate_answers(assistant, items, key, chunks=chunks))
+                reports.append(evaluate_answers(assistant, items, key, chunks=chunks, warnings=qa_set.warnings))
         data = reports_json(reports)
         data["qa_file"] = str(qa)
         if out:

@@ -14,21 +14,13 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from rag_car.knowledge.load.document import LIST, RECORD, TABLE, TITLE, Document
+from rag_car.text.codes import find_codes as text_codes
+from rag_car.text.sentences import split_sentences
 
 Metadata = dict[str, str | int | float | bool]
 
-DTC_CODE = re.compile(r"\b[PCBU][0-3][0-9A-F]{3}\b")
 # "P0300-P0399" in a heading names a block of codes, not a code the chunk is about
 _CODE_RANGE = re.compile(r"\b[PCBU][0-3][0-9A-F]{3}\s*[-–]\s*[PCBU][0-3][0-9A-F]{3}\b")
-# Reference numbers: NHTSA campaigns (02V288000, 94V-129) and numbers after a word that names them.
-_CAMPAIGN = re.compile(r"\b\d{2}[VETC]-?\d{3}(?:\d{3})?\b")
-_BULLETIN_SHAPE = re.compile(r"\b[A-Z]{2,5}-\d{2}-\d{2,5}\b")  # ASB-22-011, TSB-19-004
-_NAMED_REF = re.compile(
-    r"\b(?:TSB|SB|service bulletin|bulletin|campaign|recall|ODI|PE|EA|DP|RQ|part(?:\s+(?:no\.?|number))|P/N|PN)"
-    r"\s*(?:no\.?|number|#)?\s*[:#|]?\s*((?=[A-Z0-9./-]*\d)[A-Z0-9][A-Z0-9./-]*[A-Z0-9])",
-    re.IGNORECASE,
-)
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[]?[A-Z0-9])")
 MAX_CONTEXT_WORDS = 40
 
 
@@ -61,14 +53,13 @@ def delimited(values: Iterable[str]) -> str:
 
 
 def find_codes(text: str) -> list[str]:
-    return DTC_CODE.findall(text)
+    """The trouble codes a text names (rag_car.text.codes), upper case, in order."""
+    return [c.key for c in text_codes(text) if c.kind == "dtc"]
 
 
 def find_refs(text: str) -> list[str]:
-    refs = [m.group(0).replace("-", "") if len(m.group(0)) > 8 else m.group(0) for m in _CAMPAIGN.finditer(text)]
-    refs += [m.group(1).upper() for m in _NAMED_REF.finditer(text) if len(m.group(1)) >= 3]
-    refs += _BULLETIN_SHAPE.findall(text)
-    return refs
+    """The other reference numbers a text names (campaigns, investigations, bulletins, parts), as written."""
+    return [c.text for c in text_codes(text) if c.kind != "dtc"]
 
 
 @dataclass
@@ -190,23 +181,9 @@ def _pack(units: list[_Unit], section: str, budget: int, overlap: int, emit) -> 
         emit(section, current)
 
 
-_NO_BREAK_AFTER = re.compile(r"(?:^|\s)(?:\d{1,3}[.)]|[A-Za-z][.)]|e\.g\.|i\.e\.|approx\.|no\.|nos\.|fig\.|vs\.|etc\.|ca\.|max\.|min\.|mr\.|dr\.|st\.)$",
-                             re.IGNORECASE)
-
-
 def _sentences(text: str) -> list[str]:
-    """Sentences by punctuation, not after list numbers ("1.") or common abbreviations ("e.g.", "No.")."""
-    text = text.strip()
-    out: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        head = text[start:match.start()]
-        if _NO_BREAK_AFTER.search(head[-12:]):
-            continue
-        out.append(head.strip())
-        start = match.end()
-    out.append(text[start:].strip())
-    return [s for s in out if s]
+    """Sentences (rag_car.text.sentences), also cut at ";": the places a long passage may be cut."""
+    return split_sentences(text.strip(), ".!?;")
 
 
 def _split_long(sentence: str, tokens: int, budget: int, count_tokens) -> list[tuple[str, int]]:

@@ -1,6 +1,6 @@
 """Code recognition: DTCs, NHTSA campaign/ODI numbers, bulletin and part numbers, and their comparison keys."""
 
-from rag_car.knowledge.retrieve.codes import candidate_tokens, code_key, find_codes, split_delimited
+from rag_car.text.codes import candidate_tokens, code_key, find_codes, split_delimited
 
 
 def kinds(text):
@@ -42,3 +42,15 @@ def test_keys_compare_spellings():
 
 def test_each_key_once_in_order():
     assert kinds("P0303 ... p0303 ... P0300") == [("dtc", "P0303"), ("dtc", "P0300")]
+
+
+def test_real_makers_bulletin_and_campaign_numbers():
+    """Numbers as Toyota, Hyundai/Kia, GM and NHTSA publish them, recognised without a word that names them."""
+    assert kinds("Toyota T-SB-0123-21 covers the noise") == [("bulletin", "012321")]
+    assert kinds("Lexus L-SB-0045-19") == [("bulletin", "LSB004519")]
+    assert kinds("Hyundai 21-EM-003H and GM 18-NA-123") == [("bulletin", "21EM003H"), ("bulletin", "18NA123")]
+    assert kinds("GM PIP5438 (rev PIP5438A)") == [("bulletin", "PIP5438"), ("bulletin", "PIP5438A")]
+    assert kinds("NHTSA 24V-123") == kinds("NHTSA 24V123000") == [("campaign", "24V123000")]
+    assert code_key("T-SB-0123-21") == code_key("TSB 0123-21")  # typed without the hyphens
+    # dates, model years and sizes are not bulletins
+    assert kinds("a 12-volt battery, the 2021-22 models, 18-inch wheels, 05-10 km") == []

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Protocol, Sequence
 
 import numpy as np
 
-from rag_car.knowledge.retrieve.codes import Code, code_key, find_codes, heading_refs, split_delimited
+from rag_car.text.codes import Code, code_key, find_codes, heading_refs, split_delimited
 
 # "Supersedes | ASB-21-015", "THIS CAMPAIGN SUPERSEDES NHTSA CAMPAIGN NOS. 01V-139.001 AND 02V-037.002"
 _SUPERSEDES = re.compile(r"\bsupersedes\b[^A-Za-z0-9]*((?:[^.\n]|\.\d){0,120})", re.IGNORECASE)

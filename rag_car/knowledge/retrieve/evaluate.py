@@ -14,6 +14,12 @@ title out of ``section``, so text right under the top heading has an empty secti
 campaign or bulletin), and an optional ``text`` in the passage text (a row of a DTC table: "P0118:").
 Near-duplicates folded into a passage count as that passage. Unanswerable questions and questions without ``expected`` are
 left out of the ranking metrics.
+
+A set over a section-marked manual (tests/eval/real_manual_qa.jsonl) opens with a header line
+``{"meta": {"data_root": "../../../shared/data", "corpus": "real-manual/manual_md", "warnings": "..."}}`` (paths
+relative to the set file, then to data_root) and names its expected sections by id: ``gold_section_id`` (and
+``alt_section_ids``). These resolve to ``{"source": "<chapter>.md", "path": "<heading path>"}``: a passage hits when
+it comes from that chapter file and its section path is that path or lies below it (rag_car.knowledge.marked_manual).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from rag_car.errors import ConfigError
+from rag_car.knowledge.marked_manual import ManualSection, load_sections
 
 MODES = ("hybrid", "dense", "bm25")
 MRR_DEPTH = 10
@@ -42,25 +49,88 @@ class QAItem:
     tags: list[str] = field(default_factory=list)
 
 
-def load_qa(path: Path) -> list[QAItem]:
+@dataclass(frozen=True)
+class SetInfo:
+    """What a QA file's header line says: the corpus its questions are about and the warnings file (None: not
+    given), and the corpus's marked sections by id (empty when the corpus is not a section-marked manual)."""
+
+    corpus: Path | None = None
+    warnings: Path | None = None
+    sections: dict[str, ManualSection] = field(default_factory=dict)
+
+
+def read_set_info(path: Path, data_root: Path | None = None) -> SetInfo:
+    """The header of a QA file (``{"meta": {...}}`` on its first line), its paths resolved against ``data_root``
+    (default: the header's ``data_root``, relative to the QA file). Raises ConfigError when the header names a
+    corpus that is not there."""
+    meta = _header(Path(path))
+    if not meta:
+        return SetInfo()
+    root = Path(data_root) if data_root else (Path(path).parent / str(meta.get("data_root", "."))).resolve()
+    corpus = root / str(meta["corpus"]) if meta.get("corpus") else None
+    warnings = root / str(meta["warnings"]) if meta.get("warnings") else None
+    if corpus is not None and not corpus.exists():
+        raise ConfigError(f"the corpus of QA file {path} is not at {corpus}",
+                          "pass --data-root with the folder that holds it (the set names it relative to that folder)")
+    sections = load_sections(corpus) if corpus is not None and corpus.is_dir() and any(corpus.glob("*.md")) else {}
+    return SetInfo(corpus=corpus, warnings=warnings, sections=sections)
+
+
+def _header(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                try:
+                    raw = json.loads(line)
+                except ValueError:
+                    return {}
+                meta = raw.get("meta") if isinstance(raw, dict) else None
+                return meta if isinstance(meta, dict) else {}
+    return {}
+
+
+def is_header(raw: Any) -> bool:
+    """Is this parsed QA line the set's header rather than a question?"""
+    return isinstance(raw, dict) and "meta" in raw and "question" not in raw
+
+
+def expected_of(raw: dict[str, Any], info: SetInfo) -> list[dict[str, str]]:
+    """A QA line's expected passages: its ``expected`` list, or its gold section ids resolved through the set's
+    marked manual. Raises KeyError for a section id the manual does not have."""
+    expected = [
+        {"source": str(e.get("source", "")), "section": str(e.get("section", "") or ""),
+         **{key: str(e[key]) for key in ("title", "text", "path") if e.get(key) is not None}}
+        for e in raw.get("expected") or []
+    ]
+    ids = [raw["gold_section_id"]] if raw.get("gold_section_id") else []
+    for section_id in ids + list(raw.get("alt_section_ids") or []):
+        if section_id not in info.sections:
+            raise KeyError(f"section id {section_id} is not in the set's corpus {info.corpus}")
+        section = info.sections[section_id]
+        expected.append({"source": section.source, "section": "", "path": section.path})
+    return expected
+
+
+def load_qa(path: Path, data_root: Path | None = None) -> list[QAItem]:
     """Read a QA JSON-lines file; raises ConfigError naming the line of the first bad entry."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"QA file {path} does not exist", "pass a JSON-lines file with --qa, e.g. tests/eval/qa.jsonl")
+    info = read_set_info(path, data_root)
     items: list[QAItem] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
             raw = json.loads(line)
+            if is_header(raw):
+                continue
             question = raw["question"]
             if not isinstance(question, str):
                 raise TypeError("question is not a string")
-            expected = [
-                {"source": str(e.get("source", "")), "section": str(e.get("section", "") or ""),
-                 **{key: str(e[key]) for key in ("title", "text") if e.get(key)}}
-                for e in raw.get("expected") or []
-            ]
+            expected = expected_of(raw, info)
             items.append(QAItem(
                 id=str(raw.get("id") or f"line{number}"), question=question, expected=expected,
                 history=[str(h) for h in raw.get("history") or []], answerable=bool(raw.get("answerable", True)),
@@ -80,6 +150,8 @@ def _norm_path(text: str) -> str:
 
 def is_hit(source: str, section: str, expected: dict[str, str], title: str = "", text: str | None = None) -> bool:
     """Does a passage with this source, section path, title (and text) satisfy one expected item?"""
+    if "path" in expected:  # a marked manual's section: that chapter file, at or below that heading path
+        return ManualSection("", Path(expected.get("source", "")).name, expected["path"], 0).holds(source, section)
     want_source = _norm_path(expected.get("source", ""))
     want_section = (expected.get("section") or "").lower().strip()
     want_title = (expected.get("title") or "").lower().strip()
@@ -179,7 +251,7 @@ class EvalReport:
 
 def _carries(passage: Any, keys: Sequence[str]) -> bool:
     """Does the passage's text, title, section or code metadata name one of these code keys?"""
-    from rag_car.knowledge.retrieve.codes import code_key, find_codes, split_delimited
+    from rag_car.text.codes import code_key, find_codes, split_delimited
 
     meta = passage.metadata
     found = {c.key for c in find_codes(f"{passage.text}\n{passage.title}\n{passage.section}")}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from rag_car.knowledge.retrieve.codes import find_codes
+from rag_car.text.codes import find_codes
 
 # question wording -> the innermost headings that answer it
 _SECTION_INTENTS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (

@@ -10,45 +10,16 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from rag_car.knowledge.retrieve.codes import Code, find_codes
+from rag_car.text.codes import Code, find_codes
+from rag_car.text.words import STOPWORDS, spelled, stem
 
 # Bumped when the tokenizer or the catalog changes, so that an index built by older code is rebuilt.
-TOKENIZER_VERSION = 10
+TOKENIZER_VERSION = 11
 
-# bm25s' longer English list, minus the little words that carry meaning about a car ("light stays on", "cuts off").
-_KEEP = {"off", "on", "up", "down", "out", "over", "under", "above", "below", "no", "not", "again"}
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?(?:[-/.][a-z0-9]+)*")
 _SEPARATORS = re.compile(r"[-/.]")
 _DECIMAL = re.compile(r"\d+\.\d+")
-# One spelling per word, in documents and questions alike: British -> US, and the abbreviations people type.
-_SPELLINGS = {
-    "tyre": "tire", "tyres": "tires", "litre": "liter", "litres": "liters", "colour": "color", "colours": "colors",
-    "centre": "center", "aluminium": "aluminum", "kerb": "curb", "windscreen": "windshield", "bonnet": "hood",
-    "gearbox": "transmission", "petrol": "gasoline", "indicator": "turn signal", "indicators": "turn signals",
-    "spec": "specification", "specs": "specifications", "temp": "temperature", "temps": "temperatures",
-    "tranny": "transmission", "trans": "transmission", "batt": "battery", "aircon": "air conditioning",
-    "dtcs": "dtc", "revs": "rpm", "mpg": "fuel economy",
-}
 MIN_CORRECTABLE = 4  # shorter unknown words are too ambiguous to correct
-
-
-@functools.lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
-
-    return frozenset(STOPWORDS_EN_PLUS) - _KEEP
-
-
-@functools.lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer  # PyStemmer, the Snowball stemmers bm25s recommends
-
-    return Stemmer.Stemmer("english")
-
-
-@functools.lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    return _stemmer().stemWord(word)
 
 
 def tokenize(text: str, codes: Sequence[Code] | None = None) -> list[str]:
@@ -73,7 +44,7 @@ def tokenize(text: str, codes: Sequence[Code] | None = None) -> list[str]:
 @functools.lru_cache(maxsize=500_000)
 def _word_tokens(word: str) -> tuple[str, ...]:
     """The tokens of one matched word: a corpus repeats its words, so each is worked out once per process."""
-    stop = _stopwords()
+    stop = STOPWORDS
     word = word.replace("’", "'")
     if "'" in word:
         word = word.split("'", 1)[0]
@@ -84,11 +55,11 @@ def _word_tokens(word: str) -> tuple[str, ...]:
     for part in parts:
         if part in stop:
             continue
-        spelled = _SPELLINGS.get(part)
-        if spelled:
-            tokens.extend(_stem(w) for w in spelled.split() if w not in stop)
+        one = spelled(part)
+        if one != part:
+            tokens.extend(stem(w) for w in (w.split("'", 1)[0] for w in one.split()) if w and w not in stop)
             continue
-        tokens.append(_stem(part) if part.isalpha() else part)
+        tokens.append(stem(part) if part.isalpha() else part)
     if len(parts) > 1:
         joined = "".join(parts)
         if any(ch.isdigit() for ch in joined):

@@ -25,7 +25,7 @@ import numpy as np
 
 from rag_car.errors import EmptyIndexError
 from rag_car.knowledge.retrieve import filters as filtering
-from rag_car.knowledge.retrieve.codes import Code, candidate_tokens, code_key, find_codes
+from rag_car.text.codes import Code, candidate_tokens, code_key, find_codes
 from rag_car.knowledge.retrieve.diversity import fold_duplicates, shingles
 from rag_car.knowledge.retrieve.fusion import Fused, fuse
 from rag_car.knowledge.retrieve.intent import about_codes, answers_intent, section_intents

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
-from rag_car.knowledge.retrieve.codes import find_codes
+from rag_car.text.codes import find_codes
+from rag_car.text.words import STOPWORDS
 
 _LEADS = (
     "and", "also", "what about", "how about", "then", "so", "but", "or", "what if", "same for", "ok", "okay",
@@ -19,18 +20,9 @@ _LEADS = (
 )
 _PRONOUNS = {"it", "its", "it's", "that", "this", "those", "these", "they", "them", "their", "there", "one", "ones",
              "he", "she", "same", "which", "former", "latter"}
-# Words that say how something is asked, not what it is about.
-_FUNCTION = {
-    "a", "an", "the", "and", "or", "but", "so", "then", "also", "of", "to", "in", "on", "at", "for", "with", "by", "from",
-    "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "done", "can", "could", "should", "would",
-    "will", "shall", "may", "might", "must", "have", "has", "had", "i", "me", "my", "we", "our", "you", "your",
-    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "if", "whether", "about", "please", "tell",
-    "know", "need", "want", "get", "got", "it", "its", "it's", "that", "this", "those", "these", "they", "them", "their",
-    "there", "here", "one", "ones", "same", "any", "some", "much", "many", "more", "most", "mean", "means", "meaning",
-    "ok", "okay", "thanks", "thank", "not", "no", "yes", "as", "than", "just", "like", "very", "too", "out", "up",
-    "into", "over", "after", "before", "again", "still", "really", "now", "say", "said", "says", "show", "give", "find",
-    "us", "he", "she", "his", "her", "him", "then", "does", "doing", "make", "made", "way", "thing", "things",
-}
+# Words that say how something is asked, not what it is about: the stopwords, and the little words a follow-up
+# leans on ("and again?", "still on?", "not that one") that carry no topic of their own.
+_FUNCTION = STOPWORDS | {"again", "no", "not", "on", "out", "over", "still", "up"}
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[-/'][A-Za-z0-9]+)*")
 MAX_CONTEXT_TERMS = 10
 

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from rag_car.knowledge.retrieve.catalog import Catalog
-from rag_car.knowledge.retrieve.codes import find_codes
+from rag_car.text.codes import find_codes
 from rag_car.knowledge.retrieve.lexical import TOKENIZER_VERSION, LexicalIndex, chunk_tokens
 from rag_car.knowledge.retrieve.records import Records, load_vectors, write_records, write_vectors
 

@@ -2,6 +2,11 @@
 
 A code is compared by its *key*: upper case, letters and digits only ("TSB 21-004" -> "21004",
 "02V-288" -> "02V288000"), so that the spelling of the question and of the document may differ.
+
+Bulletin numbers are recognised anywhere in the shapes real makers publish (each pattern says whose): the
+letters-year-number family (Nissan NTB12-034, ASB-23-004, TSB-21-004), Toyota/Lexus T-SB-0123-21 and L-SB-..., Hyundai
+and Kia / GM 21-EM-003H and 18-NA-123 (year, a group of letters, a number), GM Preliminary Information PIP5438;
+other numbers only after a word that names them ("bulletin 05/91", "part number F1FZ-12A650-A").
 """
 
 from __future__ import annotations
@@ -18,8 +23,17 @@ _DTC = re.compile(r"(?<![A-Za-z0-9])([PCBUpcbu][0-3][0-9A-Fa-f]{3})(?![A-Za-z0-9
 _CAMPAIGN = re.compile(r"(?<![A-Za-z0-9])(\d{2})([VETCIvetci])-?(\d{3})(?:[.-]?(\d{3}))?(?![A-Za-z0-9])")
 # NHTSA ODI investigations: PE/EA/DP/RQ/AQ/RP/IR + 2-digit year + 3 digits ("PE02-011", "EA02004").
 _ODI = re.compile(r"(?<![A-Za-z0-9])(PE|EA|DP|RQ|AQ|RP|IR)-?(\d{2})-?(\d{3})(?![A-Za-z0-9])", re.IGNORECASE)
-# Manufacturer bulletin numbers written letters-year-number ("ASB-23-004", "TSB-21-004"): recognised anywhere.
-_BULLETIN_SHAPE = re.compile(r"(?<![A-Za-z0-9-])([A-Z]{1,5}-?\d{2}-\d{2,4}[A-Z]?)(?![A-Za-z0-9-])")
+# Manufacturer bulletin numbers, recognised anywhere (upper case as published):
+_BULLETIN_SHAPES = (
+    # letters-year-number: Nissan "NTB12-034", "TSB-21-004", "ASB-23-004"
+    re.compile(r"(?<![A-Za-z0-9-])([A-Z]{1,5}-?\d{2}-\d{2,4}[A-Z]?)(?![A-Za-z0-9-])"),
+    # Toyota / Lexus: "T-SB-0123-21", "L-SB-0045-19" (number, then year)
+    re.compile(r"(?<![A-Za-z0-9-])([TL]-SB-\d{4}-\d{2})(?![A-Za-z0-9-])"),
+    # Hyundai / Kia ("21-EM-003H": year, group, number, revision letter) and GM ("18-NA-123")
+    re.compile(r"(?<![A-Za-z0-9-])(\d{2}-[A-Z]{2,3}-\d{3}[A-Z]?)(?![A-Za-z0-9-])"),
+    # GM Preliminary Information: "PIP5438", "PIP5438A"
+    re.compile(r"(?<![A-Za-z0-9-])(PIP\d{4,5}[A-Z]?)(?![A-Za-z0-9-])"),
+)
 # Other bulletin and part numbers are only recognised after a word that says what they are.
 _REF_BODY = r"([A-Z0-9]{1,12}(?:[-/.()][A-Z0-9()]{1,12}){0,4})"
 _BULLETIN = re.compile(
@@ -75,8 +89,8 @@ def find_codes(text: str) -> list[Code]:
     if _NUMBER_RUN.search(text):
         for m in _ODI.finditer(text):
             found.append((m.start(), Code("odi", m.group(0), f"{m.group(1).upper()}{m.group(2)}{m.group(3)}")))
-    if "-" in text:
-        for m in _BULLETIN_SHAPE.finditer(text):
+    for shape in _BULLETIN_SHAPES if ("-" in text or "PIP" in text) else ():
+        for m in shape.finditer(text):
             found.append((m.start(), Code("bulletin", m.group(1), code_key(m.group(1)))))
     named = (("bulletin", _BULLETIN, "sb" in lowered or "bulletin" in lowered),
              ("part", _PART, "part" in lowered or "p/n" in lowered or "pn" in lowered))
