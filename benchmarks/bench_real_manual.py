@@ -10,7 +10,7 @@ nhtsa, dtc and ovms-docs; ``manual`` tests/eval/real_manual_qa.jsonl over the co
 (../shared/data/real-manual/manual_md). Each corpus is indexed once by `rag-car ingest` with default settings (this
 code's ingest; both sides answer from that same index). Each side answers in its own process (``--worker``, with
 only that side's rag_car on PYTHONPATH): a warm-up question, then every question twice (first pass, then warm: the
-sentence and query caches filled), and a top-5 search per question. All answers are scored here by this code's
+sentence and query caches filled), and a top-5 search per question; the sides take turns going first. All answers are scored here by this code's
 rules (rag_car.answer.evaluate), so the two sides differ only in how they answer. Latency is the assistant's own
 ``total_ms`` (retrieval included). The load average is recorded: other processes sharing the 2 cores slow every
 figure down. Writes benchmarks/results/real_manual.json and prints markdown tables.
@@ -207,7 +207,7 @@ def main() -> int:
                                            "load_before": [round(x, 2) for x in load_before]},
                                "baseline": args.baseline, "sets": {}}
     paths = set_paths()
-    for name in args.sets:
+    for number, name in enumerate(args.sets):
         qa, corpus = paths[name]
         if not corpus or not all(p.exists() for p in corpus):
             print(f"{name}: corpus not found, skipped", file=sys.stderr)
@@ -219,7 +219,9 @@ def main() -> int:
         entry: dict[str, Any] = {"qa": str(qa.relative_to(ROOT)), "questions": len(qa_set.items), "chunks": len(chunks),
                                  "index": index_info, "sides": {}}
         reports = []
-        for label, code in sides.items():
+        # the sides take turns going first (the first process of a set may meet colder caches and a busier machine)
+        order = list(sides.items()) if number % 2 == 0 else list(sides.items())[::-1]
+        for label, code in order:
             print(f"{name}: {label} answering {len(qa_set.items)} questions twice ...", file=sys.stderr)
             copy = work / f"run-{name}-{label}"
             shutil.copytree(data_dir, copy)  # each side starts from the same index and empty answer caches
@@ -231,6 +233,8 @@ def main() -> int:
                                      "first_pass_p50_ms": p50([a["timings"].get("total_ms", 0.0) for a in data["passes"][0]]),
                                      "warm_p50_ms": p50(warm), "warm_p95_ms": round(sorted(warm)[int(0.95 * (len(warm) - 1))], 1),
                                      "warm_up_s": data["warm_up_s"], "seconds": data["seconds"], "rag_car": data["rag_car"]}
+        reports.sort(key=lambda r: list(sides).index(r.backend))
+        entry["sides"] = {label: entry["sides"][label] for label in sides}
         results["sets"][name] = entry
         print(f"\n## {name}: {entry['qa']} ({entry['questions']} questions, {entry['chunks']} chunks)\n")
         print(format_reports(reports))

@@ -5,9 +5,11 @@
     .venv/bin/python benchmarks/bench_retrieval.py --part quality
     .venv/bin/python benchmarks/bench_retrieval.py --part embed
 
-quality: the bundled knowledge/ is ingested with the real embedding model and tests/eval/qa.jsonl (and
-  tests/eval/real_qa.jsonl over ../shared/data when present) is scored for the default hybrid (weighted
-  complete-score fusion), each of its ranking steps switched off, RRF (several k), dense-only and BM25-only.
+quality: the bundled knowledge/ is ingested with the real embedding model and tests/eval/qa.jsonl (and, over
+  ../shared/data when present, tests/eval/real_qa.jsonl over NHTSA/DTC/OVMS and tests/eval/real_manual_qa.jsonl over
+  the real owner's manual) is scored for the default hybrid (weighted complete-score fusion), each of its ranking
+  steps and query rules switched off (synonyms, follow-up rewriting, typo correction, all of them at once), RRF
+  (several k), dense-only and BM25-only. --index SET=DIR reuses a data dir that already indexes a set's corpus.
 latency: the real chunks (bundled knowledge + ../shared/data NHTSA, DTC, OVMS) and their real vectors are
   scaled up synthetically to N chunks: each copy of a real chunk gets its sentences shuffled, about 15% of
   its words dropped and a copy marker, and its vector is the real one plus Gaussian noise (sigma 0.02 per
@@ -82,16 +84,55 @@ def questions() -> list[str]:
 
 
 # -- quality ---------------------------------------------------------------------------------------------------
-def part_quality(work: Path, embedder) -> dict:
-    from rag_car.knowledge.retrieve import open_retriever
-    from rag_car.knowledge.retrieve.evaluate import evaluate, load_qa
+class _NoTypoCorrection:
+    """A variant's patch: BM25 query words are left as typed (LexicalIndex.correct is the identity)."""
 
+    def __enter__(self):
+        from rag_car.knowledge.retrieve.lexical import LexicalIndex
+
+        self._saved = LexicalIndex.correct
+        LexicalIndex.correct = lambda self, tokens: list(tokens)
+        return self
+
+    def __exit__(self, *exc):
+        from rag_car.knowledge.retrieve.lexical import LexicalIndex
+
+        LexicalIndex.correct = self._saved
+
+
+class _Nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+
+PLAIN = {"expand_synonyms": False, "rewrite": "off", "section_intent_factor": 1.0, "code_reference_factor": 1.0,
+         "thin_chunk_factor": 1.0}
+
+
+def part_quality(work: Path, embedder, reuse: dict[str, Path] | None = None, only: list[str] | None = None) -> dict:
+    from rag_car.knowledge.retrieve import open_retriever
+    from rag_car.knowledge.retrieve.evaluate import evaluate, load_qa, read_set_info
+    from rag_car.tuning import TUNING
+
+    reuse = reuse or {}
     results = {}
     sets = [("bundled", ROOT / "tests" / "eval" / "qa.jsonl", [ROOT / "knowledge"])]
     if SHARED.is_dir() and (ROOT / "tests" / "eval" / "real_qa.jsonl").is_file():
         sets.append(("real", ROOT / "tests" / "eval" / "real_qa.jsonl", [SHARED / p for p in SHARED_PARTS]))
+    manual_qa = ROOT / "tests" / "eval" / "real_manual_qa.jsonl"
+    if (SHARED / "real-manual").is_dir() and manual_qa.is_file():
+        sets.append(("manual", manual_qa, [read_set_info(manual_qa).corpus]))
+    sets = [s for s in sets if not only or s[0] in only]
     variants = [
         ("hybrid (default)", {}, "hybrid"),
+        ("hybrid no synonyms", {"expand_synonyms": False}, "hybrid"),
+        ("hybrid no follow-up rewrite", {"rewrite": "off"}, "hybrid"),
+        ("hybrid no typo correction", {}, "hybrid", _NoTypoCorrection),
+        ("hybrid plain (no query rules)", PLAIN, "hybrid", _NoTypoCorrection),
+        ("plain rrf k=60", {**PLAIN, "fusion": "rrf", "rrf_k": 60}, "hybrid", _NoTypoCorrection),
         ("hybrid no section intent", {"section_intent_factor": 1.0}, "hybrid"),
         ("hybrid no code-entry demotion", {"code_reference_factor": 1.0}, "hybrid"),
         ("hybrid code-entry x0.9", {"code_reference_factor": 0.9}, "hybrid"),
@@ -108,15 +149,19 @@ def part_quality(work: Path, embedder) -> dict:
         if not qa_path.is_file():
             continue
         data_dir = work / f"quality-{name}"
-        base = settings_for(data_dir)
         t = time.perf_counter()
-        ingest(base, sources)
+        if name in reuse:
+            shutil.copytree(reuse[name], data_dir, ignore=shutil.ignore_patterns("*.lock", "READY", "BUILDING"))
+        else:
+            ingest(settings_for(data_dir), sources)
         ingest_s = time.perf_counter() - t
         items = load_qa(qa_path)
         rows = []
-        for label, overrides, mode in variants:
-            settings = settings_for(data_dir, **overrides)
-            with open_retriever(settings, embedder=embedder) as retriever:
+        for label, overrides, mode, *patch in variants:
+            # "rewrite" is a user setting; everything else a variant changes is rag-car's own tuning (rag_car.tuning)
+            settings = settings_for(data_dir, **{k: v for k, v in overrides.items() if k == "rewrite"})
+            tuning = TUNING.with_retrieval(**{k: v for k, v in overrides.items() if k != "rewrite"})
+            with (patch[0] if patch else _Nothing)(), open_retriever(settings, embedder=embedder, tuning=tuning) as retriever:
                 report = evaluate(retriever, items, k=5, modes=[mode])
             r = report.modes[mode]
             rows.append({"variant": label, "n": r.questions, "recall@5": round(r.recall, 4), "hit@1": round(r.hit_at_1, 4),
@@ -125,9 +170,9 @@ def part_quality(work: Path, embedder) -> dict:
                          "misses": [m["id"] for m in r.misses]})
         results[name] = {"qa": str(qa_path.relative_to(ROOT)), "ingest_s": round(ingest_s, 1), "rows": rows}
         print(f"\nquality on {qa_path.relative_to(ROOT)} ({len(items)} questions)")
-        print(f"{'variant':<30} {'n':>4} {'R@5':>6} {'hit@1':>6} {'MRR':>6} {'nDCG@5':>7} {'code@1':>7} {'p50':>6}")
+        print(f"{'variant':<32} {'n':>4} {'R@5':>6} {'hit@1':>6} {'MRR':>6} {'nDCG@5':>7} {'code@1':>7} {'p50':>6}")
         for row in rows:
-            print(f"{row['variant']:<30} {row['n']:>4} {row['recall@5']:>6.3f} {row['hit@1']:>6.3f} {row['mrr@10']:>6.3f} "
+            print(f"{row['variant']:<32} {row['n']:>4} {row['recall@5']:>6.3f} {row['hit@1']:>6.3f} {row['mrr@10']:>6.3f} "
                   f"{row['ndcg@5']:>7.3f} {row['code_hit@1']:>7.3f} {row['p50_ms']:>6.1f}")
     return results
 
@@ -332,6 +377,9 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--work", type=Path, default=None, help="working directory (default: a temporary one)")
+    parser.add_argument("--index", action="append", default=[], metavar="SET=DIR",
+                        help="quality: reuse a data dir indexing that set's corpus (bundled, real, manual; copied first)")
+    parser.add_argument("--sets", nargs="+", default=None, help="quality: only these sets (bundled, real, manual)")
     args = parser.parse_args(argv)
     from rag_car.knowledge.embed import load_embedder
 
@@ -343,7 +391,8 @@ def main(argv=None) -> int:
            "embedder": embedder.name, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     print(f"embedder {embedder.name}; {os.cpu_count()} cpus; load average at start {load[0]:.2f}")
     if args.part in ("all", "quality"):
-        out["quality"] = part_quality(work, embedder)
+        reuse = dict((k, Path(v)) for k, v in (spec.split("=", 1) for spec in args.index))
+        out["quality"] = part_quality(work, embedder, reuse, args.sets)
     if args.part in ("all", "embed"):
         out["embed"] = part_embed(work, args.queries)
     if args.part in ("all", "latency"):

@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from rag_car.errors import ConfigError
@@ -46,6 +46,8 @@ def default_data_dir() -> Path:
 class LLMSettings(BaseModel):
     """Which model writes the answers."""
 
+    model_config = ConfigDict(extra="forbid")
+
     backend: Literal["extractive", "llamacpp", "ollama", "openai"] = "extractive"
     model_path: Path | None = Field(None, description="GGUF file for llamacpp; empty: the packaged Gemma 3 270M")
     ollama_host: str = "http://127.0.0.1:11434"
@@ -62,7 +64,6 @@ class LLMSettings(BaseModel):
     n_ctx: int = Field(4096, ge=512, description="llamacpp context window in tokens")
     llamacpp_mode: Literal["auto", "completion", "chat"] = Field(
         "auto", description="auto: plain completion for the packaged base model, chat for a GGUF with a chat template")
-    abstain_below: float = Field(0.3, ge=0, le=1, description="retrieval confidence under which the answer is 'not in the documents'")
     unsupported: Literal["remove", "flag"] = Field("remove", description="what happens to a generated sentence no source supports")
 
 
@@ -117,30 +118,16 @@ class IngestSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    """How questions find passages: hybrid dense + BM25 search, filters, diversity."""
+    """How questions find passages: how many, which documents, follow-up rewriting. The ranking weights and factors
+    are not settings: they are rag-car's own, measured constants (rag_car.tuning)."""
+
+    model_config = ConfigDict(extra="forbid")  # a former tuning key (dense_weight, ...) is an error, not ignored
 
     k: int = Field(8, gt=0, le=100, description="passages returned per question")
-    fusion: Literal["rrf", "weighted"] = Field("weighted", description="how dense and BM25 rankings are merged")
-    rrf_k: int = Field(60, gt=0, description="the constant of reciprocal rank fusion")
-    dense_weight: float = Field(1.0, ge=0, description="weight of the dense ranking in the fusion")
-    bm25_weight: float = Field(1.0, ge=0, description="weight of the BM25 ranking in the fusion")
-    candidates: int = Field(50, gt=0, le=1000, description="candidates taken from each retriever before fusion")
     vehicle: str = Field("", description="default vehicle filter, e.g. 'Ford Focus 2001'; empty: none")
     doc_types: list[str] = Field(default_factory=list, description="default doc_type filter; empty: all")
     sources: list[str] = Field(default_factory=list, description="default source filter (path suffixes); empty: all")
     infer_filters: bool = Field(True, description="narrow to a vehicle or year the question names and the index knows")
-    expand_synonyms: bool = Field(True, description="add the manuals' words for drivers' words to the query")
-    superseded_factor: float = Field(0.5, gt=0, le=1, description="fused-score factor for a bulletin or campaign that "
-                                     "another indexed one supersedes")
-    year_mismatch_factor: float = Field(0.8, gt=0, le=1, description="fused-score factor for a section whose heading's "
-                                        "model years exclude the year asked about")
-    code_reference_factor: float = Field(0.85, gt=0, le=1, description="fused-score factor for a trouble-code "
-                                         "reference entry when the question names no code and does not talk about codes")
-    section_intent_factor: float = Field(1.15, ge=1, le=2, description="fused-score factor for a section of the kind "
-                                         "the question asks for ('fix?' -> Repair procedure, 'why' -> Cause)")
-    thin_chunk_factor: float = Field(0.5, gt=0, le=1, description="fused-score factor for a chunk whose own text has "
-                                     "fewer than 4 search terms (a banner, 'Page 1', 'None.')")
-    dedup_threshold: float = Field(0.8, gt=0, le=1, description="word-shingle Jaccard above which two passages are duplicates")
     rewrite: Literal["auto", "heuristic", "llm", "off"] = Field(
         "auto", description="follow-up rewriting: auto = LLM when a generative backend is given, else heuristic")
 

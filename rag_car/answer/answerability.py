@@ -1,16 +1,22 @@
-"""Question + what is indexed + the ranked sentences -> may this be answered from the documents, or why not.
+"""Question + the passages retrieved for it -> may this be answered from the documents, or why not.
 
-An assistant that guesses is worse than one that says "the documents don't cover that". A question is not
-answered when it names a code nothing mentions, asks about a model year the documents do not cover, asks mostly
-about things no document mentions at all ("Bluetooth", "diesel"), or when no sentence supports it well enough
-(the retrieval confidence below ``llm.abstain_below``).
+An assistant that guesses is worse than one that says "the documents don't cover that". The decision rests on
+evidence, not on vocabulary: how well the best retrieved passage supports the question (its embedding's cosine to
+the question, the passage read with its heading path, and the share of the question's weight its words and
+headings hold), compared with the support the same index gives to questions it cannot answer (see
+rag_car.answer.calibration). A question word the documents never use is no reason to refuse ("pop the hood"):
+a passage that supports the question well is. Beside that, a question is not answered when it names a code
+nothing mentions, asks about a model year the documents do not cover, or asks for a quantity ("how long",
+"how much") that none of its best sentences gives.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Iterable
+
+import numpy as np
 
 from rag_car.answer.sentences import STOPWORDS, measure_terms, numbers, terms, words
 
@@ -22,17 +28,20 @@ _GENERIC |= {"take", "give", "put", "got", "keep", "make", "show", "find", "came
 # units say what form the answer has, not what it is about
 _UNITS = {"km", "mi", "mph", "kph", "kg", "lb", "ml", "nm", "n-m", "psi", "kpa", "bar", "volt", "amp", "rpm", "mm", "cm",
           "inch", "liter", "gallon", "percent", "degre", "hour", "minut", "second", "l", "c", "f", "v", "a"}
-# a "value question" asks for a quantity: its answer must hold a number
-_VALUE = re.compile(r"\b(?:how (?:much|many|long|far|fast|big|heavy|often|old|high|wide)|what(?:'s| is| are)? (?:the )?"
-                    r"(?:\w+ ){0,3}(?:pressure|torque|capacity|size|speed|time|consumption|load|clearance|rating|weight|"
-                    r"voltage|temperature|interval|range|cost|price|length|width|height|distance|economy|power|output|"
-                    r"mileage|warranty))\b", re.IGNORECASE)
-_SHORT_QUESTION = re.compile(r"^\s*(?:and\s+)?(?:what(?:'s| is| are| does)?|how (?:do|can|should) (?:i|you|we)|how to|"
-                             r"how (?:much|many|long|far|fast|big))\b", re.IGNORECASE)
+# A question that asks for a quantity: its answer holds a number. The forms of English questions that ask for one
+# (how much/many/long ...), not words of any one document.
+QUANTITY_QUESTION = re.compile(
+    r"\bhow (?:much|many|long|far|fast|big|heavy)\b|"
+    r"\bwhat(?:'s| is| are)? (?:the |my |its )?(?:\w+ ){0,3}(?:capacity|size|speed|torque|horsepower|weight|mileage|"
+    r"price|cost|power output|acceleration|consumption|clearance)\b|\bhorsepower\b|"
+    r"\bhow (?:quick|quickly)\b.*\d|\b0\s*(?:-|to)\s*(?:60|62|100)\b|\bzero to sixty\b",
+    re.IGNORECASE)
 # the words that say what kind of answer is wanted, not what it is about
 _ASKING = {"much", "mani", "long", "far", "fast", "big", "often", "kind", "type"}
-OOV_SHARE = 1 / 4  # at least this share of the question's salient terms unknown to every document: abstain
-STRICT_TERMS = 3  # a short what/how question of at most this many salient terms needs one sentence naming them all
+# meaning weighs more than words in the support: a driver's words are not the manual's ("pop the hood")
+DENSE_WEIGHT = 0.7
+TOP_PASSAGES = 5  # the best passages retrieval returns are the evidence; the rest are there for context
+QUANTITY_SENTENCES = 12  # the best sentences searched for the quantity a quantity question asks for
 
 
 @dataclass(frozen=True)
@@ -42,12 +51,64 @@ class Verdict:
     unknown_terms: tuple[str, ...] = ()
 
 
-def judge(question: str, *, unknown_codes: list[str], known_codes: list[str], vocabulary: Any, confidence: float,
-          threshold: float, vehicles: list[dict[str, Any]], live_focus: bool, vehicle_words: set[str],
-          docs: list[Any] = ()) -> Verdict:
-    """The verdict for one question (see the module docstring). ``live_focus``: active codes or stop conditions
-    give the answer something to stand on even when the question is vague ("what's wrong with my car?").
-    ``docs``: the numbered sources (DocSource), for the check that a short question's terms meet in one sentence."""
+@dataclass(frozen=True)
+class Support:
+    """How well the best passages support a question (0..1): ``dense`` the best cosine of a passage's embedding
+    to the question's (chunks are embedded under their heading path), ``lexical`` the largest share of the
+    question's weight (IDF) one passage's words and headings hold, ``score`` their mix."""
+
+    score: float
+    dense: float = 0.0
+    lexical: float = 0.0
+
+
+def passage_support(question_terms: Iterable[str], idf: Callable[[str], float], passages: Iterable[Any],
+                    dense: Callable[[Any], float | None]) -> Support:
+    """The Support of the best TOP_PASSAGES of ``passages`` (Passage objects, best first). ``dense(passage)``:
+    the cosine of the passage's vector to the question's, None when unknown (then lexical evidence alone counts)."""
+    wanted = list(dict.fromkeys(t for t in question_terms if t))
+    weights = {t: idf(t) for t in wanted}
+    total = sum(weights.values()) or 1.0
+    best_dense: float | None = None
+    best_lexical = 0.0
+    for passage in list(passages)[:TOP_PASSAGES]:
+        meta = passage.metadata or {}
+        own = set(terms(f"{meta.get('title', '')} {meta.get('section', '')} {passage.text}")) | measure_terms(passage.text)
+        if wanted:
+            best_lexical = max(best_lexical, sum(w for t, w in weights.items() if t in own) / total)
+        cosine = dense(passage)
+        if cosine is not None:
+            best_dense = max(best_dense or 0.0, float(cosine))
+    if best_dense is None:
+        return Support(round(best_lexical, 4), 0.0, round(best_lexical, 4))
+    score = DENSE_WEIGHT * best_dense + (1 - DENSE_WEIGHT) * best_lexical
+    return Support(round(score, 4), round(best_dense, 4), round(best_lexical, 4))
+
+
+def chunk_cosines(retriever: Any, vector: Any) -> Callable[[Any], float | None]:
+    """passage -> the cosine of its indexed vector to ``vector`` (from the retriever's row-aligned chunk vectors;
+    None when the retriever keeps none)."""
+    state = getattr(retriever, "lexical", None)
+    catalog, vectors = getattr(state, "catalog", None), getattr(state, "vectors", None)
+    if vector is None or catalog is None or vectors is None:
+        return lambda passage: None
+    q = np.asarray(vector, dtype=np.float32)
+
+    def cosine(passage: Any) -> float | None:
+        row = catalog.row_of(passage.chunk_id)
+        if row is None or row >= len(vectors):
+            return None
+        return float(np.asarray(vectors[row], dtype=np.float32) @ q)
+
+    return cosine
+
+
+def judge(question: str, *, unknown_codes: list[str], known_codes: list[str], support: Support, threshold: float,
+          vehicles: list[dict[str, Any]], live_focus: bool, best_sentences: list[str] = ()) -> Verdict:
+    """The verdict for one question (see the module docstring). ``threshold``: the support a question must reach
+    on this index (its calibration). ``live_focus``: active codes or stop conditions give the answer something to
+    stand on even when the question is vague ("what's wrong with my car?"). ``best_sentences``: the best-ranked
+    sentences of the sources, searched for the quantity a quantity question asks for."""
     if unknown_codes and not known_codes:
         listed = ", ".join(unknown_codes)
         return Verdict(False, f"The documents do not mention {listed}, so I cannot say what it means.")
@@ -60,21 +121,12 @@ def judge(question: str, *, unknown_codes: list[str], known_codes: list[str], vo
             covered = "; ".join(_vehicle_span(v) for v in vehicles if v.get("year_min"))
             return Verdict(False, f"The documents cover {covered}; they say nothing about a {year} model, so I will not guess.")
 
-    salient = salient_terms(question, vocabulary, vehicle_words)
-    if vocabulary is not None and not live_focus:
-        unknown = [t for t in salient if t not in vocabulary]
-        if salient and unknown and len(unknown) / len(salient) >= OOV_SHARE - 1e-9:
-            shown = _surface(question, unknown)
-            return Verdict(False, f"The documents do not mention {shown}, so I will not guess.", tuple(unknown))
-
-    if not live_focus and not known_codes and docs and salient and len(salient) <= STRICT_TERMS \
-            and _SHORT_QUESTION.search(question):
-        wants_number = bool(_VALUE.search(question))
-        if not any(_covers(doc, sentence, salient, wants_number) for doc in docs for sentence in doc.sentences):
-            return Verdict(False, "The documents do not cover this question, so I will not guess.")
-
-    if confidence < threshold and not live_focus:
+    if live_focus or known_codes:
+        return Verdict(True)
+    if support.score < threshold:
         return Verdict(False, "The documents do not cover this question, so I will not guess.")
+    if QUANTITY_QUESTION.search(question) and not any(numbers(s) for s in best_sentences):
+        return Verdict(False, "The documents do not give this value, so I will not guess.")
     return Verdict(True)
 
 
@@ -92,14 +144,6 @@ def salient_terms(question: str, vocabulary: Any, vehicle_words: set[str]) -> li
             if term not in out:
                 out.append(term)
     return out
-
-
-def _covers(doc: Any, sentence: Any, salient: list[str], wants_number: bool) -> bool:
-    own = set(terms(sentence.text)) | set(doc.heading_terms)
-    own |= measure_terms(sentence.text)
-    if not all(t in own for t in salient):
-        return False
-    return not wants_number or bool(numbers(sentence.text))
 
 
 def _typo_of_stopword(word: str) -> bool:

@@ -10,7 +10,7 @@ The steps of one answer:
 2. the live snapshot is read: its VIN's vehicle and year become the default retrieval filter, and active DTCs
    pull their DTC reference entries and the bulletins that apply to this VIN into the context;
 3. retrieval; the sentences of the passages are ranked for the question and the persona; the retrieval
-   confidence (best lexical/embedding support of any sentence) below ``llm.abstain_below`` means abstain;
+   confidence (best lexical/embedding support of any sentence) below ``tuning.answer.abstain_below`` means abstain;
 4. a live stop-driving condition leads the answer; the backend writes the body (a failing generative backend
    falls back to ``extractive``, and the Answer says so); each sentence is checked against its cited source and
    unsupported ones are removed; the documents' WARNING/CAUTION text is carried for safety topics; the relevant
@@ -24,7 +24,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from rag_car.answer.answerability import QUANTITY_SENTENCES
 from rag_car.answer.backends import Backend, BackendTimeout, Request, open_backend
+from rag_car.answer.calibration import CalibrationCache
 from rag_car.answer.facts import VehicleFacts, load_facts
 from rag_car.answer.grounding import GroundingChecker, Part, SentenceStream, parse_answer
 from rag_car.answer.layout import Layout
@@ -33,6 +35,7 @@ from rag_car.answer.prompt import ABSTAIN_TOKEN, build_completion_prompt, build_
 from rag_car.answer.safety import (
     SAFETY_TOPICS,
     SafetyCheck,
+    SafetyWarning,
     StopCondition,
     live_items,
     safety_topics,
@@ -43,11 +46,17 @@ from rag_car.answer.schema import Answer
 from rag_car.answer.selection import Ranking, rank_sentences, relevant_live
 from rag_car.answer.sentences import dtc_codes, looks_english, terms
 from rag_car.answer.siblings import SectionIndex, section_siblings
+from rag_car.answer.structure import Outline, relation
 from rag_car.answer.sources import DocSource, Sources, build_sources, is_current, live_lines
 from rag_car.errors import EmptyIndexError, RagCarError
+from rag_car.tuning import TUNING, Tuning
 
 MAX_QUESTION_CHARS = 2000
 MAX_ACTIVE_CODES = 4
+MAX_WARNINGS = 4  # safety notices carried with one answer (nearest in the documents' structure first)
+MAX_PROTECTED_SECTIONS = 3  # the quoted sections whose notices are looked up
+DIRECT_NOTICE_RANK = 5  # a notice among this many best-ranked sentences answers the question itself
+TOP_RETRIEVED = 3  # the passages retrieval ranks best: the only ones a notice may come from without structure
 _STOP_WORDS = re.compile(r"\b(?:stop|pull over|switch off|turn off the engine|do not drive|don't drive|tow)\b", re.IGNORECASE)
 
 History = list[dict[str, str]]
@@ -71,6 +80,9 @@ class _Turn:
     vehicle: dict[str, Any] = field(default_factory=dict)
     retrieve_ms: float = 0.0
     filters: Any = None
+    vector: Any = None  # the question's embedding
+    support: float = 0.0  # how well the best passage supports it (set when judged)
+    passages: list[Any] = field(default_factory=list)  # what retrieval returned for the question, best first
 
 
 class Assistant:
@@ -80,13 +92,15 @@ class Assistant:
     a LiveSnapshot, or a function returning one (None: no live data). ``embedder``: shared with the retriever
     when given. The backends are opened on first use and kept, so a model is loaded once; ``backends`` gives
     ready ones by key (a test's recording model, a UI's shared one). ``vectors``: the SentenceVectors to rank
-    sentences with (default: the one cached under the data dir, opened on first use).
+    sentences with (default: the one cached under the data dir, opened on first use). ``tuning``: the ranking and
+    answering constants (rag_car.tuning).
     """
 
     def __init__(self, settings: Any, retriever: Any = None, live: Any = None, embedder: Any = None,
                  facts: VehicleFacts | None = None, backends: dict[str, Backend] | None = None,
-                 vectors: Any = None) -> None:
+                 vectors: Any = None, tuning: Tuning = TUNING) -> None:
         self.settings = settings
+        self.tuning = tuning
         self._retriever = retriever
         self.live = live
         self._embedder = embedder if embedder is not None else getattr(retriever, "embedder", None)
@@ -95,6 +109,8 @@ class Assistant:
         self._vehicles: list[dict[str, Any]] | None = None
         self._backends: dict[str, Backend] = dict(backends or {})
         self._sections = SectionIndex()
+        self._outline = Outline(self._sections)
+        self._calibrations = CalibrationCache()
         self.facts = facts if facts is not None else load_facts()
         self.normal_ranges = self.facts.normal_ranges
 
@@ -108,7 +124,8 @@ class Assistant:
 
             if self._embedder is None:
                 self._embedder = QueryCache(load_embedder(self.settings))
-            self._retriever = open_retriever(self.settings, embedder=self._embedder, rewriter=self._rewriter())
+            self._retriever = open_retriever(self.settings, embedder=self._embedder, rewriter=self._rewriter(),
+                                             tuning=self.tuning)
         return self._retriever
 
     def _rewriter(self) -> Callable[[str], str] | None:
@@ -309,6 +326,14 @@ class Assistant:
                                         filters=Filters(sources=[doc])).passages
                 passages.extend((p, f"bulletin {bulletin.get('number', '')}") for p in hits[:1])
 
+        # a code's lamp has its entry in the owner's manual: what the driver should do now, and when to get help
+        for code in list(dict.fromkeys(active + dtc_codes(question)))[:MAX_ACTIVE_CODES]:
+            lamp = self.facts.lamps.get(str((self.facts.dtcs.get(code) or {}).get("lamp", "")))
+            if lamp and lamp.get("doc") and lamp.get("section"):
+                hits = retriever.search(f"{lamp.get('name', '')} {lamp['section']}", k=2,
+                                        filters=Filters(sources=[str(lamp["doc"])])).passages
+                passages.extend((p, f"dtc {code} lamp") for p in hits[:1] if p.section.endswith(str(lamp["section"])))
+
         stops = stop_conditions(snapshot, self.facts) if snapshot is not None else []
         for stop in stops:
             if stop.doc:
@@ -343,7 +368,8 @@ class Assistant:
                      ranking=ranking, safety=safety, live_idx=live_idx, history=history, notices=notices,
                      unknown_codes=list(result.unknown_codes), known_codes=[c for c in result.codes
                                                                            if c not in result.unknown_codes],
-                     vehicle=vehicle_info, retrieve_ms=retrieve_ms, filters=filters)
+                     vehicle=vehicle_info, retrieve_ms=retrieve_ms, filters=filters, vector=vector,
+                     passages=list(result.passages))
 
     def _filters(self, vehicle: Any, snapshot: Any, retriever: Any) -> tuple[Any, dict[str, Any]]:
         from rag_car.knowledge.retrieve import Filters
@@ -370,7 +396,8 @@ class Assistant:
 
     # -- step 4: writing ------------------------------------------------------------------------------------
     def _write(self, turn: _Turn, requested: str, answer: Answer) -> Iterator[str]:
-        layout = Layout()
+        layout = Layout(section_of=lambda n: _section_key(turn.sources.doc(n)))
+        details: list[Part] = []
         answer.notices = turn.notices
         checker = GroundingChecker(turn.sources, self.vectors, turn.question)
         lead = self._lead(turn)
@@ -392,7 +419,9 @@ class Assistant:
             if backend_key == "extractive":
                 for part in self._extractive_parts(turn, [p.text for p in lead]):
                     verdict = checker.check_part(part, generated=False)
-                    if verdict.supported:
+                    if verdict.supported and part.detail:
+                        details.append(verdict.part)
+                    elif verdict.supported:
                         body.append(verdict.part)
                         yield layout.add(verdict.part)
                     elif not verdict.filler:
@@ -412,20 +441,29 @@ class Assistant:
                 listed = "; ".join(f"[{layout.renumber(Part('', (d.n,))).docs[0]}] {d.citation().label()}" for d in closest)
                 yield layout.add_text(f"Closest sources: {listed}.", role="closest")
 
-        # the documents' WARNING/CAUTION text for safety topics (and the cited sources' own warnings)
-        cited = {n for p in body for n in p.docs}
-        # a section cut into several chunks is one section: its warning travels with any part of it
-        sections = {(d.passage.source, d.passage.section) for d in turn.sources.docs if d.n in cited and d.passage.section}
-        cited |= {d.n for d in turn.sources.docs if (d.passage.source, d.passage.section) in sections}
-        doc_sentences = {d.n: d.sentences for d in turn.sources.docs}
-        # what the quoted sections are about counts too: "code P0217" is about an overheating engine
+        # the safety notices that protect what the answer quotes, found by the documents' structure; a code's
+        # entry (a table row, no notices of its own) searches the documents once for its topic's warning
+        warnings = self._protecting(turn, body)
         topics = list(turn.safety.topics)
-        for d in turn.sources.docs:
-            if d.n in cited:
-                topics += [t for t in safety_topics(d.passage.section) if t not in topics]
-        warnings = select_warnings(topics, turn.ranking.question_terms, doc_sentences, cited)
-        if topics and body and not warnings:
-            warnings = self._topic_warnings(turn, topics)
+        if body and not warnings and topics:
+            # quoted sections that hold no notice at all (a forum post, a short note) on a safety topic: the
+            # notice of a passage retrieved for the question that names the topic and the question's own things
+            best = {d.n for d in turn.sources.docs if d.reason == "question" and d.rank <= TOP_RETRIEVED}
+            on_question = {n: s for n, s in ((d.n, d.sentences) for d in turn.sources.docs) if n in best}
+            warnings = [w for w in select_warnings(topics, turn.ranking.question_terms, on_question, set(), limit=1)
+                        if len(set(terms(w.text)) & turn.ranking.question_terms) >= 2]
+        coded = turn.known_codes or dtc_codes(turn.question) or any(d.pulled for d in turn.sources.docs)
+        if body and not warnings and coded:
+            # a code's entry (a table row, no notices of its own): the notices of what the code pulled in (its
+            # lamp's entry in the owner's manual), else one search of the documents for its topic's
+            pulled = {d.n: d.sentences for d in turn.sources.docs if d.pulled}
+            warnings = select_warnings(topics, turn.ranking.question_terms, pulled, set(pulled), limit=2)
+        if body and not warnings and coded:
+            for d in turn.sources.docs:
+                if d.n in {n for p in body for n in p.docs}:
+                    topics += [t for t in safety_topics(d.passage.section) if t not in topics]
+            if topics:
+                warnings = self._topic_warnings(turn, topics)
         shown = " ".join(p.text for p in body + lead).lower()
         for warning in warnings:
             if warning.text.lower().rstrip(".") in shown:
@@ -442,15 +480,92 @@ class Assistant:
             yield layout.add(Part(line.text, (), True, "live"))
 
         answer.answer = layout.text
+        if details and not abstained:
+            aside = layout.aside()
+            for part in details:
+                aside.add(part)
+            answer.more = aside.text
         answer.abstained = abstained
         answer.grounded = bool(body) and (not unsupported or self.settings.llm.unsupported == "remove")
-        answer.confidence = turn.ranking.confidence
+        answer.confidence = turn.support or turn.ranking.confidence
         numbers = layout.numbers
-        answer.citations = sorted((d.citation_as(numbers[d.n]) for d in turn.sources.docs if d.n in numbers),
-                                  key=lambda c: c.n)
+        firsts: dict[int, DocSource] = {}
+        for d in turn.sources.docs:  # one citation per section: its first chunk the answer quotes
+            if d.n in numbers:
+                firsts.setdefault(numbers[d.n], d)
+        answer.citations = [firsts[k].citation_as(k) for k in sorted(firsts)]
         shown_live = set(turn.live_idx) | {i for i, l in enumerate(turn.sources.live) if l.flagged}
         answer.signals = turn.sources.signal_citations(shown_live)
         answer.dtcs = turn.sources.dtc_citations()
+
+    def _protecting(self, turn: _Turn, body: list[Part]) -> list[SafetyWarning]:
+        """The notices that protect the sections the answer quotes (see rag_car.answer.structure), nearest first,
+        those of the leading section before the others', at most MAX_WARNINGS: from the index's headings tree
+        when the retriever keeps one, and from the passages at hand in any case. Notices of passages the answer
+        does not quote, or of unrelated sections, never travel with it."""
+        docs = {d.n: d for d in turn.sources.docs}
+        cited = {n for p in body for n in p.docs}
+        order: list[tuple[str, str]] = []
+        for part in body:
+            for n in part.docs:
+                d = docs.get(n)
+                if d is not None and (d.passage.source, d.passage.section) not in order:
+                    order.append((d.passage.source, d.passage.section))
+        if not order:
+            return []
+        q_terms = turn.ranking.question_terms
+        # (leading section?, distance, relevance, reading order) -> the notice and where it is quoted from
+        found: dict[str, tuple[tuple, Any, str]] = {}
+
+        def offer(rank: tuple, text: str, chunk: Any, kind: str) -> None:
+            key = re.sub(r"\W+", " ", text.lower()).strip()
+            if key and (key not in found or rank < found[key][0]):
+                found[key] = (rank, chunk, text, kind)  # type: ignore[assignment]
+
+        for i, (source, section) in enumerate(order[:MAX_PROTECTED_SECTIONS]):
+            lead = 0 if i == 0 else 1
+            for notice in self._outline.notices_for(self.retriever, source, section):
+                if lead and notice.distance > 1:
+                    continue  # another quoted section brings its own notices, not its chapter's
+                relevance = -len(set(terms(notice.text)) & q_terms)
+                offer((lead, notice.distance, relevance, notice.position), notice.text, notice.chunk, "")
+            for d in turn.sources.docs:  # the passages at hand (every retriever has these)
+                if d.passage.source != source:
+                    continue
+                distance = relation(section, d.passage.section) if section else (0 if d.n in cited else None)
+                if distance is None or (lead and distance > 1):
+                    continue
+                for sentence in d.sentences:
+                    if sentence.is_safety:
+                        relevance = -len(set(terms(sentence.text)) & q_terms)
+                        offer((lead, distance, relevance, sentence.position), sentence.text, d, sentence.kind)
+        # a notice that itself answers the question best ("is it safe to reach in near the fan?") travels too:
+        # one among the best-ranked sentences of a passage retrieved for the question
+        asked = {d.n for d in turn.sources.docs if d.reason in ("question", "section")}
+        for place, scored in enumerate(turn.ranking.sentences[:DIRECT_NOTICE_RANK]):
+            if scored.sentence.is_safety and scored.n in asked:
+                offer((0, 0, -100 + place, 0), scored.sentence.text, docs[scored.n], scored.sentence.kind)
+        chosen = sorted(found.values(), key=lambda item: item[0])[:MAX_WARNINGS]
+        out: list[SafetyWarning] = []
+        for _rank, where, text, kind in chosen:
+            n = self._source_number(turn, where)
+            out.append(SafetyWarning(n, text, kind or "warning"))
+        return out
+
+    def _source_number(self, turn: _Turn, where: Any) -> int:
+        """The number of the source ``where`` (a DocSource, or a Chunk read from the index) is, added to the
+        answer's sources when it is not there yet."""
+        if isinstance(where, DocSource):
+            return where.n
+        for d in turn.sources.docs:
+            if d.passage.chunk_id == where.id:
+                return d.n
+        from rag_car.knowledge.retrieve import Passage
+
+        passage = Passage(chunk_id=where.id, text=where.text, score=0.0, ranks={}, metadata=dict(where.metadata))
+        added = build_sources([(passage, "safety")], start=len(turn.sources.docs) + 1)
+        turn.sources.docs.extend(added)
+        return added[0].n
 
     def _topic_warnings(self, turn: _Turn, topics: list[str]) -> list[Any]:
         """A safety answer whose sources hold no WARNING/CAUTION on its topic ("code P0217": an entry with none)
@@ -474,16 +589,57 @@ class Assistant:
 
         live_focus = bool(turn.live_idx) and any(d.reason.startswith(("dtc", "bulletin", "stop"))
                                                  for d in turn.sources.docs)
-        vehicle_words = {t for v in self.vehicles() for k in ("make", "model") for t in terms(str(v.get(k, "")))}
+        support = self._support(turn.query, turn.passages, turn.vector)
+        calibration = self.calibration()
+        threshold = calibration.threshold if calibration is not None else self.tuning.answer.abstain_below
+        best = [s.sentence.text for s in turn.ranking.sentences[:QUANTITY_SENTENCES] if s.n in self._question_docs(turn)]
         verdict = judge(turn.question, unknown_codes=turn.unknown_codes, known_codes=turn.known_codes,
-                        vocabulary=self.vocabulary, confidence=turn.ranking.confidence,
-                        threshold=self.settings.llm.abstain_below, vehicles=self.vehicles(), live_focus=live_focus,
-                        vehicle_words=vehicle_words, docs=turn.sources.docs)
+                        support=support, threshold=threshold, vehicles=self.vehicles(), live_focus=live_focus,
+                        best_sentences=best)
+        turn.support = support.score
         if not verdict.answerable:
             return verdict.reason
         if not turn.sources.docs:
             return "The documents do not cover this question, so I will not guess."
         return None
+
+    @staticmethod
+    def _question_docs(turn: _Turn) -> set[int]:
+        return {d.n for d in turn.sources.docs if d.reason in ("question", "section")}
+
+    def _support(self, question: str, passages: list[Any], vector: Any) -> Any:
+        """How well the best of ``passages`` supports ``question`` (rag_car.answer.answerability.Support)."""
+        from rag_car.answer.answerability import chunk_cosines, passage_support, salient_terms
+
+        vocabulary = self.vocabulary
+        vehicle_words = {t for v in self.vehicles() for k in ("make", "model") for t in terms(str(v.get(k, "")))}
+        wanted = salient_terms(question, vocabulary, vehicle_words)
+        idf = vocabulary.idf if vocabulary is not None else (lambda term: 1.0)
+        return passage_support(wanted, idf, passages, chunk_cosines(self.retriever, vector))
+
+    def calibration(self) -> Any:
+        """The support that questions this index cannot answer get (rag_car.answer.calibration), measured once
+        per index generation and cached under the data dir; None for a retriever without an index."""
+        from rag_car.answer.calibration import calibrate
+
+        retriever = self.retriever
+        store = getattr(retriever, "store", None)
+        catalog = getattr(getattr(retriever, "lexical", None), "catalog", None)
+        if store is None or catalog is None or not hasattr(catalog, "columns"):
+            return None
+        try:
+            from rag_car.knowledge.manifest import load_generation
+
+            key: str | None = f"{load_generation(self.settings)}-{store.count()}"
+        except Exception:  # no manifest: measure, but do not cache
+            key = None
+
+        def probe(question: str) -> float:
+            result = retriever.search(question, k=self.settings.retrieval.k)
+            vector = self.embedder.embed_query(result.query or question) if self.embedder is not None else None
+            return self._support(result.query or question, result.passages, vector).score
+
+        return self._calibrations.get(self.settings.cache_dir, key, lambda: calibrate(probe))
 
     def _live_docs(self, turn: _Turn) -> set[int] | None:
         """For a vague question while the vehicle reports faults ("what's wrong with my car?"): the sources
@@ -588,6 +744,13 @@ class Assistant:
                 unsupported.append(part.text)
                 if self.settings.llm.unsupported == "flag":
                     yield layout.add(part, flag="[unsupported]")
+
+
+def _section_key(doc: DocSource | None) -> Any:
+    """What one citation stands for: a section of a document (a chunk without a section stands alone)."""
+    if doc is None:
+        return None
+    return (doc.passage.source, doc.passage.section) if doc.passage.section else ("chunk", doc.n)
 
 
 def _full_warning(part: Part, sources: Sources) -> Part:

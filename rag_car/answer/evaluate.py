@@ -200,7 +200,9 @@ class WarningCheck:
 def _content_words(text: str) -> set[str]:
     from rag_car.text.words import STOPWORDS
 
-    return {w for w in normalise(text).split() if w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
+    # a sentence's last word keeps no full stop: "voltage." in the warning is "voltage [2]." in a cited answer
+    words = (w.rstrip(".") for w in normalise(text).split())
+    return {w for w in words if w and w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
 
 
 def warning_parts(warning: ManualWarning) -> tuple[str, str, list[str]]:

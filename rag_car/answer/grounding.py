@@ -54,6 +54,7 @@ class Part:
     live: bool = False
     role: str = "body"
     group: str = ""  # the section it is quoted from: a list of steps is numbered within one section
+    detail: bool = False  # not needed to decide the question: shown behind "more" (Answer.more)
 
 
     def render(self) -> str:

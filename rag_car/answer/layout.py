@@ -4,14 +4,20 @@ order of first appearance, so the answer cites [1], [2] ... whatever the sources
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Callable, Hashable
 
 from rag_car.answer.grounding import Part
 
 
 class Layout:
-    """Renders parts as they come; ``text`` is exactly the concatenation of the pieces returned by :meth:`add`."""
+    """Renders parts as they come; ``text`` is exactly the concatenation of the pieces returned by :meth:`add`.
 
-    def __init__(self) -> None:
+    ``section_of``: source n -> the section it belongs to; the chunks of one section share one number (one
+    citation per section, however many chunks the answer quotes from it)."""
+
+    def __init__(self, section_of: Callable[[int], Hashable] | None = None) -> None:
+        self.section_of = section_of
+        self._by_section: dict[Hashable, int] = {}
         self.numbers: dict[int, int] = {}  # source n -> number shown
         self.parts: list[Part] = []
         self.pieces: list[str] = []
@@ -28,9 +34,21 @@ class Layout:
         docs = []
         for n in part.docs:
             if n not in self.numbers:
-                self.numbers[n] = len(self.numbers) + 1
-            docs.append(self.numbers[n])
+                key = self.section_of(n) if self.section_of is not None else n
+                if key is None:
+                    key = ("source", n)
+                if key not in self._by_section:
+                    self._by_section[key] = len(self._by_section) + 1
+                self.numbers[n] = self._by_section[key]
+            if self.numbers[n] not in docs:
+                docs.append(self.numbers[n])
         return replace(part, docs=tuple(docs))
+
+    def aside(self) -> "Layout":
+        """A layout for text shown apart (the "more" of an answer) that numbers sources as this one does."""
+        other = Layout(self.section_of)
+        other.numbers, other._by_section = self.numbers, self._by_section
+        return other
 
     def add(self, part: Part, flag: str = "") -> str:
         """Render one part; returns the piece of text it adds."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from rag_car.errors import ConfigError
 from rag_car.settings import PERSONAS
 
-_UNIT = r"(?:N·m|N-m|Nm|lb[- ]?ft|ft[- ]?lb|in[- ]?lb|kPa|psi|bar|mm|cm|ml|mL|l|L|V|A|mA|ohms?|Ω|°C|°F|C|F|rpm|km/h|mph|km|mi|%|s|ms|Hz|kg|g|qt|quarts?|liters?|litres?)"
+_UNIT = r"(?:N·m|N-m|Nm|lb[- ]?ft|ft[- ]?lb|in[- ]?lb|kPa|psi|bar|mm|cm|ml|mL|l|L|V|A|mA|ohms?|Ω|°C|°F|C|F|rpm|km/h|mph|km|mi|%|s|ms|Hz|kg|g|qt|quarts?|liters?|litres?|seconds?|minutes?|hours?|days?|weeks?|months?|years?|miles?|watts?|W|in|inch(?:es)?|lbs?)"
 SPEC = re.compile(r"\d+(?:[.,]\d+)?\s*(?:-|–|to)?\s*(?:\d+(?:[.,]\d+)?)?\s*" + _UNIT + r"(?![A-Za-z])")
 TORQUE = re.compile(r"\b(?:torque|tighten|N·m|Nm|lb[- ]?ft)\b", re.IGNORECASE)
 DTC = re.compile(r"\b[PCBU][0-3][0-9A-F]{3}\b")
@@ -44,6 +44,9 @@ class Persona:
     max_sentences: int
     weights: dict[str, float] = field(default_factory=dict)
     doc_types: dict[str, float] = field(default_factory=dict)
+    # the steps of a workshop document's procedure (a pressure test, "clear codes") are for a technician: an
+    # owner is told what to do now and when to get help, from the same sources
+    workshop_steps: bool = True
 
     def feature_bonus(self, text: str, kind: str, doc_type: str) -> float:
         """The persona's preference for one sentence, added to its relevance score (about -0.2 .. +0.3)."""
@@ -66,6 +69,7 @@ OWNER = Persona(
     weights={"action": 0.12, "workshop": 0.08, "drive_safety": 0.15, "spec": 0.02, "torque": -0.08, "code": -0.03,
              "signal": -0.10, "next_step": -0.02, "step": -0.02, "row": -0.04},
     doc_types={"owner_manual": 0.08, "service_manual": -0.06, "dtc": -0.02, "bulletin": -0.04, "recall": 0.02, "complaint": -0.08},
+    workshop_steps=False,
 )
 
 TECHNICIAN = Persona(
@@ -81,6 +85,8 @@ TECHNICIAN = Persona(
 )
 
 _PERSONAS = {"owner": OWNER, "technician": TECHNICIAN}
+# the documents written for a workshop, not for the driver
+WORKSHOP_DOC_TYPES = frozenset({"service_manual", "dtc", "bulletin"})
 
 
 def get_persona(name: str | None) -> Persona:

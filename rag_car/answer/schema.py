@@ -80,6 +80,7 @@ class Answer:
     query: str = ""
     vehicle: dict[str, Any] = field(default_factory=dict)
     error: str | None = None  # the documents could not be searched at all (nothing indexed, store down)
+    more: str = ""  # what the sources add beyond the short answer (the UI's "more", `ask --more`), same citations
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``json.dumps``; validates against :data:`ANSWER_JSON_SCHEMA`."""
@@ -171,5 +172,6 @@ ANSWER_JSON_SCHEMA: dict[str, Any] = {
         "query": {"type": "string"},
         "vehicle": {"type": "object"},
         "error": {"type": ["string", "null"]},
+        "more": {"type": "string"},
     },
 }

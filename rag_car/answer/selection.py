@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from rag_car.answer.personas import Persona
-from rag_car.answer.sentences import Sentence, codes, measure_terms, terms
+from rag_car.answer.answerability import QUANTITY_QUESTION
+from rag_car.answer.personas import SPEC, Persona
+from rag_car.answer.sentences import MEASURES, Sentence, codes, measure_terms, numbers, terms
 from rag_car.answer.sources import DocSource, LiveLine
 
 # Questions that ask about the vehicle's state as a whole: every flagged live line is relevant to them.
@@ -36,11 +37,35 @@ class Scored:
     focus: bool = False  # names a code asked about or active on the bus, or comes from such a code's entry
 
 
+# a question that asks how or why wants a procedure or a reason, even when it names a quantity
+_NOT_A_VALUE = re.compile(r"\bhow (?:do|can|should|would|to)\b|\bwhy\b|\bwhat (?:do|should) i do\b", re.IGNORECASE)
+_EXTREME = re.compile(r"\b(?:minimum|maximum|lowest|highest|biggest|largest|smallest|min|max)\b", re.IGNORECASE)
+ANY_QUANTITY = "*"  # a value question that names no quantity a unit measures: any number with a unit answers it
+VALUE_BONUS = 0.15  # a sentence stating a value of the quantity asked for ("240 kPa" for "tire pressure")
+
+
+def asked_measures(question: str, question_terms: set[str]) -> frozenset[str]:
+    """The quantities a value question asks for ("What is the tire pressure?": pressure), read from the measures
+    units name; empty for a how-to or why question."""
+    if _NOT_A_VALUE.search(question or ""):
+        return frozenset()
+    asked = set(question_terms & MEASURES)
+    if QUANTITY_QUESTION.search(question or "") or _EXTREME.search(question or ""):
+        asked.add(ANY_QUANTITY)  # "how many km ...", "the lowest speed ...": a number with its unit
+    return frozenset(asked)
+
+
 @dataclass
 class Ranking:
     sentences: list[Scored]
     confidence: float  # best lexical/semantic support of any sentence for the question, 0..1
     question_terms: set[str]
+    measures: frozenset[str] = frozenset()  # the quantities a value question asks for
+
+    def states_value(self, text: str) -> bool:
+        """Whether ``text`` gives a value of a quantity the question asks for (a number with its unit)."""
+        return bool(self.measures and (measure_terms(text) & self.measures and numbers(text)
+                                       or ANY_QUANTITY in self.measures and SPEC.search(text)))
 
     def best(self, n: int) -> list[Scored]:
         return [s for s in self.sentences if s.n == n]
@@ -66,8 +91,9 @@ def rank_sentences(
     if codes(question):
         q_terms -= {"code", "dtc", "mean", "fault", "error"}  # "code P0217": the code says it all
     candidates = [(doc, s) for doc in docs[:max_docs] for s in doc.sentences]
+    measures = asked_measures(question, q_terms)
     if not candidates:
-        return Ranking([], 0.0, q_terms)
+        return Ranking([], 0.0, q_terms, measures)
 
     sentence_terms = [set(terms(s.text)) | measure_terms(s.text) for _, s in candidates]
     df: dict[str, int] = {}
@@ -104,6 +130,9 @@ def rank_sentences(
         score = 0.55 * lexical + 0.30 * sem + 0.15 * rank_prior
         score += 0.5 * persona.feature_bonus(sentence.text, sentence.kind, doc.doc_type)
         score += answer_type_bonus(question, sentence.text)
+        if measures and (measure_terms(sentence.text) & measures and numbers(sentence.text)
+                         or ANY_QUANTITY in measures and SPEC.search(sentence.text)):
+            score += VALUE_BONUS
         on_focus = False
         if focus and (codes(sentence.text) & focus or doc.heading_codes & focus):
             score += 0.25
@@ -116,7 +145,7 @@ def rank_sentences(
         scored.append(Scored(doc.n, sentence, lexical, sem, score, on_focus))
     scored.sort(key=lambda s: (-s.score, s.n, s.sentence.position))
     confidence = max((0.5 * s.lexical + 0.5 * s.semantic) if vectors is not None else s.lexical for s in scored)
-    return Ranking(scored, float(confidence), q_terms)
+    return Ranking(scored, float(confidence), q_terms, measures)
 
 
 # (what the question asks for, what a sentence answering it looks like, bonus)

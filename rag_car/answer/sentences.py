@@ -10,7 +10,9 @@ from rag_car.text.sentences import split_sentences as sentence_pieces
 from rag_car.text.words import NEGATIONS, PARTICLES, SPELLINGS, SYNONYMS, stem
 from rag_car.text.words import STOPWORDS as _STOPWORDS
 
-# A sentence kind: "text", "step" (a list item or numbered step), "row" (a table row), "warning", "caution".
+# A sentence kind: "text", "step" (a list item or numbered step), "row" (a table row), or a safety notice's own
+# label: "warning", "caution", "danger", "notice".
+SAFETY_KINDS = frozenset({"warning", "caution", "danger", "notice"})
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*)$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+\u2022]|\d{1,2}[.)]|[a-z][.)])\s+(.*)$")
 # a line that opens with a short label: "Description. The fuel ...", "Diagnostic steps." (before a list)
@@ -21,8 +23,9 @@ _GENERIC_HEADERS = {"value", "values", "specification", "specifications", "spec"
 _UNDERLINE = re.compile(r"^[=\-~^*_]{3,}$")
 _DOT_LEADER = re.compile(r"^(\S.*?)\s*\.{4,}\s*(\S.*)$")
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
-# "WARNING: ...", "**CAUTION** ...", "Danger! ..." open a safety text; "Warning lamp." (a label) does not
-_SAFETY_LEAD = re.compile(r"^\W{0,4}(?:(WARNING|CAUTION|DANGER)\b|(Warning|Caution|Danger)\s*[:!])\W*")
+# "WARNING: ...", "**CAUTION** ...", "Danger! ...", "NOTICE: ..." open a safety text; "Warning lamp." (a label)
+# does not
+_SAFETY_LEAD = re.compile(r"^\W{0,4}(?:(WARNING|CAUTION|DANGER|NOTICE)\b|(Warning|Caution|Danger|Notice)\s*[:!])\W*")
 _CITATION_MARK = re.compile(r"\s*\[(?:live|\d+(?:\s*[,;]\s*\d+)*)\]", re.IGNORECASE)
 
 # "CoolantTemp" -> "Coolant Temp" in words of 6+ letters (not units: "kPa", "mA")
@@ -65,7 +68,7 @@ class Sentence:
 
     @property
     def is_safety(self) -> bool:
-        return self.kind in ("warning", "caution")
+        return self.kind in SAFETY_KINDS
 
 
 def split_sentences(text: str) -> list[Sentence]:
@@ -181,8 +184,7 @@ def _split_paragraph(paragraph: str) -> list[tuple[str, str]]:
 
 def _safety_kind(text: str) -> str:
     match = _SAFETY_LEAD.match(text)
-    word = (match.group(1) or match.group(2)).lower()
-    return "caution" if word == "caution" else "warning"
+    return (match.group(1) or match.group(2)).lower()
 
 
 def _clean(text: str) -> str:
@@ -259,6 +261,10 @@ _UNIT_MEASURES = (
     (re.compile(r"\d\s*(?:°\s?[CF]|degC)\b"), "temperatur"), (re.compile(r"\d\s*(?:V)\b"), "voltag"),
     (re.compile(r"\d\s*(?:L|litres?|liters?|mL)\b"), "capac"), (re.compile(r"\d\s*(?:km/h|mph)\b"), "speed"),
 )
+
+
+# the terms of the quantities a unit can measure
+MEASURES = frozenset(measure for _, measure in _UNIT_MEASURES)
 
 
 @lru_cache(maxsize=50_000)

@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
 from rag_car.answer.sentences import TERMS_VERSION, terms, words
-
-MIN_CORRECTABLE = 4  # shorter unknown words are too ambiguous to correct
+from rag_car.text.typos import TypoCorrector, english_words
 
 
 class Vocabulary:
@@ -24,7 +22,7 @@ class Vocabulary:
     def __init__(self, df: dict[str, int], size: int) -> None:
         self.df = df
         self.size = max(size, 1)
-        self._neighbours: dict[str, list[str]] | None = None
+        self._typos = TypoCorrector(df)
 
     @classmethod
     def build(cls, chunks: Iterable[Any]) -> "Vocabulary":
@@ -44,23 +42,8 @@ class Vocabulary:
         return math.log(1.0 + self.size / (1.0 + self.df.get(term, 0)))
 
     def correct(self, term: str) -> str:
-        """The term, or the most frequent indexed term one typing slip away when it is unknown: a letter left out
-        ("chek"), one too many, or two swapped ("thermsotat"); "coolent" (o for a) too. A different letter in a
-        short word is a different word ("cost" is not "lost", "paint" is not "point"), so that does not count."""
-        if term in self.df or len(term) < MIN_CORRECTABLE or not term.isalpha():
-            return term
-        if self._neighbours is None:
-            index: dict[str, list[str]] = {}
-            for word in self.df:
-                if len(word) >= MIN_CORRECTABLE - 1 and word.isalpha():
-                    for variant in {word, *_deletions(word)}:
-                        index.setdefault(variant, []).append(word)
-            self._neighbours = index
-        candidates: set[str] = set()
-        for variant in {term, *_deletions(term)}:
-            candidates.update(self._neighbours.get(variant, ()))
-        candidates = {c for c in candidates if _slip(term, c)}
-        return max(candidates, key=lambda t: (self.df[t], t)) if candidates else term
+        """The term, or the most frequent indexed term one typing slip away when it is unknown (rag_car.text.typos)."""
+        return self._typos.correct(term)
 
     def correct_text(self, text: str) -> list[str]:
         """The terms of ``text`` with typos corrected. A real English word is never a typo, even when the
@@ -88,34 +71,6 @@ class Vocabulary:
             return cls({str(k): int(v) for k, v in data["df"].items()}, int(data["size"]))
         except (OSError, ValueError, KeyError, TypeError):
             return None
-
-
-@lru_cache(maxsize=1)
-def english_words() -> frozenset[str]:
-    """Whole English words of the packaged embedding model's WordPiece vocabulary (30,522 entries; empty when the
-    model is not installed): the dictionary that tells a real word from a typo."""
-    try:
-        from rag_car.offline import embedding_model_path
-
-        path = Path(embedding_model_path()) / "vocab.txt"
-        return frozenset(w for w in path.read_text(encoding="utf-8").split() if w.isalpha() and w.islower())
-    except Exception:  # no packaged model (tests with the hash embedder): no dictionary
-        return frozenset()
-
-
-def _slip(typed: str, word: str) -> bool:
-    """One insertion, deletion or adjacent swap; a substitution only in a long word (7+ letters)."""
-    if len(typed) != len(word):
-        longer, shorter = (typed, word) if len(typed) > len(word) else (word, typed)
-        return len(longer) - len(shorter) == 1 and any(longer[:i] + longer[i + 1:] == shorter for i in range(len(longer)))
-    diff = [i for i in range(len(word)) if typed[i] != word[i]]
-    if len(diff) == 2 and diff[1] == diff[0] + 1:
-        return typed[diff[0]] == word[diff[1]] and typed[diff[1]] == word[diff[0]]
-    return len(diff) == 1 and len(word) >= 7
-
-
-def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
 
 
 def vocabulary_for(settings: Any, retriever: Any) -> Vocabulary | None:

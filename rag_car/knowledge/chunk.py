@@ -21,6 +21,9 @@ Metadata = dict[str, str | int | float | bool]
 
 # "P0300-P0399" in a heading names a block of codes, not a code the chunk is about
 _CODE_RANGE = re.compile(r"\b[PCBU][0-3][0-9A-F]{3}\s*[-–]\s*[PCBU][0-3][0-9A-F]{3}\b")
+# a safety notice ("WARNING: ...", "**CAUTION** ...") is one unit: a chunk boundary must never cut it, or the
+# answer side could only quote it in part
+_SAFETY_BLOCK = re.compile(r"^\W{0,4}(?:WARNING|CAUTION|DANGER|NOTICE)\b")
 MAX_CONTEXT_WORDS = 40
 
 
@@ -148,7 +151,8 @@ def chunk_document(
             emit(section, [_Unit(element.text, 0, element.page, paragraph)])
             continue
         lead = True
-        for sentence in _sentences(element.text):
+        whole = _SAFETY_BLOCK.match(element.text) and count_tokens(element.text) <= soft
+        for sentence in [element.text.strip()] if whole else _sentences(element.text):
             tokens = count_tokens(sentence)
             for piece, piece_tokens in _split_long(sentence, tokens, soft, count_tokens):
                 pending.append(_Unit(piece, piece_tokens, element.page, paragraph, element.kind == LIST, lead))

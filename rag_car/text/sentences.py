@@ -33,9 +33,9 @@ def sentence_ends(text: str, marks: str = ".!?") -> list[int]:
     for match in pattern.finditer(text or ""):
         if not _NEXT.match(text, match.end()):
             continue
-        before = text[:match.start() + 1]
+        before = text[max(0, match.start() - 24):match.start() + 1]  # the word before the mark is all that matters
         last = before.rsplit(None, 1)[-1].lower().lstrip("(\"'") if before.strip() else ""
-        if last in ABBREVIATIONS or _LIST_MARKER.search(before):
+        if last in ABBREVIATIONS or _LIST_MARKER.search(before if match.start() >= 24 else text[:match.start() + 1]):
             continue
         ends.append(match.end())
     return ends

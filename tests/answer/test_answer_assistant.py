@@ -13,6 +13,7 @@ from rag_car.answer.schema import ANSWER_JSON_SCHEMA, Answer
 from rag_car.errors import BackendUnavailable, EmptyIndexError
 from rag_car.settings import load_settings
 from rag_car.vehicle.live import DtcReading, LampReading
+from rag_car.tuning import TUNING
 
 PASSAGES = [
     passage(1, "The recommended cold tire pressure is 240 kPa (35 psi) front and 220 kPa (32 psi) rear.\n"
@@ -61,14 +62,14 @@ HOT = snapshot(
 
 
 def make(tmp_path, passages=PASSAGES, live=None, answers=None, **llm):
-    settings = load_settings(overrides={"data_dir": str(tmp_path), "llm": {"abstain_below": 0.2, **llm}})
+    settings = load_settings(overrides={"data_dir": str(tmp_path), "llm": llm})
     backends = {}
     fake = None
     if answers is not None:
         fake = RecordingBackend(settings, answers)
         backends["ollama"] = fake
     assistant = Assistant(settings, retriever=KeywordRetriever(list(passages), TermEmbedder()), live=live,
-                          facts=FACTS, backends=backends)
+                          facts=FACTS, backends=backends, tuning=TUNING.with_answer(abstain_below=0.2))
     return assistant, fake
 
 

@@ -3,7 +3,8 @@ the prompt's data fences, the layout and the backend registry's errors."""
 
 from answer_fakes import passage, reading, snapshot
 
-from rag_car.answer.answerability import judge, salient_terms
+from rag_car.answer.answerability import Support, judge, passage_support, salient_terms
+from rag_car.answer.calibration import Calibration, CalibrationCache, calibrate, unrelated_probes
 from rag_car.answer.facts import VehicleFacts
 from rag_car.answer.grounding import Part
 from rag_car.answer.layout import Layout
@@ -22,9 +23,9 @@ DOCS = build_sources([(passage(1, "Valve clearance 0.2 mm (cold).\nWheel nuts: 1
                        "question")])
 
 
-def verdict(question, confidence=0.8, **kw):
-    args = dict(unknown_codes=[], known_codes=[], vocabulary=VOCAB, confidence=confidence, threshold=0.3,
-                vehicles=VEHICLES, live_focus=False, vehicle_words={"aldmoor", "corrin"}, docs=DOCS.copy())
+def verdict(question, support=0.8, **kw):
+    args = dict(unknown_codes=[], known_codes=[], support=Support(support), threshold=0.3, vehicles=VEHICLES,
+                live_focus=False, best_sentences=["Wheel nuts: 120 Nm.", "Valve clearance 0.2 mm (cold)."])
     args.update(kw)
     return judge(question, **args)
 
@@ -36,16 +37,49 @@ def test_typos_are_corrected_but_real_words_are_not():
     assert "dose" not in salient_terms("how much oil dose the 2.0 take", VOCAB, set())
 
 
-def test_abstains_on_unknown_codes_years_and_unmentioned_things():
+def test_abstains_from_evidence_not_from_vocabulary():
     assert "P2096" in verdict("What does P2096 mean?", unknown_codes=["P2096"]).reason
     assert "2019-2024" in verdict("Tire pressure for the 2018 Corrin").reason
-    unknown = verdict("How do I pair my phone over Bluetooth?")
-    assert not unknown.answerable and '"Bluetooth"' in unknown.reason
-    assert not verdict("What is the ground clearance?").answerable  # its words never meet in one sentence
+    # a word no document uses is no reason to refuse ("pop", "bonnet"): how well the passages support it decides
+    assert verdict("How do I pop the bonnet?", support=0.6).answerable
+    assert not verdict("How do I pair my phone over Bluetooth?", support=0.2).answerable
     assert verdict("What is the wheel nut torque?").answerable
-    assert not verdict("What is the wheel nut torque?", confidence=0.1).answerable
+    # a quantity is asked for and none of the best sentences gives one
+    refused = verdict("How long is the battery warranty?", best_sentences=["See the sales contract for the warranty."])
+    assert not refused.answerable and "value" in refused.reason
+    assert verdict("How much torque do the wheel nuts take?").answerable
     # live faults give a vague question something to stand on
-    assert verdict("what's wrong with my car?", confidence=0.1, live_focus=True).answerable
+    assert verdict("what's wrong with my car?", support=0.1, live_focus=True).answerable
+
+
+def test_support_mixes_the_passage_embedding_with_the_question_weight_its_words_and_headings_hold():
+    hood = passage(1, "Pull the lever twice.", "/k/m.md", "Hood > Opening the hood")
+    seats = passage(2, "The seat heating has three levels.", "/k/m.md", "Seats")
+    idf = {"open": 1.0, "hood": 3.0}.get
+    cosines = {"p1": 0.6, "p2": 0.1}
+    best = passage_support(["open", "hood"], lambda t: idf(t) or 1.0, [seats, hood], lambda p: cosines[p.chunk_id])
+    assert best.lexical == 1.0 and best.dense == 0.6  # the words are in the hood passage's heading path
+    assert abs(best.score - (0.7 * 0.6 + 0.3 * 1.0)) < 1e-6
+    only_seats = passage_support(["open", "hood"], lambda t: idf(t) or 1.0, [seats], lambda p: cosines[p.chunk_id])
+    assert only_seats.lexical == 0.0 and only_seats.score < best.score
+    no_vectors = passage_support(["hood"], lambda t: 1.0, [hood], lambda p: None)
+    assert no_vectors.score == no_vectors.lexical == 1.0
+
+
+def test_calibration_is_a_quantile_of_the_probes_and_is_cached_per_index(tmp_path):
+    calibration = Calibration(tuple(i / 100 for i in range(100)))
+    assert calibration.threshold == 0.9 and calibration.share_below(0.5) == 0.5
+    asked = []
+    measured = calibrate(lambda probe: asked.append(probe) or len(asked) / 100)
+    assert asked == unrelated_probes() and len(asked) >= 30 and measured.null == tuple(sorted(measured.null))
+    built = []
+    cache = CalibrationCache()
+    make = lambda: built.append(1) or Calibration((0.1, 0.2))  # noqa: E731
+    assert cache.get(tmp_path, "gen1", make).null == (0.1, 0.2)
+    assert CalibrationCache().get(tmp_path, "gen1", make).null == (0.1, 0.2)  # read back from disk
+    assert len(built) == 1
+    CalibrationCache().get(tmp_path, "gen2", make)  # another index generation: measured again
+    assert len(built) == 2
 
 
 def test_safety_topics():

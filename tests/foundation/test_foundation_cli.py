@@ -37,6 +37,22 @@ def test_config_shows_resolved_settings_with_secret_masked(cli, data_dir):
     assert "sk-do-not-print" not in text.stdout and "***" in text.stdout
 
 
+def test_config_shows_only_what_a_user_chooses(cli, tmp_path):
+    """Ranking weights and thresholds are rag-car's own constants (rag_car.tuning), not settings."""
+    r = cli("config", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert set(data["retrieval"]) == {"k", "vehicle", "doc_types", "sources", "infer_filters", "rewrite"}
+    assert "abstain_below" not in data["llm"]
+    shown = json.dumps({"retrieval": data["retrieval"], "llm": data["llm"]})
+    for name in ("weight", "factor", "threshold", "rrf", "fusion", "candidates", "abstain"):
+        assert name not in shown
+    cfg = tmp_path / "tuned.toml"
+    cfg.write_text("[retrieval]\ndense_weight = 2.0\n")
+    old = cli("--config", str(cfg), "config")
+    assert old.returncode == 1 and "retrieval.dense_weight" in old.stderr and "Traceback" not in old.stderr
+
+
 def test_data_dir_flag_overrides_env(cli, tmp_path):
     r = cli("--data-dir", str(tmp_path / "flag"), "config", "--json")
     assert json.loads(r.stdout)["data_dir"] == str(tmp_path / "flag")

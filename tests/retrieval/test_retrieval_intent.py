@@ -15,6 +15,7 @@ from rag_car.knowledge.retrieve.lexical import chunk_tokens, document_text, toke
 from rag_car.knowledge.retrieve.retriever import Retriever, masked_nearest
 from rag_car.knowledge.retrieve.sync import row_order
 from rag_car.settings import load_settings
+from rag_car.tuning import TUNING
 
 FILES = Path(__file__).resolve().parent / "files"
 
@@ -27,9 +28,9 @@ def index_dir(tmp_path_factory) -> Path:
     return data
 
 
-def open_with(index_dir: Path, **retrieval):
-    settings = load_settings(overrides={"data_dir": str(index_dir), "embedding": {"model": "hash"}, "retrieval": retrieval})
-    return open_retriever(settings)
+def open_with(index_dir: Path, **tuning):
+    settings = load_settings(overrides={"data_dir": str(index_dir), "embedding": {"model": "hash"}})
+    return open_retriever(settings, tuning=TUNING.with_retrieval(**tuning))
 
 
 def where(passage) -> str:

@@ -8,7 +8,7 @@ from typing import Iterator
 
 from rag_car.answer.backends.base import Backend, Request
 from rag_car.answer.grounding import Part
-from rag_car.answer.personas import ACTION, DIAGNOSTIC_STEP, DRIVE_SAFETY, WORKSHOP
+from rag_car.answer.personas import ACTION, DIAGNOSTIC_STEP, DRIVE_SAFETY, WORKSHOP, WORKSHOP_DOC_TYPES
 from rag_car.answer.selection import Scored
 from rag_car.answer.sentences import numbers, terms
 
@@ -20,6 +20,10 @@ HOW_TO = re.compile(
     re.IGNORECASE,
 )
 MAX_STEPS = {"owner": 8, "technician": 10}
+# the seeds (sentences chosen for their own score, with their context) that make a persona's answer: at most this
+# many, each scoring at least LEAD_SHARE of the best; the rest is shown behind "more" (None: everything)
+LEAD_SEEDS: dict[str, int | None] = {"owner": 5, "technician": None}
+LEAD_SHARE = 0.6
 # "Tread depth: replace ...": an entry of a reference list, not a step of a procedure
 _ITEM_LABEL = re.compile(r"^[A-Z][\w/()-]*(?: [\w/()-]+){0,3}: ")
 # "Lamp on steadily: ...", "Specifications: ...": a paragraph that opens with a label is about one case
@@ -177,15 +181,17 @@ class ExtractiveBackend(Backend):
     def compose(self, request: Request) -> list[Part]:
         """The body of the answer as cited parts (empty when no sentence answers the question)."""
         skip = {t.strip().lower() for t in request.exclude}
+        persona = request.persona
+        workshop = {d.n for d in request.sources.docs if d.doc_type in WORKSHOP_DOC_TYPES}
         usable = [s for s in request.ranking.sentences
                   if not s.sentence.is_safety and s.sentence.text.strip().lower() not in skip
-                  and (request.only_docs is None or s.n in request.only_docs)]
+                  and (request.only_docs is None or s.n in request.only_docs)
+                  and (persona.workshop_steps or s.sentence.kind != "step" or s.n not in workshop)]
         # the anchor and the other sections are chosen among sentences that answer the question; inside the
         # anchor section any sentence may follow them (its context: "What to do: stop ...")
         ranked = [s for s in usable if _on_question(s)]
         if not ranked:
             return []
-        persona = request.persona
         by_doc = {doc.n: doc for doc in request.sources.docs}
         sections, of_doc = _sections(request.sources.docs, usable)
         best = self._anchor(ranked, sections, of_doc, by_doc, request.ranking.question_terms)
@@ -193,6 +199,14 @@ class ExtractiveBackend(Backend):
                             800 if persona.name == "owner" else 1100)
         anchor = chosen.anchor
 
+        if request.ranking.measures:
+            # a value question: the section's first statement of the value leads (a table's first row is its
+            # default case: "Normal load" before "Full load" and the spare wheel)
+            values = [s for s in anchor.seq if request.ranking.states_value(s.sentence.text)
+                      and s.score >= best.score * self.relative_floor]
+            values.sort(key=lambda s: s.sentence.kind != "row")  # a table states values; text may state a change
+            if values:
+                best = values[0]
         floor = max(best.score * self.relative_floor, self.absolute_floor)
         if sum(len(s.sentence.text) for s in anchor.seq) <= chosen.budget and len(anchor.seq) <= chosen.limit + 2:
             floor = 0.0  # a short section is quoted whole: it was written to be read as one
@@ -234,9 +248,9 @@ class ExtractiveBackend(Backend):
             for s in ranked:
                 if s.score < self.absolute_floor or not (of_doc[s.n] in chosen_sections or s.focus):
                     continue
-                if any(_matches(p, s.sentence.text) for p in wanted) and chosen.take(s):
+                if any(_matches(p, s.sentence.text) for p in wanted) and chosen.take(s, seed=-1):
                     break
-        return chosen.parts()
+        return chosen.parts(LEAD_SEEDS.get(persona.name))
 
 
 class _Selection:
@@ -250,6 +264,11 @@ class _Selection:
         self.limit = limit  # sentences chosen for their own score (their context comes on top)
         self.budget = budget  # characters of those
         self.picked: dict[tuple[tuple[str, str], int], Scored] = {}
+        # the seed (0: the best sentence, 1: the next one chosen for its own score ...) each pick came with;
+        # -1 for the persona's must-have, -2 for a procedure's steps quoted because the question asks how to
+        self.seed_of: dict[tuple[tuple[str, str], int], int] = {}
+        self._current = 0
+        self.seed_scores: list[float] = []  # the score of each seed, in the order chosen
         self._terms: list[set[str]] = []
         self.used = 0  # characters of everything chosen
         self._seeds = 0
@@ -263,22 +282,27 @@ class _Selection:
         if (section.key, i) in self.picked:
             return False
         s = section.seq[i]
-        own = set(terms(s.sentence.text))
+        # numbers count as terms: two rows of one table share their words, not their values
+        own = set(terms(s.sentence.text)) | {f"#{v:g}" for v in numbers(s.sentence.text)}
         if check_similar and any(_similar(own, other) for other in self._terms):
             return False
         self.picked[(section.key, i)] = s
+        self.seed_of[(section.key, i)] = self._current
         self._terms.append(own)
         self.used += len(s.sentence.text)
         return True
 
-    def take(self, s: Scored) -> bool:
+    def take(self, s: Scored, seed: int | None = None) -> bool:
         """Choose ``s`` for its own score, with its context: the list it introduces, its labelled paragraph (in
-        the anchor section), the next sentence when that qualifies its value."""
+        the anchor section), the next sentence when that qualifies its value. ``seed``: what it is chosen as
+        (default: the next seed in score order)."""
         section = self.sections[self.of_doc[s.n]]
         i = section.where[(s.n, s.sentence.position)]
+        self._current = self._seeds if seed is None else seed
         if not self.add(section, i):
             return False
         self._seeds += 1
+        self.seed_scores.append(s.score)
         self._seed_chars += len(s.sentence.text)
         if section.seq[i].sentence.text.rstrip().endswith(":"):
             # it introduces a list: the steps or rows right after it belong with it
@@ -319,8 +343,11 @@ class _Selection:
                 continue  # one step quoted for its value ("Below 24.0 mm: replace the disc") stays alone
             found = True
             end = last if whole else max(chosen)
+            self._current = -2 if whole else min(self.seed_of[(section.key, i)] for i in chosen)
             if first > 0 and section.seq[first - 1].sentence.text.rstrip().endswith(":"):
                 self.add(section, first - 1)  # "Procedure (hybrid inverter loop):"
+                if (section.key, first - 1) in self.picked:
+                    self.seed_of[(section.key, first - 1)] = min(self.seed_of[(section.key, first - 1)], self._current)
             steps = 0
             for i in range(first, end + 1):
                 if section.seq[i].sentence.kind == "step":
@@ -328,26 +355,41 @@ class _Selection:
                     if steps > cap:
                         break
                 self.add(section, i)
+                if (section.key, i) in self.picked:  # a procedure is one unit: all of it, or none, leads
+                    self.seed_of[(section.key, i)] = min(self.seed_of[(section.key, i)], self._current)
         return found
 
-    def parts(self) -> list[Part]:
-        """The chosen sentences as cited parts in the sources' own order, a bulletin after the entries it refines."""
+    def parts(self, lead_seeds: int | None = None) -> list[Part]:
+        """The chosen sentences as cited parts. The deciding sentence leads with its context (a value with its
+        qualification, a labelled paragraph); the rest follows in the sources' own order (a procedure's steps in
+        theirs), a bulletin after the entries it refines. ``lead_seeds``: only the first that many seeds (with
+        the steps and the persona's must-have) are the answer; the others are marked ``detail``."""
         first_seen: dict[tuple[str, str], int] = {}
         for key, _ in self.picked:
             first_seen.setdefault(key, len(first_seen))
-        order = sorted(self.picked, key=lambda k: (self.sections[k[0]].bulletin, first_seen[k[0]], k[1]))
         inside = {(section.key, i) for section in self.sections.values() for first, last in section.runs()
                   for i in range(first, last + 1)}
+        best = [k for k in self.picked if self.seed_of[k] == 0]
+        # a step leads only as part of its procedure, in order; a sentence of a paragraph leads with its own
+        leads = set(best) if best and not any(k in inside for k in best) else set()
+
+        def place(k) -> tuple:
+            return (k not in leads, self.sections[k[0]].bulletin, first_seen[k[0]], k[1])
+
+        order = sorted(self.picked, key=place)
         parts = []
         for key in order:
             s = self.picked[key]
+            seed = self.seed_of[key]
+            detail = lead_seeds is not None and seed >= 0 and not (
+                seed < lead_seeds and self.seed_scores[seed] >= LEAD_SHARE * max(self.seed_scores[:1] or [0.0]))
             if s.sentence.kind == "step":
                 role = "step"
             elif key in inside and not s.sentence.text.rstrip().endswith(":"):
                 role = "cont"  # "Yes: go to 2." between two steps belongs to the step before it
             else:
                 role = "body"
-            parts.append(Part(_sentence_end(s.sentence.text), (s.n,), False, role, group="|".join(key[0])))
+            parts.append(Part(_sentence_end(s.sentence.text), (s.n,), False, role, group="|".join(key[0]), detail=detail))
         return parts
 
 

@@ -11,6 +11,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from rag_car.text.codes import Code, find_codes
+from rag_car.text.typos import TypoCorrector
 from rag_car.text.words import STOPWORDS, spelled, stem
 
 # Bumped when the tokenizer or the catalog changes, so that an index built by older code is rebuilt.
@@ -19,7 +20,6 @@ TOKENIZER_VERSION = 11
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?(?:[-/.][a-z0-9]+)*")
 _SEPARATORS = re.compile(r"[-/.]")
 _DECIMAL = re.compile(r"\d+\.\d+")
-MIN_CORRECTABLE = 4  # shorter unknown words are too ambiguous to correct
 
 
 def tokenize(text: str, codes: Sequence[Code] | None = None) -> list[str]:
@@ -67,10 +67,6 @@ def _word_tokens(word: str) -> tuple[str, ...]:
     return tuple(tokens)
 
 
-def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
-
-
 HEADING_REPEAT = 2  # the innermost heading counts this many times: a word in it says more than one in the body
 
 
@@ -108,6 +104,7 @@ class LexicalIndex:
     def __init__(self, bm25, size: int) -> None:
         self._bm25 = bm25
         self.size = size
+        self._typos: TypoCorrector | None = None
 
     @classmethod
     def build(cls, texts: Iterable[str], k1: float = 1.2, b: float = 0.75) -> "LexicalIndex":
@@ -146,42 +143,19 @@ class LexicalIndex:
     def __contains__(self, token: str) -> bool:
         return self._bm25 is not None and token in self._bm25.vocab_dict
 
-    def correct(self, tokens: Sequence[str]) -> list[str]:
-        """The query tokens with each unknown word replaced by the most frequent indexed word one edit away
-        ("torqe" -> "torqu", "coolent" -> "coolant", "chek" -> "check"); known tokens and codes unchanged."""
+    def correct(self, tokens: Sequence[str], keep: Sequence[str] = ()) -> list[str]:
+        """The query tokens with each unknown word replaced by the indexed word it is a typing slip of ("torqe" ->
+        "torqu", "chek" -> "check"; rag_car.text.typos); known tokens, codes and ``keep`` (the tokens of real
+        English words, which are never typos) unchanged."""
         if self._bm25 is None:
             return list(tokens)
-        vocab = self._bm25.vocab_dict
-        out = []
-        for token in tokens:
-            if token in vocab or len(token) < MIN_CORRECTABLE or not token.isalpha():
-                out.append(token)
-                continue
-            candidates = set()
-            neighbours = self._neighbours()
-            for variant in (token, *_deletions(token)):
-                candidates.update(neighbours.get(variant, ()))
-            if candidates:
-                out.append(max(candidates, key=lambda t: (self._document_frequency(t), t)))
-            else:
-                out.append(token)
-        return out
-
-    def _neighbours(self) -> dict[str, list[str]]:
-        """Symmetric-deletion index of the alphabetic vocabulary: each word and each of its one-letter deletions."""
-        if getattr(self, "_deletes", None) is None:
-            index: dict[str, list[str]] = {}
-            for word in self._bm25.vocab_dict:
-                if len(word) >= MIN_CORRECTABLE - 1 and word.isalpha():
-                    for variant in (word, *_deletions(word)):
-                        index.setdefault(variant, []).append(word)
-            self._deletes = index
-        return self._deletes
-
-    def _document_frequency(self, token: str) -> int:
-        indptr = self._bm25.scores["indptr"]
-        i = self._bm25.vocab_dict[token]
-        return int(indptr[i + 1] - indptr[i])
+        if self._typos is None:
+            indptr = self._bm25.scores["indptr"]
+            # every indexed token with its document frequency (bm25s may list one more id than it has columns)
+            self._typos = TypoCorrector({token: int(indptr[i + 1] - indptr[i]) for token, i in self._bm25.vocab_dict.items()
+                                         if i + 1 < len(indptr)})
+        kept = set(keep)
+        return [token if token in kept else self._typos.correct(token) for token in tokens]
 
     def scores(self, tokens: Sequence[str], weight_mask: np.ndarray | None = None) -> np.ndarray | None:
         """BM25 score of every row for the query tokens (None when no token is in the vocabulary).

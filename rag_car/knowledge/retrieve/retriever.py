@@ -24,8 +24,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from rag_car.errors import EmptyIndexError
+from rag_car.tuning import TUNING, Tuning
 from rag_car.knowledge.retrieve import filters as filtering
 from rag_car.text.codes import Code, candidate_tokens, code_key, find_codes
+from rag_car.text.typos import english_words
+from rag_car.text.words import words
 from rag_car.knowledge.retrieve.diversity import fold_duplicates, shingles
 from rag_car.knowledge.retrieve.fusion import Fused, fuse
 from rag_car.knowledge.retrieve.intent import about_codes, answers_intent, section_intents
@@ -58,8 +61,10 @@ def clean_question(question: Any) -> tuple[str, list[str]]:
 class Retriever:
     """Hybrid search over one store. Build it with :func:`open_retriever`; ``close()`` (or ``with``) when done."""
 
-    def __init__(self, settings: Any, store: Any, embedder: Any, rewriter: LLMRewriter | None = None) -> None:
+    def __init__(self, settings: Any, store: Any, embedder: Any, rewriter: LLMRewriter | None = None,
+                 tuning: Tuning = TUNING) -> None:
         self.settings = settings
+        self.tuning = tuning
         self.store = store
         self.embedder = embedder
         self.rewriter = rewriter
@@ -214,7 +219,7 @@ class Retriever:
 
     def _rank(self, query: str, k: int, applied: Filters, known: list[Code], unknown: list[Code], mode: str,
               timings: dict[str, float]) -> list[Passage]:
-        rs = self.settings.retrieval
+        rs = self.tuning.retrieval
         lexical = self.lexical
         catalog = lexical.catalog
         mask = filtering.row_mask(applied, catalog)
@@ -235,7 +240,9 @@ class Retriever:
 
         if mode in ("hybrid", "bm25"):
             t = time.perf_counter()
-            tokens = lexical.index.correct(tokenize(query)[:MAX_QUERY_TOKENS])
+            english = english_words()  # a real word is never a typo, even one the documents do not use
+            keep = [t for w in set(words(query)) if w in english for t in tokenize(w)]
+            tokens = lexical.index.correct(tokenize(query)[:MAX_QUERY_TOKENS], keep)
             if rs.expand_synonyms:
                 tokens += [t for t in tokenize(expansion(query)) if t in lexical.index]
             weight = mask.astype(np.float32) if mask is not None else None
@@ -318,7 +325,7 @@ class Retriever:
         with almost no text of their own (a banner, "Page 1": they only match through their headings).
         Promote sections of the kind the question asks for (``intents``, see intent.py)."""
         catalog = self.lexical.catalog
-        rs = self.settings.retrieval
+        rs = self.tuning.retrieval
         thin = catalog.text_tokens if catalog.text_tokens.size == catalog.size else None
         changed = False
         for item in fused:
@@ -473,12 +480,13 @@ def _ms(start: float) -> float:
 
 
 def open_retriever(settings: Any, embedder: Any = None, rewriter: LLMRewriter | Callable[[str], str] | None = None,
-                   warm: bool = True) -> Retriever:
+                   warm: bool = True, tuning: Tuning = TUNING) -> Retriever:
     """A Retriever over the configured store, with the ingest embedder (loaded when not given).
 
     ``rewriter``: an LLMRewriter, or a ``complete(prompt) -> text`` function of a generative backend, used to
     rewrite follow-ups when ``retrieval.rewrite`` is "auto" or "llm"; without it the heuristic rewriter is used.
     ``warm``: load the embedding model now (default) rather than in the first search.
+    ``tuning``: the ranking weights and factors (rag_car.tuning; a benchmark passes a variant).
     Raises EmptyIndexError when nothing is indexed, StoreError when the store cannot be opened.
     """
     from rag_car.knowledge.embed import load_embedder
@@ -491,7 +499,7 @@ def open_retriever(settings: Any, embedder: Any = None, rewriter: LLMRewriter | 
     store = open_store(settings, embedder.dim)
     if store.count() == 0:
         raise EmptyIndexError("nothing is indexed yet", EMPTY_INDEX_FIX)
-    retriever = Retriever(settings, store, embedder, rewriter)
+    retriever = Retriever(settings, store, embedder, rewriter, tuning)
     retriever.sync()  # load or rebuild the BM25 side now rather than in the first search
     if warm:
         embedder.embed_query("warm up")  # load the model now, so that the first search's timings are its own
