@@ -77,6 +77,10 @@ class EmbeddingSettings(BaseModel):
         "onnx", description="how a question is embedded: onnxruntime over an ONNX export of the model, made once "
         "under the cache dir (same vectors, ~4x faster for one text), or torch; chunks always go through torch")
     onnx_dir: Path | None = Field(None, description="where the ONNX export is kept; empty: <data_dir>/cache/onnx")
+    multilingual: str = Field(
+        "auto", description="the cross-lingual model every chunk is also embedded with, for Chinese questions and "
+        "non-English chunks: auto (use-multilingual-v3, except with the test model 'hash' or when the main model is "
+        "already multilingual), use-multilingual-v3, or off")
 
 
 class StoreSettings(BaseModel):

@@ -76,6 +76,39 @@ def load_embedder(settings) -> "Embedder":
                                        question_onnx_dir(settings))
 
 
+MULTILINGUAL_CHOICES = ("auto", MULTILINGUAL_MODEL_NAME, "off")
+
+
+def load_multilingual(settings) -> "Embedder | None":
+    """The cross-lingual embedder every chunk is also embedded with (``embedding.multilingual``), or None: "off", or
+    "auto" when the main model is the test model "hash" or already multilingual. Loaded on first use.
+
+    Why a second model rather than replacing MiniLM: measured side by side (benchmarks/bench_embedding_models.py),
+    MiniLM is better on English questions over English text (dense R@5 0.848 vs 0.700 on the bundled set), the
+    multilingual model on Chinese questions (0.688 vs 0.042). Each is used where it wins.
+    Raises ConfigError for an unknown value.
+    """
+    choice = (settings.embedding.multilingual or "off").strip()
+    if choice not in MULTILINGUAL_CHOICES:
+        raise ConfigError(f"unknown embedding.multilingual {choice!r}",
+                          f"set it to one of {', '.join(MULTILINGUAL_CHOICES)} (RAG_CAR_EMBEDDING__MULTILINGUAL)")
+    main = settings.embedding.model.strip()
+    if choice == "off" or main == MULTILINGUAL_MODEL_NAME or (choice == "auto" and main == HASH_MODEL):
+        return None
+    return _shared_use()
+
+
+_USE: "UseEmbedder | None" = None
+
+
+def _shared_use() -> "UseEmbedder":
+    """One multilingual model per process (148 MB): ingest, retrieval and the UI share it."""
+    global _USE
+    if _USE is None:
+        _USE = UseEmbedder()
+    return _USE
+
+
 def question_onnx_dir(settings) -> Path | None:
     """Where the ONNX export for questions lives, or None when questions go through torch."""
     if settings.embedding.query_runtime != "onnx" or settings.embedding.device != "cpu":
