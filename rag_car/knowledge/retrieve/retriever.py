@@ -344,9 +344,18 @@ class Retriever:
                     dense[foreign] = cross[rows[foreign]] @ np.asarray(cross_vector, dtype=np.float32)
         lexical = bm25_scores[rows].astype(np.float64) if bm25_scores is not None else np.zeros(len(ids))
         total = np.zeros(len(ids))
-        for w, values in ((weights.get("dense", 1.0), dense), (weights.get("bm25", 1.0), lexical)):
+        normalised = []
+        for values in (dense, lexical):
             span = values.max() - values.min() if len(values) else 0.0
-            total += w * ((values - values.min()) / span if span > 0 else 0.0)
+            normalised.append((values - values.min()) / span if span > 0 else np.zeros(len(values)))
+        if cross_all and self.lexical.foreign is not None:
+            # BM25 cannot match words across languages: for a chunk in English, a question's Chinese words say
+            # nothing, so its lexical part is its dense part instead of a zero that would rank every English
+            # chunk below every Chinese one
+            english = ~self.lexical.foreign[rows]
+            normalised[1] = np.where(english, normalised[0], normalised[1])
+        for w, values in zip((weights.get("dense", 1.0), weights.get("bm25", 1.0)), normalised):
+            total += w * values
         found = {name: {cid: rank for rank, (cid, _) in enumerate(ranking, 1)} for name, ranking in rankings.items()}
         fused = []
         for i, cid in enumerate(ids):
