@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import re
 import time
+
+from rag_car.text.lang import detect_language
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -294,7 +296,7 @@ class Assistant:
                  notices: list[str]) -> _Turn:
         from rag_car.knowledge.retrieve import Filters
 
-        if not looks_english(question):
+        if not looks_english(question) and detect_language(question) != "zh":  # Chinese is searched cross-lingually
             notices.append("the question does not look like English; the documents are in English, so ask in English "
                            "for the best answer")
         t0 = time.perf_counter()

@@ -25,7 +25,7 @@ _NEXT = re.compile(r"[ \t]*\n|\s+(?=(?:\[[Ll][Ii][Vv][Ee]\]\s*)?[\"'\u2018\u201c
 _LIST_MARKER = re.compile(r"(?:^|\s)(?:\d{1,3}|[A-Za-z])[.)]$")
 
 
-_CJK_CLOSING = "\"'\u2019\u201d\u300d\u300f\uff09)\]"
+_CJK_CLOSING = "\"'\u2019\u201d\u300d\u300f\uff09)\\]"
 
 
 def _cjk_ends(text: str, marks: str) -> list[int]:
