@@ -116,6 +116,18 @@ class IngestSettings(BaseModel):
     chunk_overlap: int = Field(32, ge=0)
     max_file_mb: float = Field(50.0, gt=0)
     commit_chunks: int = Field(512, ge=1, le=100_000, description="new chunks embedded and committed to the index together")
+    # limits on what one file may unpack to, checked before the expensive work (rag_car/knowledge/load/limits.py)
+    max_unpacked_mb: float = Field(100.0, gt=0, description="a DOCX (ZIP) whose members unpack to more, together, is refused")
+    max_zip_members: int = Field(2000, gt=0, description="a DOCX (ZIP) with more members is refused")
+    max_html_depth: int = Field(1000, ge=16, description="HTML nested deeper is refused (deeper than 200 levels is "
+                                "flattened, its text kept)")
+    max_html_elements: int = Field(300_000, gt=0, description="HTML with more elements is refused")
+    max_pdf_pages: int = Field(3000, gt=0, description="a PDF with more pages is refused")
+    max_page_chars: int = Field(100_000, gt=0, description="a PDF page with more text is skipped with a warning "
+                                "(a PDF with no page left is refused)")
+    max_text_mb: float = Field(20.0, gt=0, description="a file whose decoded or extracted text is longer (millions of "
+                               "characters) is refused")
+    max_line_chars: int = Field(10_000, ge=200, description="longer lines are split at sentence ends before NLP sees them")
     answer_sentences: bool = Field(True, description="rag-car ingest (and the web UI's upload) also embeds the sentences "
                                    "of the chunks it adds into the answer cache, so that the first questions over a new "
                                    "index embed only the question (nearly doubles ingest time)")
@@ -132,6 +144,8 @@ class RetrievalSettings(BaseModel):
     doc_types: list[str] = Field(default_factory=list, description="default doc_type filter; empty: all")
     sources: list[str] = Field(default_factory=list, description="default source filter (path suffixes); empty: all")
     infer_filters: bool = Field(True, description="narrow to a vehicle or year the question names and the index knows")
+    record_cache: int = Field(4096, gt=0, description="passages (text and metadata) kept in memory after they are read "
+                              "from the index's records file; the least recently used go first")
     rewrite: Literal["auto", "heuristic", "llm", "off"] = Field(
         "auto", description="follow-up rewriting: auto = LLM when a generative backend is given, else heuristic")
 

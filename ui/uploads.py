@@ -4,6 +4,8 @@ The type is decided by the content, and the name's extension must agree with it:
 ``manual.pdf`` or a binary renamed to ``notes.txt`` is refused. Stored names are sanitised (no path,
 no hidden files, no control characters) and never overwrite another document: the same name with
 other content gets a ``-2``, ``-3`` ... suffix; the very same content is recognised as a duplicate.
+What the file may unpack to (ZIP members, HTML nesting, PDF pages, text size: ``[ingest]`` limits) is checked
+before it is stored, so a decompression bomb never reaches the index.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag_car.errors import IngestError
+from rag_car.knowledge.load.limits import InputLimits, check_html, check_text_size, check_zip
 from rag_car.knowledge.manifest import file_sha256
 
 # extension -> the kind of content it must hold
@@ -84,8 +87,9 @@ def sniff_kind(data: bytes) -> str:
     return "text"
 
 
-def check_upload(name: str, data: bytes, max_bytes: int) -> str:
-    """The content kind of an upload that may be stored; raises IngestError saying why not."""
+def check_upload(name: str, data: bytes, max_bytes: int, limits: InputLimits | None = None) -> str:
+    """The content kind of an upload that may be stored; raises IngestError saying why not (``limits``: what
+    it may unpack to, default the ``[ingest]`` defaults)."""
     if not data:
         raise IngestError(f"{name} is empty", "choose a file with content")
     if len(data) > max_bytes:
@@ -102,8 +106,10 @@ def check_upload(name: str, data: bytes, max_bytes: int) -> str:
         )
     kind = sniff_kind(data)
     if expected == kind or (expected == "text" and kind == "table") or (expected == "table" and kind == "text" and _is_single_column(data)):
+        check_unpacked(name, expected, data, limits or InputLimits())
         return expected
     if expected == "html" and kind == "text":
+        check_unpacked(name, "html", data, limits or InputLimits())
         return "html"  # an HTML fragment without <html>/<body>: the parser copes
     shown = {"pdf": "a PDF", "docx": "a Word document", "zip": "a ZIP archive", "html": "HTML",
              "table": "a table", "text": "plain text", "binary": "binary data"}[kind]
@@ -113,9 +119,28 @@ def check_upload(name: str, data: bytes, max_bytes: int) -> str:
     )
 
 
-def store_upload(name: str, data: bytes, uploads_dir: Path, max_bytes: int) -> StoredUpload:
+def check_unpacked(name: str, kind: str, data: bytes, limits: InputLimits) -> None:
+    """Raises IngestError when the upload would unpack or parse to more than ``limits`` allow: the ZIP members
+    of a DOCX, the pages (and page content) of a PDF, the text (and HTML nesting) of a text file."""
+    if kind == "docx":
+        check_zip(name, data, limits)
+    elif kind == "pdf":
+        from rag_car.knowledge.load.pdf import check_pdf
+
+        check_pdf(name, data, limits)
+    else:
+        from rag_car.knowledge.load.text import decode_text
+
+        text, _ = decode_text(data, Path(name))
+        check_text_size(name, len(text), limits)
+        if kind == "html":
+            check_html(name, text, limits)
+
+
+def store_upload(name: str, data: bytes, uploads_dir: Path, max_bytes: int,
+                 limits: InputLimits | None = None) -> StoredUpload:
     """Check ``data`` and write it under ``uploads_dir`` with a safe, unused name; raises IngestError."""
-    kind = check_upload(name, data, max_bytes)
+    kind = check_upload(name, data, max_bytes, limits)
     digest = hashlib.sha256(data).hexdigest()
     uploads_dir = Path(uploads_dir)
     try:

@@ -22,7 +22,7 @@ import numpy as np
 
 from rag_car.errors import IngestError, RagCarError
 from rag_car.knowledge.chunk import Chunk, chunk_document, embedding_text
-from rag_car.knowledge.load import SOURCE_KINDS, is_supported, load_file
+from rag_car.knowledge.load import SOURCE_KINDS, InputLimits, is_supported, load_file
 from rag_car.knowledge.manifest import FileEntry, file_sha256, ingest_lock, open_manifest, recover
 from rag_car.knowledge.tags import Vehicle, check_doc_type, folder_facts, guess_doc_type
 
@@ -180,6 +180,7 @@ def ingest(settings, paths: Iterable[str | Path], options: IngestOptions | None 
     encoded_before = getattr(embedder, "encode_calls", 0)
     report.model = embedder.name
     max_bytes = int(settings.ingest.max_file_mb * 1_000_000)
+    limits = InputLimits.from_settings(settings.ingest)
 
     with ingest_lock(settings), open_manifest(settings) as manifest:
         store = store or open_store(settings, embedder.dim, embedder.name)
@@ -190,7 +191,8 @@ def ingest(settings, paths: Iterable[str | Path], options: IngestOptions | None 
         lost = _reconcile(manifest, store, report.recovered)
         if multilingual is not None:
             _backfill_multilingual(store, multilingual, report, progress)
-        removed = _removed_under(manifest, folders)
+        # a folder whose name is not UTF-8 holds nothing the manifest could have recorded
+        removed = _removed_under(manifest, [f for f in folders if _utf8_name(f)])
         if removed:
             _remove(manifest, store, removed, report)
 
@@ -204,6 +206,13 @@ def ingest(settings, paths: Iterable[str | Path], options: IngestOptions | None 
 
         for path, kind in targets:
             key = str(path)
+            if not _utf8_name(path):
+                result = FileResult(_printable(path), "failed", (
+                    f"{_printable(path)}: the file name is not valid UTF-8, so it cannot be recorded in the index or "
+                    "cited: rename the file (e.g. `convmv -f latin1 -t utf8 --notest FILE`) and ingest it again"))
+                report.files.append(result)
+                progress.file_done(result)
+                continue
             entry = manifest.file(key)
             try:
                 stat = path.stat()
@@ -220,7 +229,7 @@ def ingest(settings, paths: Iterable[str | Path], options: IngestOptions | None 
                 report.files.append(result)
                 progress.file_done(result)
                 continue
-            work = _read(path, kind, stat, entry, options, settings, embedder, file_key, stamp, max_bytes,
+            work = _read(path, kind, stat, entry, options, settings, embedder, file_key, stamp, max_bytes, limits,
                          chunk_tokens, overlap, manifest, lost, facts)
             (work.result if isinstance(work, _Work) else work).size = stat.st_size
             progress.file_read(work.result if isinstance(work, _Work) else work, sizes.get(key, 0))
@@ -285,7 +294,7 @@ def discover(paths: Iterable[str | Path], source: str = "auto") -> tuple[list[tu
 
 
 def _read(path: Path, kind: str, stat, entry: FileEntry | None, options: IngestOptions, settings, embedder,
-          option_key: str, stamp: str, max_bytes: int, chunk_tokens: int, overlap: int, manifest,
+          option_key: str, stamp: str, max_bytes: int, limits: InputLimits, chunk_tokens: int, overlap: int, manifest,
           lost: set[str], facts) -> "_Work | FileResult":
     key = str(path)
     try:
@@ -296,7 +305,7 @@ def _read(path: Path, kind: str, stat, entry: FileEntry | None, options: IngestO
         manifest.touch(key, stat.st_size, stat.st_mtime_ns)
         return _unchanged(entry)
     try:
-        loaded = load_file(path, kind, max_bytes)
+        loaded = load_file(path, kind, max_bytes, limits)
         chunks: list[Chunk] = []
         doc_types: set[str] = set()
         vehicles: set[str] = set()
@@ -489,6 +498,20 @@ def _file_key(option_key: str, facts) -> str:
     if not facts.digest:
         return option_key
     return hashlib.sha256(f"{option_key}:{facts.digest}".encode()).hexdigest()[:16]
+
+
+def _printable(path: Path) -> str:
+    """A path safe to print and store: bytes that are not UTF-8 shown as ``\\xe9`` escapes."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+
+
+def _utf8_name(path: Path) -> bool:
+    """Whether the path can be written as UTF-8 (a name in another encoding decodes to lone surrogates)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _size(path: Path) -> int:

@@ -42,7 +42,8 @@ def test_config_shows_only_what_a_user_chooses(cli, tmp_path):
     r = cli("config", "--json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
-    assert set(data["retrieval"]) == {"k", "vehicle", "doc_types", "sources", "infer_filters", "rewrite"}
+    assert set(data["retrieval"]) == {"k", "vehicle", "doc_types", "sources", "infer_filters", "rewrite",
+                                     "record_cache"}
     assert "abstain_below" not in data["llm"]
     shown = json.dumps({"retrieval": data["retrieval"], "llm": data["llm"]})
     for name in ("weight", "factor", "threshold", "rrf", "fusion", "candidates", "abstain"):

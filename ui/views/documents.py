@@ -7,6 +7,7 @@ import math
 import streamlit as st
 
 from rag_car.errors import RagCarError
+from rag_car.knowledge.load.limits import InputLimits
 
 from ui import resources
 from ui.uploads import UPLOAD_TYPES, store_upload
@@ -34,7 +35,8 @@ if st.button("Add to the index", type="primary", icon=":material/upload_file:", 
     stored = []
     for upload in files or []:
         try:
-            item = store_upload(upload.name, upload.getvalue(), settings.uploads_dir, int(max_mb * 1_000_000))
+            item = store_upload(upload.name, upload.getvalue(), settings.uploads_dir, int(max_mb * 1_000_000),
+                                InputLimits.from_settings(settings.ingest))
         except RagCarError as exc:
             results.append({"file": upload.name, "result": "refused", "detail": str(exc)})
             continue

@@ -66,6 +66,11 @@ def load(**_overrides: Any):
     nlp.disable_pipe("tok2vec")
     nlp.disable_pipe("tagger")
     nlp.add_pipe(_COMPONENT)
+    # spaCy refuses texts over 1,000,000 characters (E088) because its parser and NER need about 1 GB per
+    # 100,000 characters; this pipeline runs neither (the tagger sees short texts only) and is linear in the
+    # text. The loaders split long lines (ingest.max_line_chars) and cap a file's text (ingest.max_text_mb);
+    # this keeps one long paragraph of HTML or DOCX, which unstructured hands over whole, from failing.
+    nlp.max_length = 100_000_000
     assert isinstance(nlp, spacy.language.Language)
     return nlp
 

@@ -2,8 +2,9 @@
 line spacing, then unstructured's text partitioner for the paragraphs between headings.
 
 Refused with a clear reason: a file that is not a PDF, a truncated or damaged PDF, one that needs a password,
-one with no pages, a scanned PDF with no text layer. Pages without text in an otherwise text PDF (drawings,
-a scanned insert) are skipped with a warning.
+one with no pages, a scanned PDF with no text layer, one over the page or text limits (counted before the
+page tree is walked and before text is extracted). Pages without text in an otherwise text PDF (drawings,
+a scanned insert) and pages over the per-page text limit are skipped with a warning.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from rag_car.errors import IngestError
 from rag_car.knowledge.load.document import TABLE, TEXT, TITLE, Document, Element
+from rag_car.knowledge.load.limits import InputLimits, check_pdf_pages, check_text_size
 from rag_car.knowledge.load.markup import convert, humanize_stem
 
 MIN_PAGE_CHARS = 16  # fewer non-space characters than this: the page has no usable text layer
@@ -25,6 +27,13 @@ HEADING_RATIO = 1.15  # a line this much larger than the body text is a heading
 _BULLET = re.compile(r"^\s*(?:[•·▪◦‣○●■□\-–*]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
 _PDF_FIX = "download or export the PDF again"
 CELL = " | "  # between the cells of a table row
+# bytes of page content (text operators, positions, fonts) allowed per character of ingest.max_page_chars:
+# a page of text takes 2-10 bytes per character; a larger stream is drawings, or text no reader could use
+CONTENT_BYTES_PER_CHAR = 20
+
+
+class _PageOverLimit(Exception):
+    """A page's content or text is over the per-page limit (raised inside pypdf's text visitor)."""
 
 
 @dataclass
@@ -35,8 +44,9 @@ class _Line:
     page: int
 
 
-def load_pdf(path: Path, data: bytes) -> tuple[Document, list[str]]:
-    """The document and warnings (pages without text, an empty user password). Raises IngestError."""
+def load_pdf(path: Path, data: bytes, limits: InputLimits | None = None) -> tuple[Document, list[str]]:
+    """The document and warnings (pages without text or over the page limit, an empty user password).
+    Raises IngestError."""
     import pypdf
     from pypdf.errors import PdfReadError, PyPdfError
 
@@ -46,6 +56,7 @@ def load_pdf(path: Path, data: bytes) -> tuple[Document, list[str]]:
         raise IngestError(f"{path} is {kind}: it has no %PDF- header", "check the file: it may be misnamed or a failed download")
     if b"%%EOF" not in data[-4096:]:
         raise IngestError(f"{path} is a truncated or damaged PDF: it has no %%EOF end marker", _PDF_FIX)
+    limits = limits or InputLimits()
     warnings: list[str] = []
     logger = logging.getLogger("pypdf")
     level = logger.level
@@ -58,6 +69,7 @@ def load_pdf(path: Path, data: bytes) -> tuple[Document, list[str]]:
                     raise IngestError(f"{path} is an encrypted PDF that needs a password to open",
                                       "save an unprotected copy (e.g. qpdf --decrypt --password=PASSWORD in.pdf out.pdf) and ingest that")
                 warnings.append("encrypted with an empty user password: read without one")
+            check_pdf_pages(path, count_pages(reader, limits.max_pdf_pages), limits)
             pages = list(reader.pages)
         except IngestError:
             raise
@@ -67,9 +79,14 @@ def load_pdf(path: Path, data: bytes) -> tuple[Document, list[str]]:
             raise IngestError(f"{path} is a PDF with no pages", _PDF_FIX)
         lines: list[_Line] = []
         empty_pages: list[int] = []
+        over: list[int] = []
+        total = 0
         for number, page in enumerate(pages, start=1):
             try:
-                page_lines = _page_lines(page, number)
+                page_lines = _page_lines(page, number, limits.max_page_chars)
+            except _PageOverLimit:
+                over.append(number)
+                continue
             except Exception as exc:  # pypdf raises many types on one broken content stream; keep the other pages
                 warnings.append(f"page {number} could not be read ({type(exc).__name__}: {exc}): skipped")
                 continue
@@ -77,9 +94,20 @@ def load_pdf(path: Path, data: bytes) -> tuple[Document, list[str]]:
                 empty_pages.append(number)
                 continue
             lines.extend(page_lines)
+            total += sum(len(line.text) for line in page_lines)
+            if total > limits.max_text_chars:
+                check_text_size(path, total, limits)
         title = _metadata_title(reader)
     finally:
         logger.setLevel(level)
+    if over:
+        note = (f"{_page_list(over)} of {len(pages)} hold more than {limits.max_page_chars:,} characters of text or "
+                f"page content (ingest.max_page_chars)")
+        if not lines:
+            raise IngestError(f"{path}: {note}, and no other page has text",
+                              "check the file (a page of a real document holds a few thousand characters); if it is "
+                              "genuine, raise ingest.max_page_chars (RAG_CAR_INGEST__MAX_PAGE_CHARS)")
+        warnings.append(f"{note}: skipped")
     if not lines:
         raise IngestError(
             f"{path} is a scanned PDF with no text layer ({len(pages)} page(s), no text to index)",
@@ -94,13 +122,93 @@ def load_pdf(path: Path, data: bytes) -> tuple[Document, list[str]]:
     return Document(source=path, title=title, elements=elements), warnings
 
 
-def _page_lines(page, number: int) -> list[_Line]:
-    """The page's text lines, each with its font size and baseline, from the pieces pypdf extracts."""
+def check_pdf(name: object, data: bytes, limits: InputLimits) -> None:
+    """The checks of :func:`load_pdf` that come before text extraction, for bytes not yet stored (an upload):
+    the page count, and the pages' decoded content against ``max_page_chars``. Raises IngestError when the
+    PDF has too many pages or no page within the limit; a PDF pypdf cannot open passes (the ingest says why)."""
+    import pypdf
+
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            return
+        pages = count_pages(reader, limits.max_pdf_pages)
+    except Exception:  # a damaged PDF: the ingest gives the reason in its own words
+        return
+    check_pdf_pages(name, pages, limits)
+    cap = limits.max_page_chars * CONTENT_BYTES_PER_CHAR
+    try:
+        if all(_content_size(page, cap) > cap for page in reader.pages):
+            raise IngestError(f"{name}: every page holds more than {limits.max_page_chars:,} characters of page content "
+                              f"(ingest.max_page_chars)", "check the file (a page of a real document holds a few "
+                              "thousand characters); if it is genuine, raise ingest.max_page_chars")
+    except IngestError:
+        raise
+    except Exception:  # a page pypdf cannot read is the ingest's to report
+        return
+
+
+def count_pages(reader, stop: int) -> int:
+    """The pages of a PDF, counted without building pypdf's page list: the declared /Count, then the leaves of
+    the page tree (a forged /Count may understate them), counting stopped past ``stop``."""
+    from pypdf.generic import IndirectObject
+
+    pages = reader.root_object["/Pages"].get_object()
+    declared = pages.get("/Count")
+    if isinstance(declared, int) and declared > stop:
+        return int(declared)
+    count = 0
+    seen: set[int] = set()
+    todo = [pages]  # references are resolved when taken, so counting stops without reading the rest
+    while todo:
+        node = todo.pop().get_object()
+        kids = node.get("/Kids") if hasattr(node, "get") else None
+        if kids is None:
+            count += 1
+            if count > stop:
+                break
+            continue
+        for kid in reversed(kids.get_object()):
+            if isinstance(kid, IndirectObject):
+                if kid.idnum in seen:  # a cycle in the tree
+                    continue
+                seen.add(kid.idnum)
+            todo.append(kid)
+    return count
+
+
+def _content_size(page, stop: int) -> int:
+    """Bytes of the page's content streams once decoded, counted until past ``stop`` (pypdf caps what one
+    stream may decompress to)."""
+    contents = page.get("/Contents")
+    if contents is None:
+        return 0
+    contents = contents.get_object()
+    total = 0
+    for stream in contents if isinstance(contents, list) else [contents]:
+        total += len(stream.get_object().get_data())
+        if total > stop:
+            break
+    return total
+
+
+def _page_lines(page, number: int, max_chars: int = 0) -> list[_Line]:
+    """The page's text lines, each with its font size and baseline, from the pieces pypdf extracts.
+
+    ``max_chars``: raise _PageOverLimit when the page's decoded content is over CONTENT_BYTES_PER_CHAR times
+    this (before extraction, which costs far more per byte) or its text is over it."""
     pieces: list[tuple[str, float, float, float]] = []
+    if max_chars and _content_size(page, max_chars * CONTENT_BYTES_PER_CHAR) > max_chars * CONTENT_BYTES_PER_CHAR:
+        raise _PageOverLimit(number)
+    seen = 0
 
     def visit(text, cm, tm, font_dict, font_size):
+        nonlocal seen
         if not text:
             return
+        seen += len(text)
+        if max_chars and seen > max_chars:
+            raise _PageOverLimit(number)
         a, b, c, d, e, f = _mult(tm, cm)
         scale = math.hypot(c, d) or 1.0
         pieces.append((text, float(font_size or 0) * scale, f, e))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -18,6 +19,7 @@ from rag_car.knowledge.chunk import Chunk
 RECORDS_FILE = "records.jsonl"
 OFFSETS_FILE = "offsets.npy"
 VECTORS_FILE = "vectors.npy"
+CACHE_ROWS = 4096  # recent passages are asked for again (the UI, follow-ups); ~4096 x a few KB
 
 
 def write_vectors(directory: Path, vectors: np.ndarray) -> None:
@@ -46,9 +48,13 @@ def write_records(directory: Path, chunks: Iterable[Any]) -> int:
 
 
 class Records:
-    """Random access to the rows written by :func:`write_records`; ``chunks`` given = kept in memory instead."""
+    """Random access to the rows written by :func:`write_records`; ``chunks`` given = kept in memory instead.
 
-    def __init__(self, directory: Path | None = None, chunks: list[Any] | None = None) -> None:
+    Rows read from the file are kept in a least-recently-used cache of ``cache_rows`` entries.
+    """
+
+    def __init__(self, directory: Path | None = None, chunks: list[Any] | None = None,
+                 cache_rows: int = CACHE_ROWS) -> None:
         self._memory = [Chunk(c.id, c.text, dict(c.metadata)) for c in chunks] if chunks is not None else None
         self._offsets = None
         self._handle = None
@@ -57,7 +63,8 @@ class Records:
             # held open: a rebuild by another process replaces the directory, and this handle keeps reading the
             # rows this process's catalog describes until it reloads
             self._handle = open(directory / RECORDS_FILE, "rb")
-        self._cache: dict[int, Chunk] = {}
+        self._cache: OrderedDict[int, Chunk] = OrderedDict()
+        self._cache_rows = max(1, int(cache_rows))
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -79,12 +86,22 @@ class Records:
             return self._read(rows)
 
     def _read(self, rows: list[int]) -> dict[int, Chunk]:
-        todo = sorted({r for r in rows if r not in self._cache})
-        if todo and len(self._cache) + len(todo) > 4096:  # bounded: recent passages are asked for again (UI, follow-ups)
-            self._cache.clear()
-        for row in todo:
-            start, end = int(self._offsets[row]), int(self._offsets[row + 1])
-            self._handle.seek(start)
-            data = json.loads(self._handle.read(end - start))
-            self._cache[row] = Chunk(data["id"], data["text"], data["metadata"])
-        return {row: self._cache[row] for row in rows}
+        # the answer is assembled before anything is evicted: a request may be larger than the cache, and a
+        # row found in the cache must not be dropped by the rows read after it
+        found: dict[int, Chunk] = {}
+        for row in rows:
+            if row in found:
+                continue
+            chunk = self._cache.get(row)
+            if chunk is None:
+                start, end = int(self._offsets[row]), int(self._offsets[row + 1])
+                self._handle.seek(start)
+                data = json.loads(self._handle.read(end - start))
+                chunk = Chunk(data["id"], data["text"], data["metadata"])
+            found[row] = chunk
+        for row, chunk in found.items():
+            self._cache[row] = chunk
+            self._cache.move_to_end(row)
+        while len(self._cache) > self._cache_rows:
+            self._cache.popitem(last=False)
+        return found

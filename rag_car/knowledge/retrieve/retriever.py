@@ -36,7 +36,7 @@ from rag_car.knowledge.retrieve.intent import about_codes, answers_intent, secti
 from rag_car.knowledge.retrieve.lexical import tokenize, top_rows
 from rag_car.knowledge.retrieve.passage import Filters, Passage, SearchResult
 from rag_car.knowledge.retrieve.rewrite import LLMRewriter, content_words, rewrite
-from rag_car.knowledge.retrieve.synonyms import expansion
+from rag_car.text.synonyms import expansion
 from rag_car.knowledge.retrieve.sync import LexicalState, current_generation, load_or_build
 
 SEARCH_MODES = ("hybrid", "dense", "bm25")

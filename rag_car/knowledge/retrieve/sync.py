@@ -103,7 +103,7 @@ def load_saved(settings: Any, generation: int | None = None) -> LexicalState | N
     try:
         catalog = Catalog.load(directory / CATALOG_FILE)
         index = LexicalIndex.load(directory / "bm25s", size=catalog.size)
-        records = Records(directory)
+        records = Records(directory, cache_rows=settings.retrieval.record_cache)
         vectors = load_vectors(directory)
     except (OSError, ValueError, KeyError) as exc:
         log.warning("lexical index at %s is unreadable (%s): rebuilding it", directory, exc)
@@ -188,7 +188,7 @@ def build(settings: Any, store: Any, generation: int) -> LexicalState:
             os.replace(directory, old)
         os.replace(tmp, directory)
         shutil.rmtree(old, ignore_errors=True)
-        records = Records(directory)
+        records = Records(directory, cache_rows=settings.retrieval.record_cache)
         vectors = load_vectors(directory) if vectors is not None else None
         cross, foreign = _load_cross(directory)
     except OSError as exc:

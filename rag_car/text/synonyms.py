@@ -2,7 +2,10 @@
 "check-engine lamp" and "parking brake". The expansion is added to the BM25 query (never replaces a word).
 
 The phrases are matched on whole words, case-insensitive; longer phrases first. Keep entries generic to cars
-(not to one manual): this is the vocabulary of a search box, not a model of any particular document.
+(not to one manual): this is the vocabulary of a search box, not a model of any particular document. Where the
+entries come from: everyday automotive usage (US and UK) against the terms of SAE J1930 and owner's-manual
+convention. Measured (benchmarks/bench_retrieval.py, "hybrid no synonyms"): recall@5 of the expected section with /
+without the expansion, bundled set 0.992 / 0.956, real manual 0.872 / 0.862 (it stays: it helps on both).
 """
 
 from __future__ import annotations
