@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 import time
 
+from rag_car.answer import i18n
+from rag_car.answer.i18n import answer_language, quoted_note
 from rag_car.text.lang import detect_language
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -434,14 +436,19 @@ class Assistant:
             verb = "flagged" if self.settings.llm.unsupported == "flag" else "removed"
             turn.notices.append(f"{len(unsupported)} sentence(s) {verb}: no cited source supports them")
 
+        lang = answer_language(turn.question)
+        if body and backend_key == "extractive":
+            note = quoted_note(lang, {detect_language(p.text) for p in body})
+            if note and note not in turn.notices:
+                turn.notices.append(note)  # said once: the quotes are the documents' own words
         abstained = not body
         if abstained:
-            reason = abstain_reason or "The documents do not cover this question, so I will not guess."
+            reason = abstain_reason or i18n.text("not_covered", lang)
             yield layout.add_text(reason)
             closest = [d for d in turn.sources.docs if d.reason == "question"][:3]
             if closest:
                 listed = "; ".join(f"[{layout.renumber(Part('', (d.n,))).docs[0]}] {d.citation().label()}" for d in closest)
-                yield layout.add_text(f"Closest sources: {listed}.", role="closest")
+                yield layout.add_text(i18n.text("closest", lang, listed=listed), role="closest")
 
         # the safety notices that protect what the answer quotes, found by the documents' structure; a code's
         # entry (a table row, no notices of its own) searches the documents once for its topic's warning
@@ -662,7 +669,8 @@ class Assistant:
         stops = turn.safety.stops
         if not stops:
             return []
-        parts = [Part("STOP: " + "; ".join(s.text for s in stops) + ".", (), True, "lead")]
+        parts = [Part(i18n.text("stop", answer_language(turn.question)) + "; ".join(s.text for s in stops) + ".", (), True,
+                      "lead")]
         seen: set[str] = set()
         for stop in stops:
             instruction = _instruction(turn.sources.docs, stop)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+
+from rag_car.text.notices import SAFETY_LEAD, safety_kind
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -25,7 +27,7 @@ _DOT_LEADER = re.compile(r"^(\S.*?)\s*\.{4,}\s*(\S.*)$")
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 # "WARNING: ...", "**CAUTION** ...", "Danger! ...", "NOTICE: ..." open a safety text; "Warning lamp." (a label)
 # does not
-_SAFETY_LEAD = re.compile(r"^\W{0,4}(?:(WARNING|CAUTION|DANGER|NOTICE)\b|(Warning|Caution|Danger|Notice)\s*[:!])\W*")
+_SAFETY_LEAD = SAFETY_LEAD  # rag_car.text.notices: English and Chinese labels
 _CITATION_MARK = re.compile(r"\s*\[(?:live|\d+(?:\s*[,;]\s*\d+)*)\]", re.IGNORECASE)
 
 # "CoolantTemp" -> "Coolant Temp" in words of 6+ letters (not units: "kPa", "mA")
@@ -183,8 +185,7 @@ def _split_paragraph(paragraph: str) -> list[tuple[str, str]]:
 
 
 def _safety_kind(text: str) -> str:
-    match = _SAFETY_LEAD.match(text)
-    return (match.group(1) or match.group(2)).lower()
+    return safety_kind(text) or "warning"
 
 
 def _clean(text: str) -> str:

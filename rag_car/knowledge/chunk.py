@@ -17,6 +17,7 @@ from rag_car.knowledge.load.document import LIST, RECORD, TABLE, TITLE, Document
 from rag_car.text.codes import find_codes as text_codes
 from rag_car.text.sentences import split_sentences
 from rag_car.text.lang import detect_language, has_cjk
+from rag_car.text.notices import SAFETY_BLOCK
 
 Metadata = dict[str, str | int | float | bool]
 
@@ -24,7 +25,7 @@ Metadata = dict[str, str | int | float | bool]
 _CODE_RANGE = re.compile(r"\b[PCBU][0-3][0-9A-F]{3}\s*[-–]\s*[PCBU][0-3][0-9A-F]{3}\b")
 # a safety notice ("WARNING: ...", "**CAUTION** ...") is one unit: a chunk boundary must never cut it, or the
 # answer side could only quote it in part
-_SAFETY_BLOCK = re.compile(r"^\W{0,4}(?:WARNING|CAUTION|DANGER|NOTICE)\b")
+_SAFETY_BLOCK = SAFETY_BLOCK  # rag_car.text.notices: English and Chinese labels
 MAX_CONTEXT_WORDS = 40
 
 
