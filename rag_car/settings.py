@@ -155,6 +155,8 @@ class UISettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(8501, gt=0, lt=65536)
+    language: Literal["auto", "en", "zh"] = Field(
+        "auto", description="the UI's labels: auto follows the browser's language (st.context.locale), en or zh")
 
 
 class Settings(BaseSettings):
