@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rag_car.text.lang import chinese_words, has_cjk
 from rag_car.text.notices import SAFETY_LEAD, safety_kind
 from dataclasses import dataclass
 from functools import lru_cache
@@ -253,6 +254,8 @@ def _terms(text: str) -> tuple[str, ...]:
                     out.extend(_fold(part))
             continue
         out.extend(_fold(w))
+    if has_cjk(text):  # Chinese words by jieba (rag_car.text.lang): the same terms BM25 searched with
+        out.extend(chinese_words(text))
     return tuple(out)
 
 
