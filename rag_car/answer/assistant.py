@@ -443,7 +443,7 @@ class Assistant:
                 turn.notices.append(note)  # said once: the quotes are the documents' own words
         abstained = not body
         if abstained:
-            reason = abstain_reason or i18n.text("not_covered", lang)
+            reason = i18n.localise(abstain_reason, lang) if abstain_reason else i18n.text("not_covered", lang)
             yield layout.add_text(reason)
             closest = [d for d in turn.sources.docs if d.reason == "question"][:3]
             if closest:

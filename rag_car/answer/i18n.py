@@ -12,6 +12,8 @@ LANGUAGE_NAMES = {"en": "English", "zh": "Simplified Chinese (简体中文)"}
 _STRINGS: dict[str, dict[str, str]] = {
     "not_covered": {"en": "The documents do not cover this question, so I will not guess.",
                     "zh": "资料中没有涉及这个问题，我不作猜测。"},
+    "no_value": {"en": "The documents do not give this value, so I will not guess.",
+                 "zh": "资料中没有给出这个数值，我不作猜测。"},
     "closest": {"en": "Closest sources: {listed}.", "zh": "最接近的资料：{listed}。"},
     "empty_question": {"en": "Please type a question, for example: What does code P0301 mean? or "
                              "Why is the temperature lamp on?",
@@ -33,6 +35,14 @@ def text(key: str, lang: str = "en", **values: str) -> str:
     """The frame string ``key`` in ``lang`` (English when there is no translation), formatted with ``values``."""
     table = _STRINGS[key]
     return table.get(lang, table["en"]).format(**values)
+
+
+def localise(sentence: str, lang: str) -> str:
+    """A fixed frame sentence written in English (a refusal from answerability.py) in ``lang``; others unchanged."""
+    for table in _STRINGS.values():
+        if table["en"] == sentence:
+            return table.get(lang, sentence)
+    return sentence
 
 
 def quoted_note(lang: str, source_languages: set[str]) -> str | None:

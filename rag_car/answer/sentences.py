@@ -172,7 +172,7 @@ def _split(text: str) -> tuple[Sentence, ...]:
     out: list[Sentence] = []
     for kind, body, number in units:
         body = body.strip()
-        if len(body) < 3 or not _WORD.search(body):
+        if len(body) < 3 or not (_WORD.search(body) or has_cjk(body)):
             continue
         out.append(Sentence(text=body, position=len(out), kind=kind, block=number))
     return tuple(out)
