@@ -114,6 +114,7 @@ class Assistant:
         self._backends: dict[str, Backend] = dict(backends or {})
         self._sections = SectionIndex()
         self._outline = Outline(self._sections)
+        self._cross: Any = False  # rag_car.answer.crosslingual.CrossLingual, None when the retriever has none
         self._calibrations = CalibrationCache()
         self.facts = facts if facts is not None else load_facts()
         self.normal_ranges = self.facts.normal_ranges
@@ -356,13 +357,18 @@ class Assistant:
 
         query = question if result.query in ("", question) else f"{question} {result.query}"
         vector = None
-        if self.embedder is not None and docs:
+        sentence_vectors = self.vectors
+        cross = self.crosslingual()
+        if cross is not None and docs and cross.applies(question):
+            # a question not in English: its words cannot meet English sentences, the multilingual model can
+            vector, sentence_vectors = cross.vector(question), cross.sentences
+        elif self.embedder is not None and docs:
             try:
                 vector = self.embedder.embed_query(result.query or question)
             except Exception:
                 vector = None
         focus = set(active) | set(result.codes) | set(dtc_codes(question))
-        ranking = rank_sentences(query, docs, persona, vector, self.vectors if vector is not None else None,
+        ranking = rank_sentences(query, docs, persona, vector, sentence_vectors if vector is not None else None,
                                  focus, max_docs=len(docs), vocabulary=self.vocabulary)
         topics = safety_topics(f"{question} {result.query}")
         topics += [s.topic for s in stops if s.topic not in topics and s.topic != "vehicle"]
@@ -598,8 +604,15 @@ class Assistant:
 
         live_focus = bool(turn.live_idx) and any(d.reason.startswith(("dtc", "bulletin", "stop"))
                                                  for d in turn.sources.docs)
-        support = self._support(turn.query, turn.passages, turn.vector)
-        calibration = self.calibration()
+        cross = self.crosslingual()
+        if cross is not None and turn.vector is not None and cross.applies(turn.question):
+            from rag_car.answer.answerability import Support
+
+            nearest = cross.support(turn.vector)
+            support, calibration = Support(round(nearest, 4), round(nearest, 4), 0.0), cross.calibration()
+        else:
+            support = self._support(turn.query, turn.passages, turn.vector)
+            calibration = self.calibration()
         threshold = calibration.threshold if calibration is not None else self.tuning.answer.abstain_below
         best = [s.sentence.text for s in turn.ranking.sentences[:QUANTITY_SENTENCES] if s.n in self._question_docs(turn)]
         verdict = judge(turn.question, unknown_codes=turn.unknown_codes, known_codes=turn.known_codes,
@@ -625,6 +638,14 @@ class Assistant:
         wanted = salient_terms(question, vocabulary, vehicle_words)
         idf = vocabulary.idf if vocabulary is not None else (lambda term: 1.0)
         return passage_support(wanted, idf, passages, chunk_cosines(self.retriever, vector))
+
+    def crosslingual(self) -> Any:
+        """The cross-lingual side of the retriever (rag_car.answer.crosslingual), None when it has none."""
+        if self._cross is False:
+            from rag_car.answer.crosslingual import for_retriever
+
+            self._cross = for_retriever(self.retriever)
+        return self._cross
 
     def calibration(self) -> Any:
         """The support that questions this index cannot answer get (rag_car.answer.calibration), measured once
