@@ -359,7 +359,7 @@ class Assistant:
         vector = None
         sentence_vectors = self.vectors
         cross = self.crosslingual()
-        if cross is not None and docs and cross.applies(question):
+        if cross is not None and docs and cross.applies(question, list(result.passages)):
             # a question not in English: its words cannot meet English sentences, the multilingual model can
             vector, sentence_vectors = cross.vector(question), cross.sentences
         elif self.embedder is not None and docs:
@@ -605,7 +605,7 @@ class Assistant:
         live_focus = bool(turn.live_idx) and any(d.reason.startswith(("dtc", "bulletin", "stop"))
                                                  for d in turn.sources.docs)
         cross = self.crosslingual()
-        if cross is not None and turn.vector is not None and cross.applies(turn.question):
+        if cross is not None and turn.vector is not None and cross.applies(turn.question, turn.passages):
             from rag_car.answer.answerability import Support
 
             nearest = cross.support(turn.vector)

@@ -43,9 +43,15 @@ class CrossLingual:
         self.sentences = CrossSentenceVectors(self.embedder)
         self._calibration: tuple[int, Calibration] | None = None
 
-    def applies(self, question: str) -> bool:
-        """True for a question not in English when every chunk has a cross-lingual vector."""
-        return detect_language(question) != "en" and self._vectors() is not None
+    def applies(self, question: str, passages: list[Any]) -> bool:
+        """True for a question not in English whose best passage is in another language than the question (a
+        question over passages in its own language is judged by their shared words, as English ones are), when
+        every chunk has a cross-lingual vector."""
+        lang = detect_language(question)
+        if lang == "en" or not passages or self._vectors() is None:
+            return False
+        best = passages[0]
+        return str((best.metadata or {}).get("lang") or detect_language(best.text)) != lang
 
     def _vectors(self) -> np.ndarray | None:
         state = getattr(self.retriever, "lexical", None)
