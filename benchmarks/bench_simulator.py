@@ -46,7 +46,7 @@ TP_LOG = ROOT.parent / "shared" / "data" / "css-electronics" / "j1939_tp_FCBF060
 
 
 def bench_model(seconds: float = 60.0) -> dict:
-    vehicle = build_vehicle("normal", dbc=DBC, facts=FACTS)
+    vehicle = build_vehicle("normal", dbc=DBC, vehicle=FACTS)
     frames = 0
     start = time.process_time()
     now = 0.0
@@ -79,7 +79,7 @@ def bench_obd(n: int = 60) -> dict:
     # in-process: the simulated ECM on one virtual Bus, the scan tool on another
     channel = f"bench-{uuid.uuid4().hex[:6]}"
     ecu_bus, tester_bus = can.Bus(interface="virtual", channel=channel), can.Bus(interface="virtual", channel=channel)
-    vehicle = build_vehicle("normal", dbc=DBC, facts=FACTS)
+    vehicle = build_vehicle("normal", dbc=DBC, vehicle=FACTS)
     ecu = ObdEcu(ecu_bus.send, vehicle.ecu_view("ECM")).start()
     client = ObdClient(tester_bus.send, settle_s=0.0, min_interval_s=0.0).start()
     notifiers = [can.Notifier(ecu_bus, [ecu.feed], timeout=0.01), can.Notifier(tester_bus, [client.feed], timeout=0.01)]
@@ -137,7 +137,7 @@ def bench_time_to_fault() -> dict:
         notifier = can.Notifier(listener_bus, [state, *session.listeners], timeout=0.02)
         try:
             start = time.monotonic()
-            with open_simulator(vehicle_bus, scenario, dbc=DBC, facts=FACTS, time_scale=20.0, probe_s=0.1):
+            with open_simulator(vehicle_bus, scenario, dbc=DBC, vehicle=FACTS, time_scale=20.0, probe_s=0.1):
                 session.start_polling(listener_bus.send)
                 ok = wait_for(lambda state=state, scenario=scenario: not shows_fault(state, scenario), timeout_s=20.0, step_s=0.05)
                 out[scenario] = round(time.monotonic() - start, 2) if ok else None

@@ -56,3 +56,8 @@ class BusError(RagCarError):
 
 class LogFormatError(RagCarError):
     """A CAN log file is in an unknown format or cannot be read."""
+
+
+class ProfileError(ConfigError):
+    """A vehicle profile cannot be used: its TOML does not parse, it names a DBC file that does not exist,
+    its VIN pattern is not a valid pattern or overlaps another profile's, no profile has the name asked for."""

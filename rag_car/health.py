@@ -35,8 +35,28 @@ def run_checks(settings: Settings, timeout_s: float = 2.0) -> list[Check]:
         check_store(settings, timeout_s),
         check_llm(settings, timeout_s),
         check_bus(settings, timeout_s),
+        check_profiles(settings),
         check_disk(settings),
     ]
+
+
+def check_profiles(settings: Settings) -> Check:
+    """Every vehicle profile loads, none overlaps another, and the picked one exists."""
+    from rag_car.vehicle.profile import garage_for
+
+    name = "vehicle profiles"
+    garage = garage_for(settings)
+    picked = settings.vehicle.profile
+    if garage.problems:
+        first = garage.problems[0]
+        more = f" (and {len(garage.problems) - 1} more)" if len(garage.problems) > 1 else ""
+        return Check(name, False, f"{first.source}: {first.message}{more}",
+                     "fix or remove that file; `rag-car vehicle list` shows every problem")
+    if picked and picked not in garage.names():
+        return Check(name, False, f"vehicle.profile is {picked!r}, which is not a profile",
+                     f"use one of {', '.join(garage.names())}, or add it with `rag-car vehicle add {picked} --dbc FILE`")
+    detail = f"{len(garage.profiles)}: {', '.join(garage.names())}" + (f"; picked {picked}" if picked else "")
+    return Check(name, True, detail)
 
 
 def check_embedding_model(settings: Settings) -> Check:

@@ -102,11 +102,19 @@ class CanSettings(BaseModel):
     default_stale_s: float = Field(2.0, gt=0, description="staleness limit for messages with no GenMsgCycleTime")
     normal_ranges: dict[str, tuple[float, float]] = Field(
         default_factory=dict,
-        description='normal ranges over those of the bundled knowledge: "Signal" or "Message.Signal" -> [low, high]',
+        description='normal ranges over those of the vehicle profile in force: "Message.Signal" -> [low, high] '
+        '(a bare "Signal" applies to that signal name in every message of the DBCs in use)',
     )
     listen_s: float = Field(2.0, ge=0, description="how long ask --bus listens before answering")
     poll_obd: bool = Field(False, description="poll OBD-II services (transmits on the bus)")
     scenario: str = "normal"
+
+
+class VehicleSettings(BaseModel):
+    """Which vehicle profile applies when the bus's VIN does not say (rag_car.vehicle.profile)."""
+
+    profile: str = Field("", description="the picked vehicle profile (`rag-car vehicle list`); empty: the one whose "
+                         "VIN pattern matches the bus, else the one whose DBC files are those in use, else none")
 
 
 class IngestSettings(BaseModel):
@@ -174,6 +182,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     can: CanSettings = Field(default_factory=CanSettings)
+    vehicle: VehicleSettings = Field(default_factory=VehicleSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     ui: UISettings = Field(default_factory=UISettings)
@@ -204,6 +213,11 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+    @property
+    def profiles_dir(self) -> Path:
+        """One TOML file per user vehicle profile (`rag-car vehicle add`)."""
+        return self.data_dir / "vehicles"
 
     def dbc_files(self) -> list[Path]:
         """The DBC files to decode with: the configured ones, else the bundled dbc/*.dbc."""

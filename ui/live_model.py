@@ -21,6 +21,18 @@ KEY_SIGNALS: list[tuple[str, tuple[str, ...], str]] = [
 ]
 
 
+# Title -> what the tile shows, in words, and the quantities its unit may measure: how a DBC whose names differ from
+# ours (Kombi_1.Tankinhalt, EMS11.N, CF_Clu_Vanz) finds its tiles through the signal catalogue
+KEY_MEANINGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Speed": ("vehicle speed", ("speed",)),
+    "Engine speed": ("engine speed rpm", ("revolutions",)),
+    "Coolant": ("engine coolant temperature", ("temperature", "angle or temperature degrees")),
+    "12 V battery": ("battery voltage", ("voltage",)),
+    "Fuel": ("fuel level in the tank", ("volume", "percent", "")),
+}
+_CATALOGUES: dict[int, Any] = {}
+
+
 @dataclass
 class SnapshotParts:
     signals: list[Any] = field(default_factory=list)
@@ -45,8 +57,22 @@ def split_snapshot(snapshot: Any) -> SnapshotParts:
     return SnapshotParts(signals, _as_list(snapshot.dtcs), _as_list(snapshot.lamps), dict(snapshot.vehicle or {}))
 
 
-def find_key_signals(signals: list[Any]) -> dict[str, Any]:
-    """Title -> the reading (or None) for each key signal."""
+def catalogue_for(live: Any) -> Any:
+    """The signal catalogue of a LiveState's DBC files (built once per DBC set), None without one."""
+    db = getattr(live, "db", None)
+    if db is None:
+        return None
+    if id(db) not in _CATALOGUES:
+        from rag_car.vehicle.catalogue import build_catalogue
+
+        _CATALOGUES.clear()
+        _CATALOGUES[id(db)] = build_catalogue(db)
+    return _CATALOGUES[id(db)]
+
+
+def find_key_signals(signals: list[Any], catalogue: Any = None) -> dict[str, Any]:
+    """Title -> the reading (or None) for each key signal: by our DBC's names, else a name pattern, else (with a
+    ``catalogue``) the live signal whose meaning and unit fit the tile best."""
     by_name: dict[str, Any] = {}
     for reading in signals:  # a DBC signal wins over the same value polled over OBD-II (source "obd-01")
         if reading.name not in by_name or not getattr(reading, "source", ""):
@@ -58,8 +84,21 @@ def find_key_signals(signals: list[Any]) -> dict[str, Any]:
             regex = re.compile(pattern, re.IGNORECASE)
             matches = [r for r in signals if regex.search(r.name)]
             reading = next((r for r in matches if not getattr(r, "source", "")), matches[0] if matches else None)
+        if reading is None and catalogue is not None and title in KEY_MEANINGS:
+            reading = _by_meaning(signals, catalogue, *KEY_MEANINGS[title])
         found[title] = reading
     return found
+
+
+def _by_meaning(signals: list[Any], catalogue: Any, query: str, quantities: tuple[str, ...]) -> Any:
+    by_key = {f"{r.message}.{r.name}": r for r in signals if not getattr(r, "source", "")}
+    for match in catalogue.search(query, k=8, only=list(by_key)):
+        entry = match.entry
+        # the unit must measure what the tile shows (a wheel-speed pulse count is not a speed), and the name must
+        # say it too: a unit alone is not enough
+        if entry.quantity in quantities and match.lexical >= 0.5 and not entry.is_flag:
+            return by_key[entry.key]
+    return None
 
 
 def signal_key(message: str, name: str) -> str:

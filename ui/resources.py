@@ -42,6 +42,34 @@ def live_feed() -> LiveFeed:
         raise BusError(f"the live vehicle part cannot be loaded ({exc})", "reinstall rag-car: make install") from exc
 
 
+def vehicle_profiles():
+    """The Garage of this server's settings (bundled + <data_dir>/vehicles), read again on each call."""
+    from rag_car.vehicle.profile import garage_for
+
+    return garage_for(settings())
+
+
+def pick_profile(name: str | None):
+    """Make ``name`` the picked vehicle profile of the live feed (None: no pick); returns the Resolution now in force.
+    A VIN heard on the bus still wins over the pick, and a VIN of another car sets it aside."""
+    feed = live_feed()
+    session = feed.session
+    if session is not None and hasattr(session, "pick"):
+        session.garage = vehicle_profiles()
+        return session.pick(name)
+    resolution = vehicle_profiles().resolve(picked=name, dbc=settings().dbc_files())
+    feed.live.set_profile(resolution.profile, resolution.how, resolution.notes)
+    return resolution
+
+
+def stop_server() -> None:
+    """Stop the bus listener (its Notifier, then its bus). Never raises: the server is going away."""
+    try:
+        live_feed.clear()  # on_release stops it
+    except Exception:
+        pass
+
+
 def live_snapshot():
     """(snapshot, feed status) or (None, status with the error) when the live state cannot be built."""
     try:

@@ -8,7 +8,8 @@
 The steps of one answer:
 1. the question is cleaned (empty, too long, another language: each noted, never an exception);
 2. the live snapshot is read: its VIN's vehicle and year become the default retrieval filter, and active DTCs
-   pull their DTC reference entries and the bulletins that apply to this VIN into the context;
+   pull their DTC reference entries and the bulletins of the vehicle profile in force (rag_car.vehicle.profile)
+   that apply to this VIN into the context; no profile in force, no vehicle-specific facts;
 3. retrieval; the sentences of the passages are ranked for the question and the persona; the retrieval
    confidence (best lexical/embedding support of any sentence) below ``tuning.answer.abstain_below`` means abstain;
 4. a live stop-driving condition leads the answer; the backend writes the body (a failing generative backend
@@ -31,7 +32,6 @@ from typing import Any, Callable, Iterator
 from rag_car.answer.answerability import QUANTITY_SENTENCES
 from rag_car.answer.backends import Backend, BackendTimeout, Request, open_backend
 from rag_car.answer.calibration import CalibrationCache
-from rag_car.answer.facts import VehicleFacts, load_facts
 from rag_car.answer.grounding import GroundingChecker, Part, SentenceStream, parse_answer
 from rag_car.answer.layout import Layout
 from rag_car.answer.personas import Persona, get_persona
@@ -54,6 +54,7 @@ from rag_car.answer.structure import Outline, relation
 from rag_car.answer.sources import DocSource, Sources, build_sources, is_current, live_lines
 from rag_car.errors import EmptyIndexError, RagCarError
 from rag_car.tuning import TUNING, Tuning
+from rag_car.vehicle.profile import Garage, Resolution, garage_for
 
 MAX_QUESTION_CHARS = 2000
 MAX_ACTIVE_CODES = 4
@@ -84,6 +85,7 @@ class _Turn:
     vehicle: dict[str, Any] = field(default_factory=dict)
     retrieve_ms: float = 0.0
     filters: Any = None
+    profile: Resolution = field(default_factory=Resolution)
     vector: Any = None  # the question's embedding
     support: float = 0.0  # how well the best passage supports it (set when judged)
     passages: list[Any] = field(default_factory=list)  # what retrieval returned for the question, best first
@@ -96,12 +98,14 @@ class Assistant:
     a LiveSnapshot, or a function returning one (None: no live data). ``embedder``: shared with the retriever
     when given. The backends are opened on first use and kept, so a model is loaded once; ``backends`` gives
     ready ones by key (a test's recording model, a UI's shared one). ``vectors``: the SentenceVectors to rank
-    sentences with (default: the one cached under the data dir, opened on first use). ``tuning``: the ranking and
-    answering constants (rag_car.tuning).
+    sentences with (default: the one cached under the data dir, opened on first use). ``garage``: the vehicle
+    profiles (default: the bundled one and those under the data dir); the one in force for each answer is the
+    live snapshot's, else resolved from its VIN and ``vehicle.profile``. ``tuning``: the ranking and answering
+    constants (rag_car.tuning).
     """
 
     def __init__(self, settings: Any, retriever: Any = None, live: Any = None, embedder: Any = None,
-                 facts: VehicleFacts | None = None, backends: dict[str, Backend] | None = None,
+                 garage: Garage | None = None, backends: dict[str, Backend] | None = None,
                  vectors: Any = None, tuning: Tuning = TUNING) -> None:
         self.settings = settings
         self.tuning = tuning
@@ -116,10 +120,35 @@ class Assistant:
         self._outline = Outline(self._sections)
         self._cross: Any = False  # rag_car.answer.crosslingual.CrossLingual, None when the retriever has none
         self._calibrations = CalibrationCache()
-        self.facts = facts if facts is not None else load_facts()
-        self.normal_ranges = self.facts.normal_ranges
+        self._garage = garage
+        self._live_answerer: Any = None
+        self._signal_catalogue: tuple[Any, Any] | None = None
 
     # -- resources -------------------------------------------------------------------------------------------
+    @property
+    def garage(self) -> Garage:
+        """The known vehicle profiles (loaded on first use)."""
+        if self._garage is None:
+            self._garage = garage_for(self.settings)
+        return self._garage
+
+    def profile_for(self, snapshot: Any) -> Resolution:
+        """The vehicle profile in force for an answer: the snapshot's own (its LiveState resolved it), else the one
+        the garage resolves from the snapshot's VIN, the user's pick and the DBCs in use; none without live data
+        unless one is picked."""
+        own = getattr(snapshot, "profile", None)
+        if own is not None:
+            return Resolution(own, str(getattr(snapshot, "profile_how", "") or "picked"),
+                              tuple(getattr(snapshot, "profile_notes", ()) or ()))
+        vehicle = (getattr(snapshot, "vehicle", None) or {}) if snapshot is not None else {}
+        picked = self.settings.vehicle.profile or None
+        if snapshot is None:
+            return self.garage.resolve(picked=picked)
+        resolution = self.garage.resolve(vin=str(vehicle.get("vin") or "") or None, picked=picked,
+                                         dbc=self.settings.dbc_files())
+        extra = tuple(getattr(snapshot, "profile_notes", ()) or ())
+        return Resolution(resolution.profile, resolution.how, tuple(dict.fromkeys(extra + resolution.notes)))
+
     @property
     def retriever(self) -> Any:
         if self._retriever is None:
@@ -173,17 +202,14 @@ class Assistant:
         return self._vocabulary or None
 
     def vehicles(self) -> list[dict[str, Any]]:
-        """The indexed vehicles (make, model, year_min, year_max); the bundled facts' one when the index can't say."""
+        """The indexed vehicles (make, model, year_min, year_max); empty when the index can't say (then no question
+        is refused for naming another vehicle or year: what the documents cover is not known)."""
         if self._vehicles is None:
             found: list[dict[str, Any]] = []
             try:
                 found = list(self.retriever.known_vehicles())
             except Exception:  # a retriever without a catalog
                 found = []
-            v = self.facts.vehicle
-            if not found and v.get("years"):
-                found = [{"make": v.get("make", ""), "model": v.get("model", ""), "year_min": v["years"][0],
-                          "year_max": v["years"][-1]}]
             self._vehicles = found
         return self._vehicles
 
@@ -245,12 +271,13 @@ class Assistant:
         raise AssertionError("stream() ended without an Answer")  # pragma: no cover
 
     def stream(self, question: str, history: Any = None, persona: str | None = None, vehicle: Any = None,
-               backend: str | None = None, use_live: bool = True) -> Iterator[str | Answer]:
+               backend: str | None = None, use_live: bool = True, live_first: bool = True) -> Iterator[str | Answer]:
         """Pieces of the answer text as they are grounded, then the Answer (whose ``answer`` is their concatenation).
 
         ``history``: earlier turns, [{"role": "user"|"assistant", "content": ...}] oldest first (plain strings
         count as user turns). ``vehicle``: "Make Model Year", a dict or a Filters (default: the VIN's, when live
         data has one). ``backend``: a backend key for this question only. ``use_live``: False ignores live data.
+        ``live_first``: False skips the bus-first answer (rag_car/answer/live_first.py) and answers from documents.
         """
         t0 = time.perf_counter()
         persona_obj = get_persona(persona or self.settings.llm.persona)
@@ -264,6 +291,20 @@ class Assistant:
             return
 
         snapshot = self._snapshot() if use_live else None
+        bus_first = self._live_first(text, snapshot, answer, t0) if snapshot is not None and live_first else None
+        if bus_first is not None:  # the bus answers this one: its readings lead (rag_car/answer/live_first.py)
+            pieces, defer = bus_first
+            if defer:
+                # active codes or lamps: the documents' fault answer (stop instruction, the codes' entries, bulletins)
+                # leads when it has one; the bus's findings answer when the documents have nothing
+                documented = list(self.stream(question, history=history, persona=persona, vehicle=vehicle,
+                                              backend=backend, use_live=use_live, live_first=False))
+                final = documented[-1]
+                if isinstance(final, Answer) and not final.abstained:
+                    yield from documented
+                    return
+            yield from pieces
+            return
         try:
             turn = self._prepare(text, _history(history), persona_obj, vehicle, snapshot, notices)
         except EmptyIndexError as exc:
@@ -275,7 +316,10 @@ class Assistant:
             return
 
         answer.query = turn.query
-        answer.vehicle = turn.vehicle
+        answer.vehicle = dict(turn.vehicle)
+        if turn.profile.profile is not None:  # which vehicle's facts this answer used, and why
+            answer.vehicle["profile"] = turn.profile.name
+            answer.vehicle["profile_from"] = turn.profile.how
         t_gen = time.perf_counter()
         yield from self._write(turn, requested, answer)
         answer.timings = {"retrieve_ms": turn.retrieve_ms, "generate_ms": _ms(t_gen), "total_ms": _ms(t0)}
@@ -295,6 +339,64 @@ class Assistant:
             return None
         return live
 
+    def _live_first(self, question: str, snapshot: Any, answer: Answer,
+                    t0: float) -> tuple[Iterator[str | Answer], bool] | None:
+        """The answer's pieces when the question is about the car now and the bus answers it, else None; and whether
+        the documents' fault answer should lead instead (a health question while codes or lamps are active)."""
+        from rag_car.answer.live_first import explanations_for, stream_live_answer
+
+        from rag_car.vehicle.live import LiveSnapshot
+
+        if not isinstance(snapshot, LiveSnapshot):
+            return None
+        live = self.live_answerer.answer(question, snapshot, self._catalogue())
+        if live is None:
+            return None
+
+        def search(query: str, sources: list[str] | None) -> list:
+            from rag_car.knowledge.retrieve import Filters
+
+            return list(self.retriever.search(query, k=3, filters=Filters(sources=sources) if sources else None).passages)
+
+        resolution = self.profile_for(snapshot)
+        if resolution.profile is not None:  # which vehicle's facts this answer used, and why
+            answer.vehicle = {"profile": resolution.name, "profile_from": resolution.how}
+        defer = live.kind == "health" and bool(live.dtcs or any(l.state != "off" for l in snapshot.lamps))
+        explain = explanations_for(live, snapshot, resolution.profile)
+        return stream_live_answer(self.live_answerer, live, answer, search, t0, explain), defer
+
+    @property
+    def live_answerer(self) -> Any:
+        """The LiveAnswerer (rag_car/answer/live_answer.py), with the embedding model when one is configured."""
+        if self._live_answerer is None:
+            from rag_car.answer.live_answer import LiveAnswerer
+
+            can = self.settings.can
+            if self._embedder is None and self._retriever is None:  # the bus may answer before any index is opened
+                from rag_car.answer.vectors import QueryCache
+                from rag_car.knowledge.embed import load_embedder
+
+                try:
+                    self._embedder = QueryCache(load_embedder(self.settings))
+                except RagCarError:
+                    self._embedder = None
+            # the keyword-hashing test embedder carries no meaning: terms alone judge the question then
+            meaningful = self.settings.embedding.model.strip() != "hash"
+            vectors = self.vectors if self._embedder is not None and meaningful else None
+            self._live_answerer = LiveAnswerer(embed=vectors.embed if vectors is not None else None,
+                                               stale_factor=can.stale_factor, default_stale_s=can.default_stale_s,
+                                               obd_polling=bool(getattr(can, "poll_obd", False)))
+        return self._live_answerer
+
+    def _catalogue(self) -> Any:
+        """The signal catalogue of the live source's DBC files, built once per DBC set."""
+        from rag_car.answer.live_first import catalogue_of
+
+        db = getattr(self.live, "db", None)
+        if self._signal_catalogue is None or self._signal_catalogue[0] is not db:
+            self._signal_catalogue = (db, catalogue_of(self.live))
+        return self._signal_catalogue[1]
+
     def _prepare(self, question: str, history: History, persona: Persona, vehicle: Any, snapshot: Any,
                  notices: list[str]) -> _Turn:
         from rag_car.knowledge.retrieve import Filters
@@ -304,7 +406,10 @@ class Assistant:
                            "for the best answer")
         t0 = time.perf_counter()
         retriever = self.retriever
-        filters, vehicle_info = self._filters(vehicle, snapshot, retriever)
+        resolution = self.profile_for(snapshot)
+        profile = resolution.profile
+        notices.extend(n for n in resolution.notes if n not in notices)
+        filters, vehicle_info = self._filters(vehicle, snapshot, retriever, profile)
         past = [t["content"] for t in history if t.get("role") == "user"]
         result = retriever.search(question, k=self.settings.retrieval.k, filters=filters, history=past)
         notices.extend(n for n in result.notes if n not in notices)
@@ -323,23 +428,24 @@ class Assistant:
         for code in active:
             hits = retriever.search(code, k=3, filters=base.merged(Filters(doc_types=["dtc"]))).passages
             passages.extend((p, f"dtc {code}") for p in hits[:2] if code in [c.upper() for c in p.codes] or code in p.text)
-            for bulletin in self.facts.bulletins_for(code, year, vin)[:2]:
-                doc = str(bulletin.get("doc", ""))
-                if not doc:
+            for bulletin in (profile.bulletins_for(code, year, vin)[:2] if profile is not None else []):
+                if not bulletin.doc:
                     continue
-                hits = retriever.search(f"{bulletin.get('number', '')} {bulletin.get('title', '')} {code}", k=2,
-                                        filters=Filters(sources=[doc])).passages
-                passages.extend((p, f"bulletin {bulletin.get('number', '')}") for p in hits[:1])
+                hits = retriever.search(f"{bulletin.number} {bulletin.title} {code}", k=2,
+                                        filters=Filters(sources=[bulletin.doc])).passages
+                passages.extend((p, f"bulletin {bulletin.number}") for p in hits[:1])
 
-        # a code's lamp has its entry in the owner's manual: what the driver should do now, and when to get help
-        for code in list(dict.fromkeys(active + dtc_codes(question)))[:MAX_ACTIVE_CODES]:
-            lamp = self.facts.lamps.get(str((self.facts.dtcs.get(code) or {}).get("lamp", "")))
-            if lamp and lamp.get("doc") and lamp.get("section"):
-                hits = retriever.search(f"{lamp.get('name', '')} {lamp['section']}", k=2,
-                                        filters=Filters(sources=[str(lamp["doc"])])).passages
-                passages.extend((p, f"dtc {code} lamp") for p in hits[:1] if p.section.endswith(str(lamp["section"])))
+        # for an owner, a code's lamp has its entry in the owner's manual: what to do now, and when to get help
+        codes_asked = list(dict.fromkeys(active + dtc_codes(question)))[:MAX_ACTIVE_CODES]
+        for code in codes_asked if profile is not None and not persona.workshop_steps else []:
+            fact = profile.dtcs.get(code)
+            lamp = profile.lamps.get(fact.lamp) if fact is not None and fact.lamp else None
+            if lamp is not None and lamp.doc and lamp.section:
+                hits = retriever.search(f"{lamp.name} {lamp.section}", k=2,
+                                        filters=Filters(sources=[profile.doc_path(lamp.doc)])).passages
+                passages.extend((p, f"dtc {code} lamp") for p in hits[:1] if p.section.endswith(lamp.section))
 
-        stops = stop_conditions(snapshot, self.facts) if snapshot is not None else []
+        stops = stop_conditions(snapshot, profile) if snapshot is not None else []
         for stop in stops:
             if stop.doc:
                 hits = retriever.search(f"{stop.text} {stop.section} stop", k=2, filters=Filters(sources=[stop.doc])).passages
@@ -350,7 +456,7 @@ class Assistant:
         if any(d.redacted for d in docs):
             notices.append(f"{sum(d.redacted for d in docs)} sentence(s) in the documents read as instructions to an AI "
                            "model and were ignored")
-        lines = live_lines(snapshot, self.normal_ranges)
+        lines = live_lines(snapshot, profile.normal_ranges() if profile is not None else None)
         sources = Sources(docs=docs, live=lines, snapshot=snapshot)
         if snapshot is not None and not any(l.kind == "signal" for l in lines):
             notices.append("no live readings: the bus was silent or is not connected")
@@ -378,10 +484,13 @@ class Assistant:
                      ranking=ranking, safety=safety, live_idx=live_idx, history=history, notices=notices,
                      unknown_codes=list(result.unknown_codes), known_codes=[c for c in result.codes
                                                                            if c not in result.unknown_codes],
-                     vehicle=vehicle_info, retrieve_ms=retrieve_ms, filters=filters, vector=vector,
-                     passages=list(result.passages))
+                     vehicle=vehicle_info, retrieve_ms=retrieve_ms, filters=filters, profile=resolution,
+                     vector=vector, passages=list(result.passages))
 
-    def _filters(self, vehicle: Any, snapshot: Any, retriever: Any) -> tuple[Any, dict[str, Any]]:
+    def _filters(self, vehicle: Any, snapshot: Any, retriever: Any, profile: Any = None) -> tuple[Any, dict[str, Any]]:
+        """The retrieval filter and what it says: the question's ``vehicle`` (--vehicle), else the VIN's vehicle,
+        else the profile in force's make and model (documents tagged with another vehicle are left out; untagged
+        ones stay), else none."""
         from rag_car.knowledge.retrieve import Filters
 
         if isinstance(vehicle, Filters):
@@ -397,11 +506,16 @@ class Assistant:
             f = parse_vehicle(vehicle, catalog)
             return f, {**f.to_dict(), "from": "--vehicle"}
         info = (getattr(snapshot, "vehicle", None) or {}) if snapshot is not None else {}
+        make = model = None
+        if profile is not None and profile.make:  # the profile's vehicle, which a VIN of another car never selects
+            make, model = profile.make, profile.model or None
         if info and info.get("vin_valid") is not False and (info.get("model") or info.get("year")):
             year = info.get("year")
-            f = Filters(make=info.get("make") or None, model=info.get("model") or None,
-                        year=int(year) if year else None)
+            f = Filters(make=info.get("make") or make, model=info.get("model") or model, year=int(year) if year else None)
             return f, {**f.to_dict(), "vin": info.get("vin", ""), "from": "VIN"}
+        if make:
+            f = Filters(make=make, model=model)
+            return f, {**f.to_dict(), "from": "profile"}
         return None, {}
 
     # -- step 4: writing ------------------------------------------------------------------------------------
@@ -613,7 +727,8 @@ class Assistant:
         else:
             support = self._support(turn.query, turn.passages, turn.vector)
             calibration = self.calibration()
-        threshold = calibration.threshold if calibration is not None else self.tuning.answer.abstain_below
+        # the index's own yardstick, never below the floor (an index too small or too odd to calibrate)
+        threshold = max(calibration.threshold if calibration is not None else 0.0, self.tuning.answer.abstain_below)
         best = [s.sentence.text for s in turn.ranking.sentences[:QUANTITY_SENTENCES] if s.n in self._question_docs(turn)]
         verdict = judge(turn.question, unknown_codes=turn.unknown_codes, known_codes=turn.known_codes,
                         support=support, threshold=threshold, vehicles=self.vehicles(), live_focus=live_focus,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from rag_car.answer.sentences import Sentence, terms
 
 if TYPE_CHECKING:
-    from rag_car.answer.facts import VehicleFacts
+    from rag_car.vehicle.profile import VehicleProfile
 
 # Topics where a wrong answer can hurt someone; each with the words that raise it.
 SAFETY_TOPICS: dict[str, tuple[str, ...]] = {
@@ -124,12 +124,15 @@ def select_warnings(
     return [item[3] for item in scored[:limit]]
 
 
-def stop_conditions(snapshot: Any, facts: "VehicleFacts | None" = None) -> list[StopCondition]:
+def stop_conditions(snapshot: Any, profile: "VehicleProfile | None" = None) -> list[StopCondition]:
     """The live conditions that mean "stop driving": a stop-driving lamp on or flashing, an active DTC whose lamp is
-    one, a signal out of range in the direction that matters (coolant high, oil pressure low, brake fluid low)."""
+    one, a signal out of range in the direction that matters (coolant high, oil pressure low, brake fluid low).
+
+    ``profile``: the vehicle profile in force; its lamps, codes and signals are the only vehicle-specific rules
+    used (None: only what the lamp's or signal's own name says)."""
     if snapshot is None:
         return []
-    lamps_by_key = facts.lamps if facts else {}
+    lamps_by_key = dict(profile.lamps) if profile is not None else {}
     out: list[StopCondition] = []
     seen: set[str] = set()
 
@@ -139,33 +142,32 @@ def stop_conditions(snapshot: Any, facts: "VehicleFacts | None" = None) -> list[
             continue
         key = str(getattr(lamp, "key", ""))
         fact = lamps_by_key.get(key)
-        name = str(getattr(lamp, "name", "") or (fact or {}).get("name", key))
-        if fact is not None and not fact.get("stop_driving"):
+        name = str(getattr(lamp, "name", "") or (fact.name if fact else key))
+        if fact is not None and not fact.stop_driving:
             continue
         if fact is None and not _stop_by_words(name, "on"):
             continue
         topic = _topic_of(name) or "vehicle"
         seen.add(f"lamp:{key}")
-        out.append(StopCondition(f"{name} is {state}", topic, "lamp", (fact or {}).get("doc", ""),
-                                 (fact or {}).get("section", ""), key))
+        out.append(StopCondition(f"{name} is {state}", topic, "lamp", fact.doc if fact else "",
+                                 fact.section if fact else "", key))
 
-    dtc_facts = facts.dtcs if facts else {}
     for dtc in live_items(getattr(snapshot, "dtcs", [])):
         code = str(getattr(dtc, "code", "")).upper()
-        fact = dtc_facts.get(code)
-        if not fact:
-            continue
-        lamp_key = fact.get("lamp", "")
-        lamp = lamps_by_key.get(lamp_key)
-        if not lamp or not lamp.get("stop_driving") or f"lamp:{lamp_key}" in seen or f"dtc:{code}" in seen:
+        rule = profile.stop_code(code) if profile is not None else None
+        if rule is None:
+            continue  # another vehicle's code table says nothing about this one's codes
+        fact = profile.dtcs.get(code) if profile is not None else None
+        lamp = lamps_by_key.get(fact.lamp) if fact else None
+        if (lamp is not None and f"lamp:{lamp.key}" in seen) or f"dtc:{code}" in seen:
             continue
         seen.add(f"dtc:{code}")
-        description = getattr(dtc, "description", "") or fact.get("description", "")
+        description = getattr(dtc, "description", "") or (fact.description if fact else "")
         out.append(StopCondition(f"trouble code {code} is active ({description})" if description else f"trouble code {code} is active",
-                                 _topic_of(description + " " + lamp.get("name", "")) or "vehicle", "dtc",
-                                 fact.get("doc", ""), fact.get("section", ""), code))
+                                 _topic_of(description + " " + (lamp.name if lamp else "")) or "vehicle", "dtc",
+                                 rule.doc, rule.section, code))
 
-    stop_signals = facts.stop_signals if facts else {}
+    stop_signals = profile.stop_signals() if profile is not None else {}
     for reading in live_items(getattr(snapshot, "signals", [])):
         status = str(getattr(reading, "status", "ok"))
         if status not in ("low", "high"):
@@ -173,18 +175,19 @@ def stop_conditions(snapshot: Any, facts: "VehicleFacts | None" = None) -> list[
         name = str(getattr(reading, "name", ""))
         message = str(getattr(reading, "message", ""))
         label = str(getattr(reading, "description", "") or name)
-        linked = stop_signals.get(f"{message}.{name}") or stop_signals.get(name)
-        direction_ok = _stop_by_words(f"{name} {label}", status)
+        rule = stop_signals.get(f"{message}.{name}")  # by Message.Signal only: never another DBC's same-named signal
+        direction_ok = _stop_by_words(f"{name} {label}", status) or (rule is not None and rule.direction == status)
+        linked = rule
         if linked is None and not direction_ok:
             continue
-        if linked is not None and not direction_ok and _has_direction(f"{name} {label}"):
+        if linked is not None and not direction_ok and (linked.direction or _has_direction(f"{name} {label}")):
             continue  # e.g. coolant temperature *low* is not a stop condition even though P0217 names the signal
         if f"signal:{name}" in seen:
             continue
         seen.add(f"signal:{name}")
         text = reading_text(reading)
-        topic = _topic_of(f"{name} {label}") or (linked or {}).get("topic", "vehicle")
-        out.append(StopCondition(text, topic, "signal", (linked or {}).get("doc", ""), (linked or {}).get("section", ""), name))
+        topic = _topic_of(f"{name} {label}") or "vehicle"
+        out.append(StopCondition(text, topic, "signal", linked.doc if linked else "", linked.section if linked else "", name))
     return out
 
 

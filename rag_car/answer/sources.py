@@ -177,7 +177,8 @@ def build_sources(passages: list[tuple[Any, str]], start: int = 1) -> list[DocSo
 
 def live_lines(snapshot: Any, normal_ranges: dict[str, tuple[float, float]] | None = None) -> list[LiveLine]:
     """The snapshot as citable lines: vehicle identity, active DTCs, lamps that are on, every signal reading.
-    ``normal_ranges``: signal name -> the documents' normal range, shown beside out-of-range readings."""
+    ``normal_ranges``: "Message.Signal" -> the normal range of the vehicle profile in force, shown beside
+    out-of-range readings (a reading's own ``normal`` otherwise)."""
     normal_ranges = normal_ranges or {}
     if snapshot is None:
         return []
@@ -204,7 +205,7 @@ def live_lines(snapshot: Any, normal_ranges: dict[str, tuple[float, float]] | No
         lines.append(LiveLine(text, "lamp", lamp, True, frozenset(terms(f"{name} lamp warning"))))
     for reading in live_items(getattr(snapshot, "signals", [])):
         status = str(getattr(reading, "status", "ok"))
-        text = reading_text(reading, normal_ranges.get(str(getattr(reading, "name", ""))))
+        text = reading_text(reading, normal_ranges.get(f"{getattr(reading, 'message', '')}.{getattr(reading, 'name', '')}"))
         age = getattr(reading, "age_s", None)
         if age is not None and status != "stale":
             text += f", updated {float(age):.1f} s ago"

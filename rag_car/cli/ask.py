@@ -21,7 +21,9 @@ def register(app: typer.Typer) -> None:
         bus: Optional[str] = typer.Option(None, "--bus", help="Listen to this bus first so live data grounds the answer, e.g. remote:ws://127.0.0.1:54701/."),
         listen: Optional[float] = typer.Option(None, "--listen", min=0, help="Seconds to listen to --bus before answering (default 2)."),
         backend: Optional[str] = typer.Option(None, "--backend", help="extractive (default), llamacpp, ollama or openai."),
+        profile: Optional[str] = typer.Option(None, "--profile", help="The vehicle profile to apply when the bus's VIN does not name one (see `rag-car vehicle list`)."),
         as_json: bool = typer.Option(False, "--json", help="One JSON object per question (see docs/answer.md for the schema)."),
+        more: bool = typer.Option(False, "--more", help="Also print what the sources add beyond the short answer (an owner's answer is short by default)."),
     ) -> None:
         """Answer a question from the vehicle's documents (and its live data with --bus), citing each statement.
 
@@ -29,6 +31,7 @@ def register(app: typer.Typer) -> None:
 
         \b
           rag-car ask "What is the tire pressure?"
+          rag-car ask "How do I jump start the car?" --more
           rag-car ask "what's wrong with my car?" --bus remote:ws://127.0.0.1:54701/ --listen 3
           rag-car ask "P0301 next diagnostic step" --persona technician --backend llamacpp --json
           printf 'P0301?\\nwheel nut torque?\\n' | rag-car ask --json -
@@ -43,7 +46,8 @@ def register(app: typer.Typer) -> None:
         if question != "-" and not question.strip():
             raise typer.BadParameter("the question is empty: type a question, e.g. \"What is the tire pressure?\"",
                                      param_hint="QUESTION")
-        settings = state(ctx).settings({"llm": {"backend": backend, "persona": persona}, "can": {"listen_s": listen}})
+        settings = state(ctx).settings({"llm": {"backend": backend, "persona": persona}, "can": {"listen_s": listen},
+                                        "vehicle": {"profile": profile}})
 
         from rag_car.answer.assistant import Assistant
 
@@ -59,7 +63,7 @@ def register(app: typer.Typer) -> None:
                 for text in questions:
                     if question == "-" and not text.strip():
                         continue
-                    answer = _answer(assistant, text, vehicle, as_json, stream=not as_json and question != "-")
+                    answer = _answer(assistant, text, vehicle, as_json, stream=not as_json and question != "-", more=more)
                     failed = failed or answer.error is not None
                 if failed and question != "-":
                     raise typer.Exit(1)
@@ -68,7 +72,7 @@ def register(app: typer.Typer) -> None:
                 live_feed.close()
 
 
-def _answer(assistant: Any, text: str, vehicle: str | None, as_json: bool, stream: bool) -> Any:
+def _answer(assistant: Any, text: str, vehicle: str | None, as_json: bool, stream: bool, more: bool = False) -> Any:
     """Answer one question and print it; returns the Answer."""
     if as_json:
         answer = assistant.ask(text, vehicle=vehicle)
@@ -87,6 +91,10 @@ def _answer(assistant: Any, text: str, vehicle: str | None, as_json: bool, strea
     if not printed:
         sys.stdout.write(answer.answer)
     sys.stdout.write("\n")
+    if answer.more and more:
+        sys.stdout.write(f"\nMore:\n{answer.more}\n")
+    elif answer.more:
+        typer.echo("(more in the sources: --more)", err=True)
     print_footer(answer)
     return answer
 
@@ -99,6 +107,8 @@ def print_footer(answer: Any) -> None:
             typer.echo(f"  [{c.n}] {c.label()} ({c.doc_type})")
     if answer.fallback:
         typer.echo(f"note: answered by the extractive backend: {answer.fallback}", err=True)
+    if answer.vehicle.get("profile"):
+        typer.echo(f"note: vehicle profile {answer.vehicle['profile']} ({answer.vehicle.get('profile_from', '')})", err=True)
     for note in answer.notices:
         if answer.fallback and note.startswith(answer.fallback):
             continue

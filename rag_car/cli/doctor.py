@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         as_json: bool = typer.Option(False, "--json", help="Print the checks as a JSON list."),
     ) -> None:
-        """Check the embedding model, the store, the LLM backend, the CAN bus and free disk; exit 1 if any fails.
+        """Check the embedding model, the store, the LLM backend, the CAN bus, the vehicle profiles and free disk; exit 1 if any fails.
 
         Example: rag-car doctor
         """

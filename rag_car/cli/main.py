@@ -31,10 +31,15 @@ COMMAND_MODULES = [
     "rag_car.cli.ask",
     "rag_car.cli.chat",
     "rag_car.cli.eval_answers",
+    "rag_car.cli.eval_live",
     "rag_car.cli.decode",
+    "rag_car.cli.signals",
     "rag_car.cli.monitor",
     "rag_car.cli.replay",
     "rag_car.cli.simulate",
+    "rag_car.cli.vehicle_add",
+    "rag_car.cli.vehicle_list",
+    "rag_car.cli.vehicle_show",
 ]
 
 app = typer.Typer(

@@ -93,35 +93,44 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"warning: binding {settings.ui.host} exposes the UI (documents, uploads, the live bus) to the network "
                        "without authentication; use 127.0.0.1 unless you know who can reach this machine", err=True)
         children: list[subprocess.Popen] = []
-        # `kill PID` (SIGTERM) must stop the children too, like Ctrl-C does
+        # `kill PID` (SIGTERM) must stop the children too, like Ctrl-C does. The children run in their own
+        # sessions, so that Ctrl-C reaches this process only: it stops the UI first (its live feed stops its
+        # listener before its bus), then the simulator, instead of all at once with each one's traceback.
         previous = signal.signal(signal.SIGTERM, _interrupt)
+        interrupted = False
         try:
             if with_simulator:
                 sim_port = free_port(SIM_PORT)
                 children.append(subprocess.Popen(
                     [sys.executable, "-m", "rag_car", "simulate", "--scenario", settings.can.scenario,
-                     "--serve", f"127.0.0.1:{sim_port}"], env=env))
+                     "--serve", f"127.0.0.1:{sim_port}"], env=env, start_new_session=True))
                 env["RAG_CAR_CAN__BUS"] = f"remote:ws://127.0.0.1:{sim_port}/"
                 typer.echo(f"simulated vehicle ({settings.can.scenario}) on remote:ws://127.0.0.1:{sim_port}/", err=True)
             elif bus:
                 env["RAG_CAR_CAN__BUS"] = bus
             typer.echo(f"rag-car web UI: http://{settings.ui.host}:{settings.ui.port}", err=True)
             ui = subprocess.Popen(streamlit_command(settings.ui.host, settings.ui.port, max_upload_mb=settings.ingest.max_file_mb),
-                                  env=env)
+                                  env=env, start_new_session=True)
             children.append(ui)
             ui.wait()
         except KeyboardInterrupt:
-            pass
+            interrupted = True
         finally:
             for child in reversed(children):  # the UI first, so that it does not report the simulator's exit
                 if child.poll() is None:
                     child.terminate()
+                    try:
+                        child.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        child.kill()
             for child in children:
                 try:
                     child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     child.kill()
             signal.signal(signal.SIGTERM, previous)
+        if interrupted:
+            typer.echo("stopped", err=True)
 
 
 def _interrupt(signum, frame) -> None:

@@ -95,8 +95,7 @@ def _run(settings, scenario: str, bus_flag: str | None, serve: str | None, durat
             shown = bus_flag or settings.can.bus
             bus = stack.enter_context(open_bus(shown))
         simulator = Simulator(vehicle, bus, bus_name=shown)
-        info = vehicle.facts.vehicle
-        name = " ".join(str(p) for p in (info.get("make"), info.get("model")) if p) or "vehicle"
+        name = " ".join(p for p in (vehicle.vehicle.make, vehicle.vehicle.model) if p) or "vehicle"
         typer.echo(f"simulating {vehicle.scenario.name!r} ({vehicle.scenario.summary or 'no summary'}) - {name}, VIN {vehicle.vin}, "
                    f"{vehicle.profile_name} drive, time x{time_scale:g}, on {shown}"
                    + (f" for {duration:g} s" if duration else "; Ctrl-C to stop"), err=True)

@@ -102,7 +102,8 @@ def folder_facts(path: Path, stop: Path | None = None) -> FolderFacts:
     """The facts of the nearest ``facts.toml`` in the file's folder or an ancestor (up to ``stop``).
 
     The bundled knowledge/ carries one ([vehicle] make, model, years; [[bulletin]] number); any folder of
-    documents about one vehicle can have one too. No file, or one that does not parse: empty facts.
+    documents about one vehicle can have one too (a vehicle profile's format, rag_car.vehicle.profile).
+    No file, or one that does not load: empty facts.
     """
     folder = path.parent
     while True:
@@ -119,30 +120,24 @@ def folder_facts(path: Path, stop: Path | None = None) -> FolderFacts:
 
 @lru_cache(maxsize=16)
 def _read_facts(path: str, _mtime_ns: int) -> FolderFacts:
+    """The documents' vehicle, read with the one vehicle-profile loader (a facts.toml beside documents is a
+    profile of their vehicle; its DBC files need not be here). A file that does not load tags nothing."""
     import hashlib
-    import tomllib
+
+    from rag_car.errors import ProfileError
+    from rag_car.vehicle.profile import load_profile
 
     try:
         raw = Path(path).read_bytes()
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        profile = load_profile(path, name="documents", check_files=False)
+    except (OSError, ProfileError):
         return FolderFacts()
     digest = hashlib.sha256(raw).hexdigest()[:16]
-    vehicle = data.get("vehicle") or {}
-    years = vehicle.get("years") or [0, 0]
-    try:
-        year_min, year_max = int(years[0]), int(years[-1])
-    except (TypeError, ValueError, IndexError):
-        year_min = year_max = 0
-    found = Vehicle(str(vehicle.get("make", "")), str(vehicle.get("model", "")), year_min, year_max) if vehicle else None
-    bulletins = [b for b in data.get("bulletin", []) if isinstance(b, dict)]
-    refs = tuple(str(b["number"]) for b in bulletins if b.get("number"))
-    doc_years = []
-    for bulletin in bulletins:
-        years = bulletin.get("years")
-        if bulletin.get("doc") and isinstance(years, list) and len(years) == 2:
-            try:
-                doc_years.append((str(bulletin["doc"]), int(years[0]), int(years[1])))
-            except (TypeError, ValueError):
-                continue
-    return FolderFacts(found, refs, str(Path(path).parent), tuple(doc_years), digest)
+    ident = profile.identity
+    found = None
+    if ident.make or ident.model or ident.years:
+        first, last = ident.years or (0, 0)
+        found = Vehicle(ident.make, ident.model, first, last)
+    refs = tuple(b.number for b in profile.bulletins)
+    doc_years = tuple((b.doc, b.years[0], b.years[1]) for b in profile.bulletins if b.doc and b.years)
+    return FolderFacts(found, refs, str(Path(path).parent), doc_years, digest)

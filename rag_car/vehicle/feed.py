@@ -6,6 +6,7 @@ when it comes back, frames flow again. A replayed log that has played out leaves
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 import time
@@ -60,6 +61,9 @@ class Feed:
     def start(self, timeout_s: float = 10.0) -> "Feed":
         """Start; wait for the first connection attempt. Raises its BusError unless ``retry_first``."""
         self.state.set_bus(spec=str(self.spec), state="connecting", reconnects=0, error=None)
+        # a process that exits without stop() (Ctrl-C on the web UI) still stops the Notifier before the bus goes:
+        # a bus closed under a running Notifier thread prints a traceback from inside python-can-remote
+        atexit.register(self.stop)
         self._thread.start()
         self._first_done.wait(timeout_s)
         if self.error is not None and not self.retry_first:
@@ -68,6 +72,8 @@ class Feed:
         return self
 
     def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop the Notifier (listeners first), then shut the bus down; wait up to ``timeout_s``."""
+        atexit.unregister(self.stop)
         self._stop.set()
         self._thread.join(timeout_s)
         self.state.set_bus(state="ended" if self.ended.is_set() else "closed")

@@ -27,6 +27,7 @@ from rag_car.vehicle.pycan import import_can
 
 if TYPE_CHECKING:
     from rag_car.settings import Settings
+    from rag_car.vehicle.profile import VehicleProfile
 
 can = import_can()
 
@@ -126,6 +127,10 @@ class LiveSnapshot:
     bus: dict[str, Any] = field(default_factory=dict)
     counters: dict[str, Any] = field(default_factory=dict)
     taken_at: float = 0.0
+    # the vehicle profile in force (None: no vehicle's facts apply), how it was chosen and what to tell the user
+    profile: "VehicleProfile | None" = None
+    profile_how: str = "none"
+    profile_notes: tuple[str, ...] = ()
 
     def signal(self, name: str, message: str | None = None) -> SignalReading | None:
         """The reading of a signal ("Signal" or "Message.Signal"), or None if it was never received."""
@@ -184,6 +189,8 @@ class LiveSnapshot:
             "vehicle": dict(self.vehicle),
             "bus": dict(self.bus),
             "counters": dict(self.counters),
+            "profile": {"name": self.profile.name if self.profile else "", "how": self.profile_how,
+                        "notes": list(self.profile_notes)},
         }
 
 
@@ -201,18 +208,25 @@ class LiveState(can.Listener):
     """The live view of the bus, fed frame by frame; thread-safe.
 
     ``dbs``: a VehicleDb, DBC path(s), or cantools Database object(s).
-    ``normal_ranges``: "Signal" or "Message.Signal" -> (low, high), e.g. from
-    :func:`rag_car.vehicle.ranges.load_normal_ranges`. ``history``: readings kept per signal.
+    ``profile``: the vehicle profile in force (its normal ranges by "Message.Signal"); :meth:`set_profile`
+    changes it (a VIN heard on the bus). ``normal_ranges``: the user's own ranges over the profile's,
+    "Message.Signal" or a bare "Signal" (every message's signal of that name) -> (low, high).
+    ``history``: readings kept per signal.
     A message is stale after ``stale_factor`` times its GenMsgCycleTime without a frame, or after
     ``default_stale_s`` when it has none.
     """
 
     def __init__(self, dbs: Any, normal_ranges: Mapping[str, tuple[float | None, float | None]] | None = None,
                  history: int = 600, stale_factor: float = 3.0, default_stale_s: float = 2.0,
-                 cache_size: int = DEFAULT_CACHE_SIZE) -> None:
+                 cache_size: int = DEFAULT_CACHE_SIZE, profile: "VehicleProfile | None" = None,
+                 profile_how: str = "none", profile_notes: Iterable[str] = ()) -> None:
         self.db = _as_vehicle_db(dbs)
         self.decoder = FrameDecoder(self.db, cache_size=cache_size)
-        self.normal_ranges = dict(normal_ranges or {})
+        self._user_ranges = dict(normal_ranges or {})
+        self.profile: "VehicleProfile | None" = None
+        self.profile_how = "none"
+        self.profile_notes: tuple[str, ...] = ()
+        self.normal_ranges: dict[str, tuple[float | None, float | None]] = {}
         self.history_len = max(1, int(history))
         self.stale_factor = stale_factor
         self.default_stale_s = default_stale_s
@@ -227,6 +241,21 @@ class LiveState(can.Listener):
         self._external: dict[str, tuple[float, float, list[SignalReading]]] = {}
         self._first_arrival: float | None = None
         self._last_arrival: float | None = None
+        # the bus clock of the first and last frame (a replayed log's own timestamps): how long the bus was read
+        self._first_stamp: float | None = None
+        self._last_stamp: float | None = None
+        self.set_profile(profile, profile_how, profile_notes)
+
+    def set_profile(self, profile: "VehicleProfile | None", how: str = "", notes: Iterable[str] = ()) -> None:
+        """Make ``profile`` the one in force (None: no vehicle's facts): its ranges replace the previous one's."""
+        ranges = dict(profile.normal_ranges()) if profile is not None else {}
+        ranges.update(self._user_ranges)
+        with self._lock:
+            self.profile = profile
+            self.profile_how = how or ("none" if profile is None else self.profile_how)
+            self.profile_notes = tuple(notes)
+            self.normal_ranges = ranges
+            self._infos = {}
 
     # --- the bus side -----------------------------------------------------------------------------
     def on_message_received(self, msg: "can.Message") -> None:
@@ -245,7 +274,9 @@ class LiveState(can.Listener):
                 return
             if self._first_arrival is None:
                 self._first_arrival = arrived
+                self._first_stamp = msg.timestamp
             self._last_arrival = arrived
+            self._last_stamp = msg.timestamp
             if entry is None:
                 return
             ring = self._rings.get(entry.track)
@@ -304,6 +335,7 @@ class LiveState(can.Listener):
             external = [(arrived, stale_s, r) for arrived, stale_s, items in self._external.values() for r in items]
             last_arrival = self._last_arrival
             first_arrival = self._first_arrival
+            stamps = (self._first_stamp, self._last_stamp)
         force_stale = bus.get("state") in NOT_LIVE
         best: dict[tuple[str, str], tuple[float, float, Any, Any]] = {}
         for _track, (stamp, arrived, entry) in latest:
@@ -337,8 +369,11 @@ class LiveState(can.Listener):
         bus["last_frame_age_s"] = None if last_arrival is None else round(max(0.0, now - last_arrival), 3)
         if first_arrival is not None and last_arrival is not None and last_arrival > first_arrival:
             bus["frames_per_s"] = round(total / (last_arrival - first_arrival), 1)
+        if stamps[0] is not None:
+            bus["first_frame_ts"], bus["last_frame_ts"] = stamps
         return LiveSnapshot(signals=readings, dtcs=dtcs, lamps=lamps, vehicle=vehicle, bus=bus,
-                            counters=counters, taken_at=now)
+                            counters=counters, taken_at=now, profile=self.profile, profile_how=self.profile_how,
+                            profile_notes=self.profile_notes)
 
     def _external_readings(self, external, now: float, wanted: set[str] | None, force_stale: bool) -> list[SignalReading]:
         """The set_readings() readings with their age and status at ``now`` (after the frames' own, so that a bare
@@ -390,6 +425,7 @@ class LiveState(can.Listener):
             self._rings.clear()
             self._external.clear()
             self._first_arrival = self._last_arrival = None
+            self._first_stamp = self._last_stamp = None
 
     # --- per-signal facts, worked out once --------------------------------------------------------
     def _info(self, message, name: str) -> _SignalInfo:
@@ -402,7 +438,8 @@ class LiveState(can.Listener):
             if low is not None or high is not None:
                 if not (low == high == 0 or (low is not None and high is not None and low >= high)):
                     limits = (low, high)  # [0|0] is "not given" in most real DBCs
-            normal = self.normal_ranges.get(f"{message.name}.{name}") or self.normal_ranges.get(name)
+            # the profile's ranges are keyed by Message.Signal only; a bare name is the user's own override
+            normal = self.normal_ranges.get(f"{message.name}.{name}") or self._user_ranges.get(name)
             if normal is not None:
                 normal = (normal[0], normal[1])
             info = self._infos[key] = _SignalInfo(signal.unit or "", _description(signal.comment), limits, normal)
@@ -418,9 +455,10 @@ class LiveState(can.Listener):
 
 
 def live_state_from_settings(settings: "Settings", dbc: Iterable[str | Path] | None = None) -> LiveState:
-    """A LiveState for the configured DBC files, with the bundled knowledge's normal ranges and can.normal_ranges."""
-    from rag_car.settings import BUNDLED_KNOWLEDGE
-    from rag_car.vehicle.ranges import load_normal_ranges
+    """A LiveState for the configured DBC files (``dbc`` overrides them), with the vehicle profile in force before any
+    VIN is heard (the picked one, else the one whose DBC files these are; see rag_car.vehicle.profile) and
+    can.normal_ranges over its ranges."""
+    from rag_car.vehicle.profile import garage_for
 
     files = list(dbc) if dbc else settings.dbc_files()
     if not files:
@@ -428,14 +466,13 @@ def live_state_from_settings(settings: "Settings", dbc: Iterable[str | Path] | N
 
         raise DbcError("no DBC file configured and none bundled in dbc/", "pass --dbc FILE or set can.dbc in rag_car.toml")
     db = load_dbc(files, cache_dir=settings.cache_dir / "dbc")
-    ranges: dict[str, tuple[float | None, float | None]] = {}
-    facts = BUNDLED_KNOWLEDGE / "facts.toml"
-    if facts.is_file():
-        ranges.update(load_normal_ranges(facts, qualified=True))
-    for key, value in (getattr(settings.can, "normal_ranges", None) or {}).items():
-        ranges[key] = (value[0], value[1])
+    ranges = {key: (value[0], value[1]) for key, value in (settings.can.normal_ranges or {}).items()}
+    garage = garage_for(settings)
+    resolution = garage.resolve(picked=settings.vehicle.profile or None, dbc=files)
+    notes = list(resolution.notes) + [f"vehicle profile {p.source}: {p.message}" for p in garage.problems]
     return LiveState(db, normal_ranges=ranges, history=settings.can.history, stale_factor=settings.can.stale_factor,
-                     default_stale_s=settings.can.default_stale_s)
+                     default_stale_s=settings.can.default_stale_s, profile=resolution.profile,
+                     profile_how=resolution.how, profile_notes=notes)
 
 
 def _as_vehicle_db(dbs: Any) -> VehicleDb:

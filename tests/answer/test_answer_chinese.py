@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from answer_fakes import KeywordRetriever, TermEmbedder, passage
 
 from rag_car.answer.assistant import Assistant
-from rag_car.answer.facts import VehicleFacts
+from rag_car.vehicle.profile import Garage
 from rag_car.knowledge.chunk import Chunk
 from rag_car.knowledge.retrieve.catalog import Catalog
 from rag_car.knowledge.retrieve.records import Records
@@ -43,7 +43,7 @@ class IndexedRetriever(KeywordRetriever):
 
 def ask(tmp_path, question: str):
     settings = load_settings(overrides={"data_dir": str(tmp_path)})
-    assistant = Assistant(settings, retriever=IndexedRetriever(CHUNKS), facts=VehicleFacts(),
+    assistant = Assistant(settings, retriever=IndexedRetriever(CHUNKS), garage=Garage(),
                           tuning=TUNING.with_answer(abstain_below=0.1))
     return assistant.ask(question, persona="owner")
 

@@ -7,7 +7,6 @@ from types import SimpleNamespace
 from answer_fakes import KeywordRetriever, TermEmbedder, passage
 
 from rag_car.answer.assistant import Assistant
-from rag_car.answer.facts import VehicleFacts
 from rag_car.answer.grounding import GroundingChecker, Part
 from rag_car.answer.layout import Layout
 from rag_car.answer.sentences import measure_terms, split_sentences, terms
@@ -19,6 +18,7 @@ from rag_car.knowledge.retrieve.catalog import Catalog
 from rag_car.knowledge.retrieve.records import Records
 from rag_car.settings import load_settings
 from rag_car.tuning import TUNING
+from rag_car.vehicle.profile import Garage
 
 JUMP = "Owner's manual > In an emergency > Jump starting"
 
@@ -62,7 +62,7 @@ PASSAGES = [JUMP_1, JUMP_2, LAMP, FUEL, ENTRY, COOLANT]
 
 def make(tmp_path, passages=PASSAGES):
     settings = load_settings(overrides={"data_dir": str(tmp_path)})
-    return Assistant(settings, retriever=KeywordRetriever(list(passages), TermEmbedder()), facts=VehicleFacts(),
+    return Assistant(settings, retriever=KeywordRetriever(list(passages), TermEmbedder()), garage=Garage(),
                      tuning=TUNING.with_answer(abstain_below=0.1))
 
 

@@ -1,3 +1,4 @@
+from pathlib import Path
 """The rules around the answer: when to abstain, typo correction, safety topics and stop conditions, personas,
 the prompt's data fences, the layout and the backend registry's errors."""
 
@@ -5,7 +6,6 @@ from answer_fakes import passage, reading, snapshot
 
 from rag_car.answer.answerability import Support, judge, passage_support, salient_terms
 from rag_car.answer.calibration import Calibration, CalibrationCache, calibrate, unrelated_probes
-from rag_car.answer.facts import VehicleFacts
 from rag_car.answer.grounding import Part
 from rag_car.answer.layout import Layout
 from rag_car.answer.personas import OWNER, TECHNICIAN, get_persona
@@ -15,6 +15,7 @@ from rag_car.answer.sources import build_sources, live_lines, looks_like_instruc
 from rag_car.answer.vocabulary import Vocabulary
 from rag_car.errors import ConfigError
 from rag_car.vehicle.live import DtcReading, LampReading
+from rag_car.vehicle.profile.load import profile_from_data
 
 VOCAB = Vocabulary({"check": 40, "engin": 80, "lamp": 90, "torqu": 20, "wheel": 30, "nut": 10, "oil": 50, "pressur": 60,
                     "tire": 30, "groundless": 1, "clearanc": 1, "valv": 12, "phone": 1, "pair": 3}, 200)
@@ -90,8 +91,10 @@ def test_safety_topics():
 
 
 def test_stop_conditions_from_lamps_dtcs_and_readings():
-    facts = VehicleFacts(lamps={"oil": {"key": "oil", "name": "Oil pressure warning lamp", "stop_driving": True},
-                                "tpms": {"key": "tpms", "name": "Tire pressure warning lamp", "stop_driving": False}})
+    facts = profile_from_data({"lamp": [
+        {"key": "oil", "name": "Oil pressure warning lamp", "message": "IPC", "signal": "Oil", "stop_driving": True},
+        {"key": "tpms", "name": "Tire pressure warning lamp", "message": "IPC", "signal": "Tpms", "stop_driving": False}]},
+        Path("test-car.toml"))
     snap = snapshot(signals=[reading("CoolantTemp", "ECM_EngineTemps", 121.0, "degC", "Engine coolant temperature", "high",
                                      (85, 105)),
                              reading("CoolantTemp2", "ECM_EngineTemps", 60.0, "degC", "Coolant temperature 2", "low", (85, 105)),

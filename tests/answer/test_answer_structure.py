@@ -9,7 +9,7 @@ import pytest
 from answer_fakes import KeywordRetriever, TermEmbedder, passage
 
 from rag_car.answer.assistant import Assistant
-from rag_car.answer.facts import VehicleFacts
+from rag_car.vehicle.profile import Garage
 from rag_car.answer.sentences import strip_citations
 from rag_car.answer.structure import Outline, ancestors, is_safety_heading, relation
 from rag_car.knowledge.chunk import Chunk
@@ -61,7 +61,7 @@ class IndexedRetriever(KeywordRetriever):
 
 def make(tmp_path, retriever=None) -> Assistant:
     settings = load_settings(overrides={"data_dir": str(tmp_path)})
-    return Assistant(settings, retriever=retriever or IndexedRetriever(CHUNKS), facts=VehicleFacts(),
+    return Assistant(settings, retriever=retriever or IndexedRetriever(CHUNKS), garage=Garage(),
                      tuning=TUNING.with_answer(abstain_below=0.1))
 
 

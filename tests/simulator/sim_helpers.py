@@ -6,14 +6,14 @@ import socket
 import time
 from pathlib import Path
 
-from rag_car.vehicle.diagnostics.facts import load_facts
 from rag_car.vehicle.diagnostics.session import DiagnosticsSession
 from rag_car.vehicle.live import LiveState
-from rag_car.vehicle.ranges import load_normal_ranges
+from rag_car.vehicle.profile import load_profile
 
 REPO = Path(__file__).resolve().parents[2]
 DBC = REPO / "dbc" / "aldmoor_corrin.dbc"
 FACTS = REPO / "knowledge" / "facts.toml"
+CORRIN = load_profile(FACTS, name="aldmoor-corrin", bundled=True)  # the bundled vehicle profile
 
 # scenario -> (DTC, lamp key and state, "Message.Signal" that goes out of its normal range and how: "low", "high",
 # or "out" for a signal that swings across its range, so that either side will do)
@@ -35,8 +35,8 @@ def free_port() -> int:
 
 
 def new_live_state() -> tuple[LiveState, DiagnosticsSession]:
-    state = LiveState(str(DBC), normal_ranges=load_normal_ranges(FACTS, qualified=True))
-    session = DiagnosticsSession(state, load_facts(FACTS), db=state.db, dtc_interval_s=0.5, pid_interval_s=0.5,
+    state = LiveState(str(DBC), profile=CORRIN, profile_how="picked")
+    session = DiagnosticsSession(state, CORRIN, db=state.db, dtc_interval_s=0.5, pid_interval_s=0.5,
                                  timeout_s=1.0, min_interval_s=0.02)
     return state, session
 

@@ -26,7 +26,7 @@ def test_ask_bus_polls_obd_on_the_spec_bus_only_when_asked():
     channel = f"ask-bus-{uuid.uuid4().hex[:8]}"
     vehicle_bus = can.Bus(interface="virtual", channel=channel)
     try:
-        with open_simulator(vehicle_bus, "catalyst", dbc=DBC, facts=FACTS, time_scale=5.0, probe_s=0.1):
+        with open_simulator(vehicle_bus, "catalyst", dbc=DBC, vehicle=FACTS, time_scale=5.0, probe_s=0.1):
             passive = listen_to_bus(_settings(poll=False), f"virtual:{channel}", 1.5)
             try:
                 snap = passive.state.snapshot()

@@ -11,11 +11,10 @@ import uuid
 import can
 import pytest
 
-from rag_car.vehicle.diagnostics.facts import load_facts
 from rag_car.vehicle.diagnostics.session import DiagnosticsSession
 from rag_car.vehicle.live import LiveState
 from rag_car.vehicle.simulator.runtime import open_simulator
-from sim_helpers import DBC, FACTS, new_live_state, wait_for
+from sim_helpers import CORRIN, DBC, FACTS, new_live_state, wait_for
 
 BAD_VIN = "0AMCG5A24PT500002"  # a Corrin VIN with one serial digit changed: its check digit no longer fits
 
@@ -44,7 +43,7 @@ def test_simulator_bad_input_nrc_named_and_bad_vin_shown(bus_pair, tmp_path):
     state, session = new_live_state()
     notifier = can.Notifier(listener_bus, [state, *session.listeners], timeout=0.05)
     try:
-        with open_simulator(vehicle_bus, path, dbc=DBC, facts=FACTS, time_scale=20.0, probe_s=0.1):
+        with open_simulator(vehicle_bus, path, dbc=DBC, vehicle=FACTS, time_scale=20.0, probe_s=0.1):
             session.start_polling(listener_bus.send)
             refused = lambda: (state.snapshot().bus.get("obd") or {}).get("errors", {}).get("obd-07")  # noqa: E731
             message = wait_for(refused, timeout_s=10.0)
@@ -77,7 +76,7 @@ def test_simulator_bad_input_truncated_transfer_reported_polling_goes_on(bus_pai
             ecu_bus.send(can.Message(arbitration_id=0x7E8, data=b"\x04\x47\x01\x03\x03\xcc\xcc\xcc", is_extended_id=False))
 
     state = LiveState(str(DBC))
-    session = DiagnosticsSession(state, load_facts(FACTS), db=state.db, dtc_interval_s=0.2, pid_interval_s=5.0,
+    session = DiagnosticsSession(state, CORRIN, db=state.db, dtc_interval_s=0.2, pid_interval_s=5.0,
                                  timeout_s=0.3, min_interval_s=0.02, cf_timeout_ms=300, idle_backoff_s=0.2)
     ecu_notifier = can.Notifier(ecu_bus, [broken_ecu], timeout=0.02)
     notifier = can.Notifier(tester_bus, [state, *session.listeners], timeout=0.02)

@@ -7,10 +7,9 @@ import can
 
 from rag_car.vehicle.diagnostics.broadcast import BroadcastDecoder
 from rag_car.vehicle.diagnostics.dtc import encode_dtc
-from rag_car.vehicle.diagnostics.facts import load_facts
 from rag_car.vehicle.diagnostics.session import DiagnosticsSession
 from rag_car.vehicle.live import LiveState
-from sim_helpers import DBC, FACTS
+from sim_helpers import CORRIN, DBC
 
 
 def _frame(db, name: str, **values) -> can.Message:
@@ -22,7 +21,7 @@ def _frame(db, name: str, **values) -> can.Message:
 
 def test_simulator_broadcast_dtc_list_round_robin():
     db = cantools.database.load_file(str(DBC))
-    decoder = BroadcastDecoder(db, load_facts(FACTS))
+    decoder = BroadcastDecoder(db, CORRIN)
     assert decoder.missing == [] and not decoder.dtc_list_seen
     for index, code in enumerate(("P0303", "P0420")):
         decoder.feed(_frame(db, "GW_DtcBroadcast", DtcCount=2, DtcIndex=index, DtcCode=encode_dtc(code), DtcEcu=16,
@@ -41,7 +40,7 @@ def test_simulator_broadcast_dtc_list_round_robin():
 
 def test_simulator_broadcast_lamps_and_vin():
     db = cantools.database.load_file(str(DBC))
-    facts = load_facts(FACTS)
+    facts = CORRIN
     decoder = BroadcastDecoder(db, facts)
     assert decoder.feed(_frame(db, "IPC_WarningLamps", CheckEngineLamp=2, TpmsLamp=1, AirbagLamp=3)) == "lamps"
     lamps = decoder.lamps()
@@ -58,7 +57,7 @@ def test_simulator_broadcast_lamps_and_vin():
 def test_simulator_broadcast_session_fills_live_state():
     db = cantools.database.load_file(str(DBC))
     state = LiveState(db)
-    session = DiagnosticsSession(state, load_facts(FACTS), db=state.db)
+    session = DiagnosticsSession(state, CORRIN, db=state.db)
     session.on_message_received(_frame(db, "GW_DtcBroadcast", DtcCount=1, DtcIndex=0, DtcCode=encode_dtc("P0217"), DtcEcu=16, DtcStatus=2))
     session.on_message_received(_frame(db, "IPC_WarningLamps", CoolantTempLamp=1))
     snap = state.snapshot()

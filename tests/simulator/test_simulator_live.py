@@ -37,7 +37,7 @@ def test_simulator_scenario_shows_in_live_snapshot(virtual_pair, scenario):
     state, session = new_live_state()
     notifier = can.Notifier(listener_bus, [state, *session.listeners], timeout=0.05)
     try:
-        with open_simulator(vehicle_bus, scenario, dbc=DBC, facts=FACTS, time_scale=TIME_SCALE, probe_s=0.1):
+        with open_simulator(vehicle_bus, scenario, dbc=DBC, vehicle=FACTS, time_scale=TIME_SCALE, probe_s=0.1):
             session.start_polling(listener_bus.send)
             missing = wait_for(lambda: not shows_fault(state, scenario), timeout_s=10.0)
             assert missing, f"{scenario}: still missing after 10 s: {shows_fault(state, scenario)}"
@@ -61,7 +61,7 @@ def test_simulator_normal_has_no_fault(virtual_pair):
     state, session = new_live_state()
     notifier = can.Notifier(listener_bus, [state, *session.listeners], timeout=0.05)
     try:
-        with open_simulator(vehicle_bus, "normal", dbc=DBC, facts=FACTS, time_scale=TIME_SCALE, probe_s=0.1):
+        with open_simulator(vehicle_bus, "normal", dbc=DBC, vehicle=FACTS, time_scale=TIME_SCALE, probe_s=0.1):
             session.start_polling(listener_bus.send)
             assert wait_for(lambda: session.polls >= 2 and state.snapshot().lamps, timeout_s=8.0)
             # watched for 3 s (a simulated minute of town driving, stops and deceleration fuel cuts included)
@@ -84,9 +84,9 @@ def test_simulator_normal_has_no_fault(virtual_pair):
 
 def test_simulator_two_on_one_bus_refused(virtual_pair):
     first_bus, second_bus = virtual_pair
-    with open_simulator(first_bus, "normal", dbc=DBC, facts=FACTS, probe_s=0.1):
+    with open_simulator(first_bus, "normal", dbc=DBC, vehicle=FACTS, probe_s=0.1):
         with pytest.raises(BusError) as caught:
-            with open_simulator(second_bus, "misfire", dbc=DBC, facts=FACTS, probe_s=0.5, bus_name="virtual:test"):
+            with open_simulator(second_bus, "misfire", dbc=DBC, vehicle=FACTS, probe_s=0.5, bus_name="virtual:test"):
                 pass
     assert "another vehicle is already sending on virtual:test" in caught.value.message
     assert "stop the other simulator" in caught.value.fix
@@ -100,7 +100,7 @@ def test_simulator_frames_decode_and_keep_cycle_times(virtual_pair):
     db = cantools.database.load_file(str(DBC))
     vehicle_bus, listener_bus = virtual_pair
     counts: dict[int, int] = {}
-    with open_simulator(vehicle_bus, "normal", dbc=DBC, facts=FACTS, probe_s=0.1):
+    with open_simulator(vehicle_bus, "normal", dbc=DBC, vehicle=FACTS, probe_s=0.1):
         start = time.monotonic()
         while time.monotonic() - start < 2.0:
             msg = listener_bus.recv(0.1)
@@ -141,7 +141,7 @@ def test_simulator_passive_listener_never_transmits():
     session = attach_passive(load_settings(overrides={"can": {"bus": f"virtual:{channel}"}}), state)
     notifiers = [can.Notifier(listener_bus, [state, *session.listeners], timeout=0.05), can.Notifier(watcher, [spy], timeout=0.05)]
     try:
-        with open_simulator(vehicle_bus, "overheating", dbc=DBC, facts=FACTS, time_scale=TIME_SCALE, probe_s=0.1) as sim:
+        with open_simulator(vehicle_bus, "overheating", dbc=DBC, vehicle=FACTS, time_scale=TIME_SCALE, probe_s=0.1) as sim:
             assert wait_for(lambda: any(d.source == "broadcast" for d in state.snapshot().dtcs), timeout_s=10.0)
             assert wait_for(lambda: any(l.state == "on" for l in state.snapshot().lamps), timeout_s=5.0)
             time.sleep(0.5)
@@ -168,7 +168,7 @@ def test_simulator_attach_polls_over_its_own_connection_when_enabled():
     session = attach(load_settings(overrides={"can": {"bus": f"virtual:{channel}", "poll_obd": True}}), state)
     notifier = can.Notifier(listener_bus, [state, *session.listeners], timeout=0.05)
     try:
-        with open_simulator(vehicle_bus, "catalyst", dbc=DBC, facts=FACTS, time_scale=TIME_SCALE, probe_s=0.1):
+        with open_simulator(vehicle_bus, "catalyst", dbc=DBC, vehicle=FACTS, time_scale=TIME_SCALE, probe_s=0.1):
             found = wait_for(lambda: {d.source for d in state.snapshot().dtcs if d.code == "P0420"} >= {"obd-03", "obd-0a", "broadcast"},
                              timeout_s=10.0)
             assert found, [(d.code, d.source) for d in state.snapshot().dtcs]

@@ -37,7 +37,7 @@ def test_simulator_obd_readings_in_the_snapshot_over_isotp():
     state, session = new_live_state()
     notifier = can.Notifier(listener_bus, [state, *session.listeners], timeout=0.05)
     try:
-        with open_simulator(vehicle_bus, "charging", dbc=DBC, facts=FACTS, time_scale=20.0, probe_s=0.1):
+        with open_simulator(vehicle_bus, "charging", dbc=DBC, vehicle=FACTS, time_scale=20.0, probe_s=0.1):
             session.start_polling(listener_bus.send)
 
             def ready():

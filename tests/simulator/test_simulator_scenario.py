@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import statistics
 import textwrap
+import tomllib
 
 import pytest
 
-from rag_car.vehicle.diagnostics.facts import load_facts
 from rag_car.vehicle.simulator.physics import FINAL_DRIVE, GEAR_RATIOS, TIRE_CIRCUMFERENCE_M
 from rag_car.vehicle.simulator.runtime import build_vehicle
 from rag_car.vehicle.simulator.scenario import ScenarioError, bundled_scenarios, load_scenario, resolve_scenario
-from sim_helpers import DBC, FACTS
+from sim_helpers import CORRIN, DBC, FACTS
 
 ISSUE_SCENARIOS = ("normal", "overheating", "misfire", "low_tire", "charging", "catalyst")
 
 
 def _vehicle(scenario, **options):
-    return build_vehicle(scenario, dbc=DBC, facts=FACTS, **options)
+    return build_vehicle(scenario, dbc=DBC, vehicle=FACTS, **options)
 
 
 def _run(vehicle, seconds: float, dt: float = 0.05, every: float = 1.0):
@@ -43,8 +43,8 @@ def test_simulator_scenario_bundled_files_are_all_there():
 @pytest.mark.parametrize("name", ISSUE_SCENARIOS)
 def test_simulator_scenario_agrees_with_the_knowledge(name):
     """After a simulated 90 s each scenario shows what facts.toml [[scenario]] says: its DTCs, lamps, typical values."""
-    facts = load_facts(FACTS)
-    expected = facts.scenarios[name]
+    facts = CORRIN
+    expected = {t["name"]: t for t in tomllib.loads(FACTS.read_text(encoding="utf-8"))["scenario"]}[name]
     vehicle = _vehicle(name)
     recent = _run(vehicle, 90.0, every=0.05)[-600:]  # the last 30 s
     assert sorted(vehicle.dtcs) == sorted(expected["dtcs"])
@@ -61,7 +61,7 @@ def test_simulator_scenario_agrees_with_the_knowledge(name):
             low, high = ranges[signal]
             assert low <= value <= high, f"{name}: {signal} = {value}, normal {low}-{high}"
     for code in expected["dtcs"]:
-        assert facts.dtcs[code]["lamp"] in vehicle.lamps, f"{code}'s lamp per the DTC reference"
+        assert facts.dtcs[code].lamp in vehicle.lamps, f"{code}'s lamp per the DTC reference"
 
 
 def test_simulator_scenario_unknown_name_lists_them():
@@ -207,7 +207,7 @@ def test_simulator_physics_cold_start_warms_and_fuel_falls_slowly():
 def test_simulator_physics_downstream_o2_holds_its_band_unless_the_catalyst_is_worn(name):
     """A good catalyst keeps ECM_FuelTrim.O2SensorVoltageB1S2 in 0.6-0.8 V (service/specifications.md) at every step:
     warm or cold start, idle, city stops with deceleration fuel cut, highway; only a worn catalyst lets it switch."""
-    low, high = load_facts(FACTS).normal_ranges()["ECM_FuelTrim.O2SensorVoltageB1S2"]
+    low, high = CORRIN.normal_ranges()["ECM_FuelTrim.O2SensorVoltageB1S2"]
     assert (low, high) == (0.6, 0.8)
     vehicle = _vehicle(name)
     values = [s["ECM_FuelTrim.O2SensorVoltageB1S2"] for s in _run(vehicle, 400.0, dt=0.1, every=0.1)]
@@ -216,7 +216,7 @@ def test_simulator_physics_downstream_o2_holds_its_band_unless_the_catalyst_is_w
 
 
 def test_simulator_physics_worn_catalyst_switches_its_downstream_o2():
-    low, high = load_facts(FACTS).normal_ranges()["ECM_FuelTrim.O2SensorVoltageB1S2"]
+    low, high = CORRIN.normal_ranges()["ECM_FuelTrim.O2SensorVoltageB1S2"]
     values = [s["ECM_FuelTrim.O2SensorVoltageB1S2"] for s in _run(_vehicle("catalyst"), 60.0, dt=0.05, every=0.05)]
     below = sum(v < low for v in values) / len(values)
     above = sum(v > high for v in values) / len(values)

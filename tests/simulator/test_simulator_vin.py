@@ -7,9 +7,8 @@ import datetime as dt
 
 import pytest
 
-from rag_car.vehicle.diagnostics.facts import load_facts
 from rag_car.vehicle.diagnostics.vin import check_digit, decode_vin, model_year_candidates
-from sim_helpers import FACTS
+from sim_helpers import CORRIN
 
 # Widely published VINs (the first is the long-standing textbook example of the check digit).
 PUBLIC = [
@@ -21,7 +20,7 @@ PUBLIC = [
 
 @pytest.fixture(scope="module")
 def vehicle():
-    return load_facts(FACTS).vehicle
+    return CORRIN
 
 
 @pytest.mark.parametrize("vin,year", PUBLIC)
@@ -49,15 +48,16 @@ def test_simulator_vin_nhtsa_partial_vins_give_their_model_year(shared_data):
 
 
 def test_simulator_vin_ours_maps_to_make_model_variant_year(vehicle):
-    for vin in vehicle["example_vins"]:
+    for vin in vehicle.identity.example_vins:
         info = decode_vin(vin, vehicle)
         assert info.valid, info.problems
-        assert (info.make, info.model) == ("Aldmoor", "Corrin")
-        assert info.model_year == vehicle["model_year_codes"][vin[9]]
-        assert info.plant == vehicle["plants"][vin[10]]
+        assert (info.make, info.model, info.profile) == ("Aldmoor", "Corrin", "aldmoor-corrin")
+        assert info.model_year == vehicle.identity.model_year_codes[vin[9]]
+        assert info.plant == vehicle.identity.plants[vin[10]]
     gasoline = decode_vin("0AMCG5A23KA100001", vehicle).to_vehicle()
     assert gasoline == {"vin": "0AMCG5A23KA100001", "make": "Aldmoor", "model": "Corrin", "variant": "Corrin 2.0",
-                        "year": 2019, "vin_valid": True, "plant": "Ashby Assembly", "problems": []}
+                        "year": 2019, "vin_valid": True, "plant": "Ashby Assembly", "problems": [], "maker": "",
+                        "profile": "aldmoor-corrin", "notes": []}
     assert decode_vin("0AMCH5A88MT500001", vehicle).variant == "Corrin Hybrid"
 
 

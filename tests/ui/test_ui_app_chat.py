@@ -57,7 +57,10 @@ def test_persona_switch_follow_up_and_new_conversation(ui_env, indexed_data):
 def test_not_in_the_documents_is_said_with_the_closest_sources(ui_env, indexed_data):
     ui_env(indexed_data)
     at = new_app().run()
-    turn = _ask(at, "Who won the football world cup in 1954?")
+    # (the hashing embedder of these tests makes any shared word a match: "world" is in "World manufacturer
+    # identifier"; over the same index the packaged MiniLM gives "Who won the football world cup in 1954?" a
+    # support of 0.16 against a calibrated threshold of 0.29)
+    turn = _ask(at, "Who painted the Mona Lisa?")
     assert turn.ok and (turn.answer.abstained or not turn.answer.grounded)
     assert any("Not in the documents" in i.value for i in at.info)
 

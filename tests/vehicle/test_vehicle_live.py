@@ -10,11 +10,11 @@ import can
 import cantools
 import pytest
 
+from rag_car.errors import ProfileError
 from rag_car.settings import BUNDLED_KNOWLEDGE, load_settings
 from rag_car.vehicle.dbc import load_dbc
 from rag_car.vehicle.live import DtcReading, LampReading, LiveState, live_state_from_settings
-from rag_car.vehicle.ranges import load_normal_ranges, load_signal_ranges
-from rag_car.errors import ConfigError
+from rag_car.vehicle.profile import load_profile
 from vehicle_helpers import BENCH_DBC
 
 T0 = 1_000_000.0
@@ -184,29 +184,33 @@ def test_live_state_accepts_cantools_databases_and_paths():
         assert LiveState([str(BENCH_DBC)]).db.messages
 
 
-def test_normal_ranges_from_the_bundled_facts():
-    facts = BUNDLED_KNOWLEDGE / "facts.toml"
-    if not facts.is_file():
-        pytest.skip("knowledge/facts.toml not written yet")
-    ranges = load_normal_ranges(facts)
-    assert ranges["CoolantTemp"] == (85.0, 105.0)
-    assert all("." not in key for key in ranges)
-    assert "ECM_EngineTemps.CoolantTemp" in load_normal_ranges(facts, qualified=True)
-    rows = load_signal_ranges(facts)
-    assert all(r.doc for r in rows)
+def test_normal_ranges_come_from_the_profile_by_message_and_signal(tmp_path):
+    """The bundled profile's ranges apply to its Message.Signal only: a bench DBC's own CoolantTemp gets none."""
+    corrin = load_profile(BUNDLED_KNOWLEDGE / "facts.toml", name="aldmoor-corrin")
+    assert corrin.range_for("ECM_EngineTemps.CoolantTemp").bounds == (85.0, 105.0)
+    assert corrin.range_for("CoolantTemp") is None and all("." in key for key in corrin.ranges)
+    assert all(r.doc for r in corrin.ranges.values())
+    state = LiveState(str(BENCH_DBC), profile=corrin)  # the Corrin's facts on a bus it does not describe
+    state.on_frame(_engine(coolant=118), received_at=T0)
+    reading = state.snapshot(now=T0).signal("CoolantTemp")
+    assert reading.normal is None and reading.status == "ok"  # not "high" by another vehicle's 85-105 degC
 
 
-def test_bad_facts_files_are_config_errors(tmp_path):
-    with pytest.raises(ConfigError, match="does not exist"):
-        load_normal_ranges(tmp_path / "none.toml")
+def test_bad_profile_ranges_are_profile_errors(tmp_path):
+    with pytest.raises(ProfileError, match="does not exist"):
+        load_profile(tmp_path / "none.toml")
     bad = tmp_path / "bad.toml"
-    bad.write_text("[[signal_range]]\nsignal = 'X'\nlow = 'cold'\n")
-    with pytest.raises(ConfigError, match="not a number"):
-        load_normal_ranges(bad)
+    bad.write_text("[[signal_range]]\nmessage = 'M'\nsignal = 'X'\nlow = 'cold'\n")
+    with pytest.raises(ProfileError, match="not a number"):
+        load_profile(bad)
     flipped = tmp_path / "flipped.toml"
-    flipped.write_text("[[signal_range]]\nsignal = 'X'\nlow = 9\nhigh = 1\n")
-    with pytest.raises(ConfigError, match="above high"):
-        load_normal_ranges(flipped)
+    flipped.write_text("[[signal_range]]\nmessage = 'M'\nsignal = 'X'\nlow = 9\nhigh = 1\n")
+    with pytest.raises(ProfileError, match="above high"):
+        load_profile(flipped)
+    bare = tmp_path / "bare.toml"
+    bare.write_text("[[signal_range]]\nsignal = 'CoolantTemp'\nlow = 80\nhigh = 100\n")
+    with pytest.raises(ProfileError, match="Message.Signal"):
+        load_profile(bare)
 
 
 def test_live_state_from_settings_uses_settings_ranges(data_dir, monkeypatch):

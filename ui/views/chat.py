@@ -46,7 +46,8 @@ def render_citation(citation) -> None:
 
 
 def render_answer_details(answer) -> None:
-    """Everything around the answer text: notices, readings, codes, sources, backend."""
+    """Everything around the answer text: "more", notices, readings, codes, sources, backend."""
+    render_more(answer)
     if answer.fallback:
         st.warning(f"**{answer.requested_backend or settings.llm.backend}** was not available "
                    f"({answer.fallback}); this answer comes from the **{answer.backend}** backend.",
@@ -83,6 +84,13 @@ def render_answer(answer) -> None:
                 icon=":material/search_off:")
     st.markdown(answer.answer)
     render_answer_details(answer)
+
+
+def render_more(answer) -> None:
+    """What the sources add beyond the short answer, folded away (an owner's answer is short by default)."""
+    if getattr(answer, "more", ""):
+        with st.expander("More from the sources"):
+            st.markdown(answer.more)
 
 
 def render_error(turn: conversation.Turn, index: int) -> None:

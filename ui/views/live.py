@@ -7,7 +7,7 @@ import time
 import streamlit as st
 
 from ui import conversation, labels, resources
-from ui.live_model import find_key_signals, signal_history, signal_options, split_snapshot
+from ui.live_model import catalogue_for, find_key_signals, signal_history, signal_options, split_snapshot
 
 REFRESH_S = 1.0
 PICKED = "live_signals"
@@ -38,10 +38,16 @@ def _status_banner(status) -> None:
 
 def _format(reading) -> str:
     value = reading.value
+    if reading.label:
+        return str(reading.label)
     if isinstance(value, float):
         value = f"{value:.1f}" if abs(value) < 100 else f"{value:,.0f}"
     unit = reading.unit.replace("degC", "°C") if reading.unit else ""
     return f"{value} {unit}".strip()
+
+
+# tiles per row: narrow enough columns cut a metric's value ("28.8 k...", "1,259 r..."), so a row holds at most this many
+TILES_PER_ROW = 3
 
 
 _STATUS_COLOUR = {"ok": "green", "low": "orange", "high": "red", "stale": "gray"}
@@ -50,10 +56,14 @@ _STATUS_COLOUR = {"ok": "green", "low": "orange", "high": "red", "stale": "gray"
 def _metrics(found: dict) -> None:
     tires = [title for title in found if title.startswith("Tire")]
     first = [title for title in found if title not in tires]
-    for row in (first, tires):
-        columns = st.columns(len(first))
-        for n, title in enumerate(row):
-            _metric(columns[n], title, found[title])
+    if tires and all(found[t] is None for t in tires):
+        tires = []  # a car whose bus sends no tire pressures: no empty row of dashes
+    for group in (first, tires):
+        for start in range(0, len(group), TILES_PER_ROW):
+            row = group[start:start + TILES_PER_ROW]
+            columns = st.columns(TILES_PER_ROW)
+            for n, title in enumerate(row):
+                _metric(columns[n], title, found[title])
 
 
 def _metric(column, title: str, reading) -> None:
@@ -87,7 +97,7 @@ def live_panel() -> None:
         st.markdown(f"**{name}**{variant} · VIN `{info['vin']}`{valid}")
 
     st.subheader(labels.label("key_signals", LANG))
-    _metrics(find_key_signals(parts.signals))
+    _metrics(find_key_signals(parts.signals, catalogue_for(resources.live_feed().live)))
 
     lamps_col, dtc_col = st.columns(2)
     with lamps_col:

@@ -64,6 +64,42 @@ else:
     st.caption(f"The assistant is answering; the indexed sentences are being embedded in the background "
                f"({warm['state']}), which makes the first answers a little slower until it is done.")
 
+st.subheader("Vehicle profile")
+st.caption("What rag-car knows about the vehicle on the bus (normal ranges, lamps, trouble codes, bulletins) comes "
+           "from its profile only: the one whose VIN pattern matches the VIN heard on the bus, else the one picked "
+           "here, else none. Add profiles with `rag-car vehicle add NAME --dbc FILE`.")
+try:
+    garage = resources.vehicle_profiles()
+except RagCarError as exc:
+    garage = None
+    st.error(f"**vehicle profiles**: {exc.message}" + (f"\n\nFix: {exc.fix}" if exc.fix else ""), icon=":material/error:")
+if garage is not None:
+    in_force = getattr(snapshot, "profile", None) if snapshot is not None else None
+    how = {"vin": "from the VIN on the bus", "picked": "picked", "dbc": "its DBC files are the ones in use",
+           "none": ""}.get(getattr(snapshot, "profile_how", "none"), "")
+    if in_force is not None:
+        st.success(f"**in force**: {in_force.name} ({in_force.label()}), {how}", icon=":material/directions_car:")
+    else:
+        st.warning("**in force**: none: answers use the documents and the DBC alone, no vehicle's ranges or rules",
+                   icon=":material/directions_car:")
+    for note in getattr(snapshot, "profile_notes", ()) or ():
+        st.info(note, icon=":material/info:")
+    for problem in garage.problems:
+        st.error(f"**{problem.source}**: {problem.message}", icon=":material/error:")
+    names = ["(none)"] + garage.names()
+    current = in_force.name if in_force is not None and in_force.name in names else "(none)"
+    chosen = st.selectbox("Pick a profile", names, index=names.index(current), key="vehicle_profile",
+                          help="Applied when the bus sends no VIN that matches a profile.")
+    if chosen != current and st.button("Use this profile", key="use_profile"):
+        resolution = resources.pick_profile(None if chosen == "(none)" else chosen)
+        if resolution is not None and resolution.name != ("" if chosen == "(none)" else chosen):
+            st.warning("; ".join(resolution.notes) or "the bus's VIN selects another profile", icon=":material/info:")
+        st.rerun()
+    st.dataframe([{"profile": p.name, "vehicle": p.label(), "DBC files": len(p.dbc), "ranges": len(p.ranges),
+                   "lamps": len(p.lamps), "codes": len(p.dtcs),
+                   "VINs": p.identity.vin_pattern.text if p.identity.vin_pattern else ", ".join(p.identity.wmi)}
+                  for p in garage.profiles], hide_index=True)
+
 st.subheader("How to change them")
 st.markdown(f"""
 Settings are read once when the server starts, highest precedence first: command-line flags, environment
@@ -76,6 +112,7 @@ variables (`RAG_CAR_` prefix, `__` between section and key), `rag_car.toml` in t
 | default persona | `{settings.llm.persona}` | `RAG_CAR_LLM__PERSONA=technician` | `[llm]` `persona = "technician"` |
 | vector store (`embedded`, `server`) | `{settings.store.mode}` | `RAG_CAR_STORE__MODE=server` | `[store]` `mode = "server"`, `host`, `port` |
 | CAN bus | `{settings.can.bus}` | `RAG_CAR_CAN__BUS=socketcan:can0` | `[can]` `bus = "remote:ws://127.0.0.1:54701/"` |
+| vehicle profile picked | `{settings.vehicle.profile or "(none)"}` | `RAG_CAR_VEHICLE__PROFILE=kona` | `[vehicle]` `profile = "kona"` |
 | data folder | `{settings.data_dir}` | `RAG_CAR_DATA_DIR=/srv/rag-car` | `data_dir = "/srv/rag-car"` |
 | upload size limit | {settings.ingest.max_file_mb:g} MB | `RAG_CAR_INGEST__MAX_FILE_MB=100` | `[ingest]` `max_file_mb = 100` |
 

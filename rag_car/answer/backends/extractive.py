@@ -25,7 +25,7 @@ MAX_STEPS = {"owner": 8, "technician": 10}
 # the seeds (sentences chosen for their own score, with their context) that make a persona's answer: at most this
 # many, each scoring at least LEAD_SHARE of the best; the rest is shown behind "more" (None: everything)
 LEAD_SEEDS: dict[str, int | None] = {"owner": 5, "technician": None}
-LEAD_SHARE = 0.6
+LEAD_SHARE = 0.9
 # "Tread depth: replace ...": an entry of a reference list, not a step of a procedure
 _ITEM_LABEL = re.compile(r"^[A-Z][\w/()-]*(?: [\w/()-]+){0,3}: ")
 # "Lamp on steadily: ...", "Specifications: ...": a paragraph that opens with a label is about one case
@@ -383,7 +383,8 @@ class _Selection:
         for key in order:
             s = self.picked[key]
             seed = self.seed_of[key]
-            detail = lead_seeds is not None and seed >= 0 and not (
+            # the leading section is the answer; what other sections add is "more", unless it scores near the best
+            detail = lead_seeds is not None and seed >= 0 and key[0] != self.anchor.key and not (
                 seed < lead_seeds and self.seed_scores[seed] >= LEAD_SHARE * max(self.seed_scores[:1] or [0.0]))
             if s.sentence.kind == "step":
                 role = "step"

@@ -6,8 +6,7 @@
 - ``readings``: service 01 values -> first-class snapshot readings ("OBD.EngineSpeed", source obd-01).
 - ``ecu``: the engine-ECU side that answers those services (used by the simulator).
 - ``j1939``: J1939 DM1 (active DTCs, lamps) and its transport protocol (BAM, RTS/CTS).
-- ``broadcast``: the vehicle's own DTC broadcast message and lamp signals (from knowledge/facts.toml).
-- ``vin``: VIN check digit, model year, mapping to the bundled vehicle.
-- ``facts``: the parts of knowledge/facts.toml these read (vehicle, lamps, DTCs, broadcasts).
+- ``broadcast``: the vehicle's own DTC broadcast message and lamp signals (from the vehicle profile in force).
+- ``vin``: VIN maker (WMI), check digit where mandatory, model year, mapping to a vehicle profile.
 - ``session``: wires all of the above onto one bus and into a LiveState.
 """

@@ -1,19 +1,21 @@
 """The vehicle's own frames -> DTCs, lamps and VIN: the gateway's DTC broadcast, the cluster's lamp signals, the VIN broadcast.
 
-Which message and signals carry them comes from knowledge/facts.toml ([dtc_broadcast], [[lamp]],
-[vin_broadcast]); the DBC gives their frame IDs, layout and value tables. Passive: nothing is sent.
+Which message and signals carry them comes from the vehicle profile in force ([dtc_broadcast], [[lamp]],
+[vin_broadcast] of its TOML); the DBC gives their frame IDs, layout and value tables. Passive: nothing is sent.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import can
 
 from rag_car.vehicle.diagnostics.dtc import decode_dtc
-from rag_car.vehicle.diagnostics.facts import LampFact, VehicleFacts
+
+if TYPE_CHECKING:
+    from rag_car.vehicle.profile import Lamp, VehicleProfile
 
 
 @dataclass(frozen=True)
@@ -34,20 +36,23 @@ def _choice_label(signal, raw: int) -> str:
 class BroadcastDecoder:
     """Frames -> the broadcast DTC list, the lamp states and the broadcast VIN of one vehicle.
 
-    ``db``: a cantools Database holding the facts' messages. Messages the facts name but the DBC lacks
+    ``db``: a cantools Database holding the profile's messages. Messages the profile names but the DBC lacks
     are left out (see ``missing``); frames that do not decode are counted in ``errors``, never raised.
+    ``profile`` None (no vehicle profile in force): nothing is decoded.
     """
 
-    def __init__(self, db, facts: VehicleFacts) -> None:
-        self.facts = facts
+    def __init__(self, db, profile: "VehicleProfile | None") -> None:
+        self.profile = profile
+        self._dtc_spec: dict[str, Any] = dict(profile.dtc_broadcast) if profile else {}
+        self._vin_spec: dict[str, Any] = dict(profile.vin_broadcast) if profile else {}
         self.missing: list[str] = []
         self.errors = 0
         self._lock = threading.Lock()
         self._by_id: dict[int, Any] = {}
-        self._dtc_message = self._message(facts.dtc_broadcast.get("message"), db)
-        self._vin_message = self._message(facts.vin_broadcast.get("message"), db)
-        self._lamps_by_message: dict[str, list[LampFact]] = {}
-        for lamp in facts.lamps.values():
+        self._dtc_message = self._message(self._dtc_spec.get("message"), db)
+        self._vin_message = self._message(self._vin_spec.get("message"), db)
+        self._lamps_by_message: dict[str, list[Lamp]] = {}
+        for lamp in (profile.lamps.values() if profile else ()):
             if self._message(lamp.message, db) is not None:
                 self._lamps_by_message.setdefault(lamp.message, []).append(lamp)
         self._dtc_slots: dict[int, BroadcastDtc] = {}
@@ -91,7 +96,7 @@ class BroadcastDecoder:
 
     # --- the three parts ---------------------------------------------------------------------------
     def _take_dtc(self, message, values: dict[str, Any]) -> bool:
-        spec = self.facts.dtc_broadcast
+        spec = self._dtc_spec
         count = int(values.get(spec.get("count_signal", "DtcCount"), 0))
         index = int(values.get(spec.get("index_signal", "DtcIndex"), 0))
         raw_code = int(values.get(spec.get("code_signal", "DtcCode"), 0))
@@ -129,7 +134,7 @@ class BroadcastDecoder:
         return changed
 
     def _take_vin(self, values: dict[str, Any]) -> bool:
-        spec = self.facts.vin_broadcast
+        spec = self._vin_spec
         page_signal = spec.get("page_signal", "VinPage")
         names = spec.get("signals", [])
         page = int(values.get(page_signal, -1))
@@ -160,6 +165,6 @@ class BroadcastDecoder:
 
     def vin(self) -> str | None:
         with self._lock:
-            if len(self._vin_pages) < len(self.facts.vin_broadcast.get("signals", [])) or not self._vin_pages:
+            if len(self._vin_pages) < len(self._vin_spec.get("signals", [])) or not self._vin_pages:
                 return None
             return "".join(self._vin_pages[i] for i in sorted(self._vin_pages)).strip("\x00 ")

@@ -12,12 +12,11 @@ import atexit
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import can
 
 from rag_car.vehicle.diagnostics.broadcast import BroadcastDecoder
-from rag_car.vehicle.diagnostics.facts import VehicleFacts, bundled_facts_path, load_facts
 from rag_car.vehicle.diagnostics.j1939 import LAMPS as J1939_LAMPS
 from rag_car.vehicle.diagnostics.j1939 import (
     DM1_PGN, VEHICLE_ID_PGN, Dm1, TransportReassembler, decode_dm1, decode_vehicle_identification,
@@ -30,25 +29,38 @@ from rag_car.vehicle.diagnostics.readings import pid_readings
 from rag_car.vehicle.diagnostics.vin import decode_vin
 from rag_car.vehicle.live import DtcReading, LampReading
 
+if TYPE_CHECKING:
+    from rag_car.vehicle.profile import Garage, Resolution, VehicleProfile
+
 OBD_STATUS = {"obd-03": "stored", "obd-07": "pending", "obd-0a": "permanent"}
 
 
 class DiagnosticsSession(can.Listener):
     """Keeps ``state`` (a LiveState) told about DTCs, lamps and the vehicle, from every source on the bus.
 
-    ``db``: the DBC database (a VehicleDb or cantools Database) holding the facts' broadcast messages;
+    ``profile``: the vehicle profile in force (its lamps, DTC descriptions, broadcasts and ECU names; None: no
+    vehicle's facts). ``garage``/``picked``: the profiles a VIN heard on the bus is resolved against, and the
+    user's pick; a VIN that is another vehicle's switches to that vehicle's profile, or to none -- never keeps
+    this one's facts (default garage: just ``profile``).
+    ``db``: the DBC database (a VehicleDb or cantools Database) holding the profile's broadcast messages;
     None skips the broadcast sources. Polling parameters: ``pid_interval_s`` between service 01 reads,
     ``dtc_interval_s`` between service 03/07/0A reads, ``timeout_s`` per request, ``min_interval_s``
     between two requests (the rate limit), ``idle_backoff_s`` after a round no ECU answered.
     """
 
-    def __init__(self, state: Any, facts: VehicleFacts, db: Any = None, *, bus_name: str = "the bus",
+    def __init__(self, state: Any, profile: "VehicleProfile | None", db: Any = None, *, bus_name: str = "the bus",
+                 garage: "Garage | None" = None, picked: str | None = None,
                  pid_interval_s: float = 1.0, dtc_interval_s: float = 2.0, timeout_s: float = 0.5,
                  min_interval_s: float = 0.1, idle_backoff_s: float = 5.0, cf_timeout_ms: int = 1000) -> None:
+        from rag_car.vehicle.profile import Garage
+
         self.state = state
-        self.facts = facts
+        self.profile = profile
+        self.garage = garage if garage is not None else Garage((profile,) if profile is not None else ())
+        self.picked = picked if picked is not None else (profile.name if profile is not None else None)
+        self.db = db
         self.bus_name = bus_name
-        self.broadcast = BroadcastDecoder(db, facts) if db is not None else None
+        self.broadcast = BroadcastDecoder(db, profile) if db is not None else None
         self.j1939 = TransportReassembler()
         self.dm1_latest: dict[int, Dm1] = {}
         self.dm1_malformed = 0
@@ -103,7 +115,7 @@ class DiagnosticsSession(can.Listener):
         changed = self.broadcast.feed(msg)
         if changed == "dtcs":
             self.state.set_dtcs("broadcast", [
-                DtcReading(code=d.code, source="broadcast", description=self.facts.describe_dtc(d.code),
+                DtcReading(code=d.code, source="broadcast", description=self._describe(d.code),
                            status=d.status, ecu=d.ecu or None)
                 for d in self.broadcast.dtcs()])
         elif changed == "lamps":
@@ -130,20 +142,62 @@ class DiagnosticsSession(can.Listener):
         if self._vin_sources.get(source) == vin:
             return
         self._vin_sources[source] = vin
-        info = decode_vin(vin, self.facts.vehicle).to_vehicle()
+        self._resolve(vin)
+        info = decode_vin(vin, self.profile).to_vehicle()
         info["vin_source"] = source
         self.state.set_vehicle(info)
+
+    def pick(self, name: str | None) -> "Resolution":
+        """The user picked profile ``name`` (None: no pick): resolve again with the last VIN heard and apply it."""
+        self.picked = name or None
+        vin = next(reversed(self._vin_sources.values()), None) if self._vin_sources else None
+        resolution = self.garage.resolve(vin=vin, picked=self.picked, dbc=self._dbc_files())
+        self._apply(resolution)
+        return resolution
+
+    def _resolve(self, vin: str) -> None:
+        """The profile in force for the VIN now heard: switch to it (or to none) when it is not the current one."""
+        resolution = self.garage.resolve(vin=vin, picked=self.picked, dbc=self._dbc_files())
+        if resolution.profile is self.profile and not resolution.notes:
+            return
+        self._apply(resolution)
+
+    def _apply(self, resolution: "Resolution") -> None:
+        with self._lock:
+            changed = resolution.profile is not self.profile
+            self.profile = resolution.profile
+            if changed and self.db is not None:
+                self.broadcast = BroadcastDecoder(self.db, self.profile)
+                self._broadcast_lamps = {}
+        if changed and self.db is not None:  # what the previous profile's broadcast said is not this vehicle's
+            self.state.set_dtcs("broadcast", [])
+        set_profile = getattr(self.state, "set_profile", None)
+        if callable(set_profile):
+            set_profile(resolution.profile, resolution.how, resolution.notes)
+        if changed:
+            self._publish_lamps()
+
+    def _dbc_files(self) -> list[str]:
+        files = getattr(self.db, "files", None) or []
+        return [str(getattr(f, "path", f)) for f in files]
+
+    def _describe(self, code: str) -> str:
+        return self.profile.describe_dtc(code) if self.profile is not None else ""
+
+    def _lamp_facts(self) -> dict[str, Any]:
+        return dict(self.profile.lamps) if self.profile is not None else {}
 
     def _publish_lamps(self) -> None:
         with self._lock:
             lamps: list[LampReading] = []
             shown = set()
-            for key, fact in self.facts.lamps.items():
+            facts = self._lamp_facts()
+            for key, fact in facts.items():
                 if key in self._broadcast_lamps:
                     lamps.append(LampReading(key, fact.name, self._broadcast_lamps[key]))
                     shown.add(key)
             if "check_engine" not in shown and self._obd_mil is not None:
-                name = self.facts.lamps["check_engine"].name if "check_engine" in self.facts.lamps else "Check-engine lamp (MIL)"
+                name = facts["check_engine"].name if "check_engine" in facts else "Check-engine lamp (MIL)"
                 lamps.append(LampReading("check_engine", name, "on" if self._obd_mil else "off"))
             for source, states in sorted(self._dm1_lamps.items()):
                 for key, name, _shift in J1939_LAMPS:
@@ -261,7 +315,7 @@ class DiagnosticsSession(can.Listener):
         set_readings = getattr(self.state, "set_readings", None)
         if set_readings is not None:
             # first-class readings ("OBD.EngineSpeed"): stale once a few polls in a row brought nothing new
-            readings = pid_readings(values, monitors, self.facts.ecu_names(), getattr(self.state, "normal_ranges", None))
+            readings = pid_readings(values, monitors, self._ecu_names(), getattr(self.state, "normal_ranges", None))
             set_readings(PID_SOURCE, readings, stale_s=3 * self.pid_interval_s + 2 * self.timeout_s)
         if monitors:
             with self._lock:
@@ -276,12 +330,16 @@ class DiagnosticsSession(can.Listener):
             self.state.set_dtcs(source, [])
             raise
         self.state.set_dtcs(source, [
-            DtcReading(code=d.code, source=source, description=self.facts.describe_dtc(d.code), status=OBD_STATUS[source],
+            DtcReading(code=d.code, source=source, description=self._describe(d.code), status=OBD_STATUS[source],
                        ecu=self._ecu(d.ecu))
             for d in found])
 
     def _ecu(self, response_id: int) -> str:
-        return self.facts.ecu_names().get(response_id, f"0x{response_id:03X}")
+        return self._ecu_names().get(response_id, f"0x{response_id:03X}")
+
+    def _ecu_names(self) -> dict[int, str]:
+        """Response id -> ECU name from the profile in force; none without one (0x7E8 is "0x7E8", not a guess)."""
+        return self.profile.ecu_names() if self.profile is not None else {}
 
     def _publish_poll_status(self) -> None:
         obd = self.obd
@@ -303,15 +361,24 @@ class _Forward(can.Listener):
             obd.feed(msg)
 
 
-def _facts_for(settings: Any) -> VehicleFacts:
-    path = bundled_facts_path()
-    return load_facts(path) if path.is_file() else VehicleFacts()
-
-
 def attach_passive(settings: Any, state: Any) -> DiagnosticsSession:
-    """A listening-only session for ``state`` (a LiveState): add ``session.listeners`` to its feed."""
-    return DiagnosticsSession(state, _facts_for(settings), db=getattr(state, "db", None),
-                              bus_name=str(getattr(getattr(settings, "can", None), "bus", "the bus")))
+    """A listening-only session for ``state`` (a LiveState): add ``session.listeners`` to its feed. It starts with
+    the state's profile and resolves the settings' garage against any VIN it hears."""
+    from rag_car.vehicle.profile import garage_for
+
+    garage = garage_for(settings)
+    picked = settings.vehicle.profile or None
+    db = getattr(state, "db", None)
+    profile = getattr(state, "profile", None)
+    if profile is None:  # a state built without one: the pick, else the profile of its DBC files
+        files = [str(getattr(f, "path", f)) for f in getattr(db, "files", None) or []]
+        resolution = garage.resolve(picked=picked, dbc=files)
+        profile = resolution.profile
+        set_profile = getattr(state, "set_profile", None)
+        if profile is not None and callable(set_profile):
+            set_profile(profile, resolution.how, resolution.notes)
+    return DiagnosticsSession(state, profile, db=db, bus_name=str(getattr(getattr(settings, "can", None), "bus", "the bus")),
+                              garage=garage, picked=picked)
 
 
 def attach(settings: Any, state: Any, send: Callable[[can.Message], None] | None = None) -> DiagnosticsSession:

@@ -19,7 +19,7 @@ import can
 
 from rag_car.errors import BusError
 from rag_car.vehicle.diagnostics.ecu import ObdEcu
-from rag_car.vehicle.diagnostics.facts import VehicleFacts, bundled_facts_path, load_facts
+from rag_car.vehicle.profile import VehicleProfile, load_profile
 from rag_car.vehicle.simulator.scenario import Scenario, load_scenario
 from rag_car.vehicle.simulator.simulated import SimulatedVehicle, load_vehicle_db
 
@@ -182,10 +182,12 @@ class Simulator:
                                   f"(0x{msg.arbitration_id:03X}): two simulators on one bus give readers mixed values")
 
 
-def build_vehicle(scenario: str | Path | Scenario, *, dbc: Path | str | None = None, facts: VehicleFacts | Path | str | None = None,
+def build_vehicle(scenario: str | Path | Scenario, *, dbc: Path | str | None = None,
+                  vehicle: VehicleProfile | Path | str | None = None,
                   profile: str | None = None, time_scale: float = 1.0, extra_dirs: list[Path] | None = None,
                   seed: int = 7) -> SimulatedVehicle:
-    """A SimulatedVehicle from names and paths (defaults: the bundled DBC and knowledge/facts.toml)."""
+    """A SimulatedVehicle from names and paths (defaults: the bundled DBC and the bundled vehicle profile,
+    knowledge/facts.toml). ``vehicle``: a VehicleProfile or a profile TOML file."""
     from rag_car.settings import BUNDLED_DBC_DIR
 
     if dbc is None:
@@ -194,17 +196,22 @@ def build_vehicle(scenario: str | Path | Scenario, *, dbc: Path | str | None = N
             raise BusError("no DBC in the bundled dbc/ folder", "restore dbc/ from the repository or pass --dbc")
         dbc = found[0]
     db = load_vehicle_db(dbc)
-    if not isinstance(facts, VehicleFacts):
-        facts = load_facts(facts or bundled_facts_path())
+    if not isinstance(vehicle, VehicleProfile):
+        from rag_car.settings import BUNDLED_KNOWLEDGE
+        from rag_car.vehicle.profile import BUNDLED_NAME
+
+        path = Path(vehicle) if vehicle else BUNDLED_KNOWLEDGE / "facts.toml"
+        vehicle = load_profile(path, name=BUNDLED_NAME if path == BUNDLED_KNOWLEDGE / "facts.toml" else None,
+                               check_files=False)
     chosen = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, extra_dirs)
-    return SimulatedVehicle(db, facts, chosen, profile=profile, time_scale=time_scale, seed=seed)
+    return SimulatedVehicle(db, vehicle, chosen, profile=profile, time_scale=time_scale, seed=seed)
 
 
 @contextlib.contextmanager
 def open_simulator(bus: can.BusABC, scenario: str | Path | Scenario = "normal", **options: Any) -> Iterator[Simulator]:
     """Run a simulated vehicle on ``bus`` until the block ends (for tests and embedding).
 
-    ``options``: those of :func:`build_vehicle` (dbc, facts, profile, time_scale, ...) and of Simulator
+    ``options``: those of :func:`build_vehicle` (dbc, vehicle, profile, time_scale, ...) and of Simulator
     (bus_name, probe_s, warn).
     """
     runtime_keys = {"bus_name", "probe_s", "warn"}

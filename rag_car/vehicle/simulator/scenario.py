@@ -20,7 +20,7 @@ Format (docs/simulator.md has the full reference)::
     [[set]]     signal, value, at_s/when          # hold a signal at a value
     [[noise]]   signal, amplitude, shape = "random"|"sine", period_s, at_s/when   # add variation
     [[dtc]]     code, status = "pending"|"confirmed", mil = true|false, ecu = "ECM", at_s/when
-    [[lamp]]    key (a [[lamp]] key of facts.toml), state = "on"|"flashing"|"off", at_s/when
+    [[lamp]]    key (a [[lamp]] key of the vehicle profile, knowledge/facts.toml), state = "on"|"flashing"|"off", at_s/when
     [obd]       refuse = { "0A" = "serviceNotSupported" }   # service -> NRC name or number
 
 Signals are named "Message.Signal" exactly as in the DBC (or "Signal" alone when only one message has

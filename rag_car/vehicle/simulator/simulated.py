@@ -1,8 +1,8 @@
-"""Scenario + DBC + facts -> SimulatedVehicle: at every tick the physics, the scenario's effects, the vehicle's own
+"""Scenario + DBC + vehicle profile -> SimulatedVehicle: at every tick the physics, the scenario's effects, the vehicle's own
 reactions (warnings, lamps, MIL), and the frames that are due, encoded with cantools.
 
 Names come from the files, not from this code: DBC signals from vehicle.toml (checked against the DBC),
-lamps, the DTC broadcast and the VIN broadcast from knowledge/facts.toml, value-table labels
+lamps, the DTC broadcast and the VIN broadcast from the vehicle profile (knowledge/facts.toml), value-table labels
 ("Confirmed, MIL on", "ECM") from the DBC itself.
 """
 
@@ -14,18 +14,20 @@ import random
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import can
 
 from rag_car.errors import ConfigError, DbcError
 from rag_car.vehicle.diagnostics.dtc import encode_dtc
 from rag_car.vehicle.diagnostics.ecu import EcuView
-from rag_car.vehicle.diagnostics.facts import VehicleFacts
 from rag_car.vehicle.diagnostics.vin import decode_vin
 from rag_car.vehicle.simulator.physics import PLACARD_KPA, WHEELS, VehicleModel
 from rag_car.vehicle.simulator.profiles import PROFILES, SpeedProfile
 from rag_car.vehicle.simulator.scenario import Effect, Scenario, Trigger
+
+if TYPE_CHECKING:
+    from rag_car.vehicle.profile import VehicleProfile
 
 MODEL_FILE = Path(__file__).resolve().parent / "vehicle.toml"
 # service 01 values the ECM reports, by PID key (diagnostics.obd.PIDS), from the physics quantities
@@ -76,10 +78,10 @@ class SimulatedVehicle:
 
     ``time_scale`` runs scenario time faster than the wall clock (20 = a 60 s fault shows in 3 s).
     ``profile``: city, highway or idle; None takes the scenario's. Raises ScenarioError or ConfigError
-    when the scenario or vehicle.toml names something the DBC or facts do not have.
+    when the scenario or vehicle.toml names something the DBC or the vehicle profile (``vehicle``) do not have.
     """
 
-    def __init__(self, db, facts: VehicleFacts, scenario: Scenario, *, profile: str | None = None,
+    def __init__(self, db, vehicle: "VehicleProfile", scenario: Scenario, *, profile: str | None = None,
                  time_scale: float = 1.0, seed: int = 7, model_file: Path = MODEL_FILE) -> None:
         if time_scale <= 0:
             raise ConfigError(f"time scale {time_scale:g} is not positive", "use e.g. --time-scale 1 (real time) or 20")
@@ -87,14 +89,14 @@ class SimulatedVehicle:
         if profile not in PROFILES:
             raise ConfigError(f"unknown speed profile {profile!r}", f"use one of {', '.join(PROFILES)}")
         self.db = db
-        self.facts = facts
+        self.vehicle = vehicle
         self.scenario = scenario
         self.time_scale = time_scale
         self.profile_name = profile
         self._random = random.Random(seed)
         self._load_model(model_file)
         self._index_messages()
-        scenario.bind(self.resolve, set(facts.lamps), set(self.ecus))
+        scenario.bind(self.resolve, set(vehicle.lamps), set(self.ecus))
         self.model = VehicleModel(SpeedProfile(profile, seed=seed), scenario.start, seed=seed + 4)
         self.vin = scenario.vin or self._default_vin()
         self.t = 0.0
@@ -150,10 +152,10 @@ class SimulatedVehicle:
                               "rename them to the DBC's Message.Signal names")
         self.quantity_of = {name: q for q, name in self.bindings.items()}
         self.frame_ids = {m.message.frame_id for m in self.messages}
-        self._dtc_message = self._facts_message(self.facts.dtc_broadcast.get("message"))
-        self._vin_message = self._facts_message(self.facts.vin_broadcast.get("message"))
+        self._dtc_message = self._profile_message(self.vehicle.dtc_broadcast.get("message"))
+        self._vin_message = self._profile_message(self.vehicle.vin_broadcast.get("message"))
 
-    def _facts_message(self, name: str | None):
+    def _profile_message(self, name: str | None):
         if not name:
             return None
         for item in self.messages:
@@ -178,11 +180,11 @@ class SimulatedVehicle:
         raise KeyError(f"signal {name!r} is not in the DBC's messages{hint}")
 
     def _default_vin(self) -> str:
-        examples = self.facts.vehicle.get("example_vins") or []
-        variant = next((v for v in self.facts.vehicle.get("variants", []) if v.get("code") == "G20"), None)
+        examples = self.vehicle.identity.example_vins
+        variant = next((v for v in self.vehicle.identity.variants if v.code == "G20"), None)
         for vin in examples:
-            info = decode_vin(vin, self.facts.vehicle)
-            if info.valid and (variant is None or info.variant == variant.get("name")):
+            info = decode_vin(vin, self.vehicle)
+            if info.valid and (variant is None or info.variant == variant.name):
                 return vin
         return examples[0] if examples else ""
 
@@ -323,8 +325,8 @@ class SimulatedVehicle:
         for n, event in enumerate(self.scenario.lamps):
             if self._fires(base + n, event.trigger, previous):
                 lamps[event.key] = event.state
-        self.lamps = {k: v for k, v in lamps.items() if v != "off" and k in self.facts.lamps}
-        for key, lamp in self.facts.lamps.items():
+        self.lamps = {k: v for k, v in lamps.items() if v != "off" and k in self.vehicle.lamps}
+        for key, lamp in self.vehicle.lamps.items():
             name = f"{lamp.message}.{lamp.signal}"
             if name in self.signal_index and name not in overridden:
                 values[name] = float(lamp.raw_for(self.lamps.get(key, "off")))
@@ -379,7 +381,7 @@ class SimulatedVehicle:
                            dlc=len(payload))
 
     def _dtc_values(self, message) -> dict[str, Any]:
-        spec = self.facts.dtc_broadcast
+        spec = self.vehicle.dtc_broadcast
         active = sorted(self.dtcs.values(), key=lambda d: d.since_s)
         count = len(active)
         data = {spec.get("count_signal", "DtcCount"): count, spec.get("index_signal", "DtcIndex"): 0,
@@ -410,7 +412,7 @@ class SimulatedVehicle:
         return {k: v for k, v in data.items() if k in names}
 
     def _vin_values(self, item: _Message) -> dict[str, Any]:
-        spec = self.facts.vin_broadcast
+        spec = self.vehicle.vin_broadcast
         signals = spec.get("signals", [])
         page = item.page % max(1, len(signals))
         item.page += 1

@@ -1,0 +1,465 @@
+"""Question + live snapshot + signal catalogue -> LiveAnswer: the car's own readings first, for questions about it now.
+
+Two kinds of question are answered from the bus before any document is searched:
+
+* a **reading** ("what's the coolant temperature", "how fast am I going", "which gear"): the signals the question
+  is about (found through the SignalCatalogue, among the signals the bus is sending), each with its value, unit,
+  status (the profile's normal range, else the DBC's declared range, else none), age and source signal;
+* a **health** question ("is anything wrong", "check my car"): active trouble codes, lamps on, readings outside
+  their range, messages that went quiet, or, for a healthy car, what was checked and for how long.
+
+The kind is read from evidence: the question's similarity to a few descriptions of each kind (the embedding model
+when one is given, shared terms otherwise) and whether it names a signal the bus is sending. Bus housekeeping
+(counters, checksums, alive signals) is never shown. A replayed log that has played out is read on its own clock:
+ages count back from its last frame.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rag_car.vehicle.catalogue import CatalogueEntry, EmbedFn, Match, SignalCatalogue
+from rag_car.vehicle.live import LiveSnapshot, SignalReading
+
+# What each kind of question sounds like, with what it is about masked as "X" (descriptions of the question's frame,
+# not test questions): the question's own frame, its signal words masked the same way, is compared with them.
+INTENTS: dict[str, tuple[str, ...]] = {
+    "reading": (
+        "what is the X right now",
+        "what is the X reading at the moment",
+        "how much X is there now",
+        "is the X on or off, is it open or closed",
+        "which X is it in",
+        "how fast, how hot, how high is it now",
+    ),
+    "health": (
+        "is anything wrong with the car",
+        "are there any problems, faults or trouble codes",
+        "check the car over, run a diagnosis",
+        "is the car okay, is it fine",
+        "why is this warning light on",
+    ),
+    "document": (
+        "how do I replace or change the X",
+        "how often should the X be serviced",
+        "what does the manual say about the X",
+        "what does this message mean and what should I do about it",
+        "where is the X located",
+        "what type of X should I use, what is its specification",
+        "should I stop driving or is it safe to keep going, what should I do now",
+    ),
+}
+# the bus state's words for "no frames can be current now"
+_NOT_LIVE = ("connecting", "reconnecting", "disconnected")
+_MAX_READINGS = 4
+_DTC = re.compile(r"\b[PCBU][0-3][0-9A-F]{3}\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ShownReading:
+    """One reading as the answer shows it."""
+
+    reading: SignalReading
+    entry: CatalogueEntry | None
+    value: str  # "52.5 degC", "D (4)", "on (1)"
+    status: str  # "in its normal range 85-105 degC", "above the DBC's range ...", "" (nothing to compare with)
+    status_key: str  # "ok", "low", "high", "stale", "none"
+    age_s: float
+    age: str  # "0.2 s ago", "at the end of the replayed log"
+    score: float = 0.0
+
+    @property
+    def key(self) -> str:
+        return f"{self.reading.message}.{self.reading.name}"
+
+    @property
+    def label(self) -> str:
+        if self.reading.description:
+            return self.reading.description
+        return self.entry.label() if self.entry is not None else self.reading.name
+
+    def sentence(self) -> str:
+        status = f", {self.status}" if self.status else ""
+        return f"{self.label}: {self.value}{status} (signal {self.key}, {self.age})."
+
+
+@dataclass
+class LiveAnswer:
+    """What the bus says about the question: ``kind`` "reading" or "health", the answer's sentences, the readings
+    shown, and what documents could explain (``explain``: one search query per finding)."""
+
+    kind: str
+    sentences: list[str]
+    shown: list[ShownReading] = field(default_factory=list)
+    dtcs: list[Any] = field(default_factory=list)
+    explain: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    intent_scores: dict[str, float] = field(default_factory=dict)
+    matches: list[Match] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.sentences)
+
+
+@dataclass
+class LiveClock:
+    """How old a reading is: wall clock on a live bus, the log's own clock once a replayed log has played out."""
+
+    replay_ended: bool
+    end: float  # the log's last frame timestamp (replay) or the snapshot time
+    not_live: str = ""  # the bus state when no frame can be current ("reconnecting")
+
+    @classmethod
+    def of(cls, snapshot: LiveSnapshot) -> "LiveClock":
+        state = str(snapshot.bus.get("state", ""))
+        ended = state == "ended"
+        end = max((r.timestamp for r in snapshot.signals if not r.source), default=0.0) if ended else snapshot.taken_at
+        return cls(replay_ended=ended, end=end, not_live=state if state in _NOT_LIVE else "")
+
+    def age(self, reading: SignalReading) -> float:
+        if self.replay_ended and not reading.source:
+            return max(0.0, self.end - reading.timestamp)
+        return max(0.0, reading.age_s)
+
+    def age_text(self, age: float) -> str:
+        if self.replay_ended:
+            return "at the end of the replayed log" if age < 0.05 else f"{_duration(age)} before the replayed log ended"
+        return f"read {_duration(age)} ago"
+
+
+class LiveAnswerer:
+    """Answers the questions the bus can answer; see the module docstring.
+
+    ``embed``: texts -> unit vectors (the embedding model), None for terms only. A reading's status compares it
+    with its ``normal`` range (the LiveState sets it from the vehicle profile in force, by Message.Signal), else
+    with the DBC's declared range, else with nothing. ``stale_factor``/``default_stale_s``: as the LiveState's, for
+    reading a played-out log on its own clock. ``obd_polling``: whether OBD-II codes are asked for.
+    """
+
+    def __init__(self, embed: EmbedFn | None = None, stale_factor: float = 3.0, default_stale_s: float = 2.0,
+                 obd_polling: bool = False) -> None:
+        self.embed = embed
+        self.stale_factor = stale_factor
+        self.default_stale_s = default_stale_s
+        self.obd_polling = obd_polling
+        self._intent_vectors: dict[str, np.ndarray] | None = None
+        self._baselines: dict[int, tuple[float, float]] = {}
+
+    # -- the kind of question ----------------------------------------------------------------------------------------
+    def intent_scores(self, question: str) -> dict[str, float]:
+        """Similarity of the question to each kind's descriptions (best description per kind)."""
+        if self.embed is not None:
+            if self._intent_vectors is None:
+                self._intent_vectors = {k: np.asarray(self.embed(list(v)), dtype=np.float32) for k, v in INTENTS.items()}
+            q = np.asarray(self.embed([question]), dtype=np.float32)[0]
+            return {k: float(np.max(m @ q)) for k, m in self._intent_vectors.items()}
+        from rag_car.answer.sentences import terms
+
+        q_terms = set(terms(question))
+        out = {}
+        for kind, descriptions in INTENTS.items():
+            d_terms = set(terms(" ".join(descriptions)))
+            out[kind] = len(q_terms & d_terms) / math.sqrt(max(len(q_terms), 1) * 8)
+        return out
+
+    def answer(self, question: str, snapshot: LiveSnapshot | None, catalogue: SignalCatalogue | None) -> LiveAnswer | None:
+        """The live answer, or None when the question is not one the bus answers (or the bus said nothing)."""
+        if snapshot is None or not snapshot.signals and not snapshot.dtcs and not snapshot.lamps:
+            return None
+        if _DTC.search(question or ""):
+            return None  # "what does P0301 mean": the documents' entry answers that
+        live_keys = [f"{r.message}.{r.name}" for r in snapshot.signals]
+        matches = self._matches(question, snapshot, catalogue, live_keys)
+        named = self._names_signal(matches, catalogue, live_keys)
+        # the frame of the question decides its kind: what it is about is masked ("is the X open?"), so that the
+        # topic ("door", "tyre") does not pull it towards one kind
+        mask_terms = catalogue.query_terms if catalogue is not None else None
+        frame = _mask(question, matches[0].terms, mask_terms) if named else question
+        scores = self.intent_scores(frame)
+        # a health question is recognised whole ("any faults I should know about": "faults" is its point, even when a
+        # signal's name says "fault" too)
+        scores["health"] = self.intent_scores(question)["health"] if frame != question else scores["health"]
+        kind = max(scores, key=lambda k: scores[k])
+        if kind == "health":
+            health = self.health(snapshot, catalogue, scores)
+            if named and matches[0].lexical >= 0.5:
+                # "is the low fuel warning on?": the signal it names leads, then what else the bus says
+                asked = self.reading(snapshot, catalogue, matches, scores)
+                health.sentences[:0] = asked.sentences
+                health.shown[:0] = asked.shown
+                health.matches = asked.matches
+            return health
+        if named and kind in ("reading", "document") and scores["reading"] >= scores["document"] - 0.05:
+            return self.reading(snapshot, catalogue, matches, scores)
+        return None
+
+    def _matches(self, question: str, snapshot: LiveSnapshot, catalogue: SignalCatalogue | None,
+                 live_keys: list[str]) -> list[Match]:
+        if catalogue is None:
+            catalogue = _catalogue_of_readings(snapshot)
+        return catalogue.search(question, k=12, embed=self.embed, only=live_keys)
+
+    def _names_signal(self, matches: list[Match], catalogue: SignalCatalogue | None, live_keys: list[str]) -> bool:
+        """Whether the best match is evidence the question names a signal: a term of its name or unit is in the
+        question, or its meaning is far more similar to the question than unrelated questions are on this DBC."""
+        if not matches:
+            return False
+        best = matches[0]
+        if best.lexical >= 0.3:
+            return True
+        if best.semantic is None or self.embed is None or catalogue is None:
+            return False
+        mean, spread = self._baseline(catalogue, live_keys)
+        return best.semantic >= mean + 4.0 * spread
+
+    def _baseline(self, catalogue: SignalCatalogue, live_keys: list[str]) -> tuple[float, float]:
+        key = id(catalogue) ^ hash(tuple(live_keys[:50]))
+        if key not in self._baselines:
+            assert self.embed is not None
+            self._baselines[key] = catalogue.semantic_baseline(self.embed, live_keys)
+        return self._baselines[key]
+
+    # -- a reading ---------------------------------------------------------------------------------------------------
+    def reading(self, snapshot: LiveSnapshot, catalogue: SignalCatalogue | None, matches: list[Match],
+                scores: dict[str, float]) -> LiveAnswer:
+        clock = LiveClock.of(snapshot)
+        by_key = {f"{r.message}.{r.name}": r for r in snapshot.signals}
+        best = matches[0].score
+        chosen = [m for m in matches if m.score >= 0.9 * best][:_MAX_READINGS]
+        # of near-equal candidates, one sitting on the edge of its DBC range is more likely a "not available" or
+        # substitute value (raw all-ones or all-zeros) than a measurement: the others go first
+        chosen.sort(key=lambda m: (_at_edge(by_key.get(m.entry.key), m.entry) and m.score >= 0.97 * best, -m.score))
+        shown = [self.show(by_key[m.entry.key], m.entry, clock, m.score) for m in chosen if m.entry.key in by_key]
+        sentences = [s.sentence() for s in shown]
+        explain = [f"{s.label} {s.status_key}" for s in shown if s.status_key in ("low", "high")]
+        if clock.not_live:
+            sentences.append(f"The bus is {clock.not_live}, so these are the last values received.")
+        return LiveAnswer("reading", sentences, shown=shown, explain=explain, intent_scores=scores, matches=chosen)
+
+    def show(self, reading: SignalReading, entry: CatalogueEntry | None, clock: LiveClock, score: float = 0.0) -> ShownReading:
+        """How one reading is shown: value, status against the best range known, age."""
+        age = clock.age(reading)
+        value = _value_text(reading, entry)
+        limit = self._stale_limit(entry)
+        stale = age > limit if clock.replay_ended else (reading.status == "stale" and (age > limit or bool(clock.not_live)))
+        if stale:
+            key = "stale"
+            status = (f"stale: no new value for {_duration(age)}" if not clock.not_live else f"stale: the bus is {clock.not_live}")
+        else:
+            key, status = self._status(reading, entry)
+        return ShownReading(reading, entry, value, status, key, age, clock.age_text(age), score)
+
+    def _status(self, reading: SignalReading, entry: CatalogueEntry | None) -> tuple[str, str]:
+        value = reading.value
+        if reading.label is not None or not isinstance(value, (int, float)) or isinstance(value, bool):
+            return "none", ""
+        unit = f" {reading.unit}" if reading.unit else ""
+        normal = reading.normal
+        if normal is not None:
+            side = _side(value, normal)
+            if side:
+                return side, f"{'ABOVE' if side == 'high' else 'BELOW'} its normal range {_range(normal)}{unit}"
+            return "ok", f"in its normal range {_range(normal)}{unit}"
+        limits = reading.limits
+        if limits is None and entry is not None and (entry.minimum is not None or entry.maximum is not None):
+            limits = (entry.minimum, entry.maximum)
+        if limits is not None:
+            side = _side(value, limits)
+            if side:
+                return side, (f"outside the range the DBC declares ({_range(limits)}{unit}): the DBC may not fit this car, "
+                              "or the sender reports 'not available'")
+            return "ok", f"within the DBC's declared range {_range(limits)}{unit} (no normal range is known for it)"
+        return "none", ""
+
+    def _stale_limit(self, entry: CatalogueEntry | None) -> float:
+        cycle = entry.cycle_ms if entry is not None else None
+        return self.stale_factor * cycle / 1000.0 if cycle else self.default_stale_s
+
+    # -- health ------------------------------------------------------------------------------------------------------
+    def health(self, snapshot: LiveSnapshot, catalogue: SignalCatalogue | None,
+               scores: dict[str, float] | None = None) -> LiveAnswer:
+        """Findings from the live state, or what was checked when there are none."""
+        clock = LiveClock.of(snapshot)
+        entries = {e.key: e for e in (catalogue.entries if catalogue is not None else [])}
+        shown = [self.show(r, entries.get(f"{r.message}.{r.name}"), clock) for r in snapshot.signals
+                 if not _internal(entries.get(f"{r.message}.{r.name}"))]
+        from rag_car.answer.sources import is_current
+
+        dtcs = [d for d in snapshot.dtcs if is_current(d)]
+        lamps = [lamp for lamp in snapshot.lamps if lamp.state != "off"]
+        abnormal = [s for s in shown if s.status_key in ("low", "high") and s.status.startswith(("ABOVE", "BELOW"))]
+        odd = [s for s in shown if s.status_key in ("low", "high") and s not in abnormal]
+        stale = [s for s in shown if s.status_key == "stale"]
+        current = [s for s in shown if s.status_key != "stale"]
+        silent = _silent_senders(stale, current)
+        sentences: list[str] = []
+        explain: list[str] = []
+        if dtcs:
+            listed = "; ".join(f"{d.code}{' ' + d.description if d.description else ''} (from {d.source}"
+                               f"{', ' + d.ecu if d.ecu else ''})" for d in dtcs)
+            sentences.append(f"{len(dtcs)} trouble code{'s' if len(dtcs) != 1 else ''} active: {listed}.")
+            explain += [d.code for d in dtcs]
+        if lamps:
+            sentences.append("Lamps on: " + "; ".join(f"{lamp.name} ({lamp.state})" for lamp in lamps) + ".")
+            explain += [f"{lamp.name} warning lamp" for lamp in lamps]
+        if abnormal:
+            sentences.append("Outside the normal range: " + "; ".join(_brief(s) for s in abnormal[:6]) + ".")
+            explain += [f"{s.label} {s.status_key}" for s in abnormal[:3]]
+        if silent:
+            sentences.append("Gone quiet: " + ", ".join(silent[:6]) + (f" and {len(silent) - 6} more" if len(silent) > 6 else "")
+                             + " (every message from them is stale).")
+        if stale:
+            names = sorted({s.reading.message for s in stale})
+            sentences.append(f"{len(stale)} reading{'s' if len(stale) != 1 else ''} stale (no new value for longer than "
+                             f"their message's cycle allows), from {len(names)} message{'s' if len(names) != 1 else ''}: "
+                             + ", ".join(names[:6]) + (" ..." if len(names) > 6 else "") + ".")
+        if odd:
+            sentences.append(f"{len(odd)} reading{'s' if len(odd) != 1 else ''} outside the range the DBC declares "
+                             f"(often a DBC that does not fit this car exactly, or a 'not available' value, rather than "
+                             f"a fault): " + "; ".join(_brief(s) for s in odd[:4]) + ".")
+        in_range = [s for s in current if s.status_key in ("ok", "none")]
+        seconds = _listened_s(snapshot)
+        read_for = f"read from the bus for {_duration(seconds)}" if seconds is not None else "read from the bus"
+        checked = [
+            "trouble codes reported on the bus" + (" and by OBD-II (services 03/07)" if self.obd_polling else
+                                                   " (OBD-II polling is off: set can.poll_obd to ask the engine ECU)"),
+            f"{len(snapshot.lamps)} warning lamp{'s' if len(snapshot.lamps) != 1 else ''} known",
+            f"{len(shown)} signals in {len({s.reading.message for s in shown})} messages against their ranges and ages",
+        ]
+        if not (dtcs or lamps or abnormal or silent or stale):
+            lead = (f"Nothing wrong found: no trouble codes, no lamps on, {len(in_range)} signals in range, {read_for}."
+                    if not clock.not_live else
+                    f"The bus is {clock.not_live}: nothing current can be checked; the last values showed no trouble "
+                    f"codes and no lamps on.")
+            sentences.insert(0, lead)
+        else:
+            problems = len(dtcs) + len(lamps) + len(abnormal)
+            if problems:
+                lead = f"The bus reports {problems} problem{'s' if problems != 1 else ''} ({read_for}):"
+            else:
+                lead = f"No trouble codes, no lamps on and no reading outside its normal range ({read_for}); but:"
+            sentences.insert(0, lead)
+            sentences.append(f"{len(in_range)} other signals are in range.")
+        sentences.append("Checked: " + "; ".join(checked) + ".")
+        return LiveAnswer("health", sentences, shown=abnormal + odd[:4], dtcs=dtcs, explain=explain, checked=checked,
+                          intent_scores=dict(scores or {}))
+
+
+def _catalogue_of_readings(snapshot: LiveSnapshot) -> SignalCatalogue:
+    """A catalogue from the readings alone (no DBC at hand): their names, units and descriptions."""
+    from rag_car.vehicle.catalogue import bundled_glossary, describe_signal
+
+    class _Signal:
+        def __init__(self, r: SignalReading) -> None:
+            self.name, self.unit, self.comment, self.choices = r.name, r.unit, r.description, None
+            self.minimum, self.maximum = (r.limits or (None, None))
+            self.length = 0
+
+    class _Message:
+        def __init__(self, name: str) -> None:
+            self.name, self.senders, self.cycle_time = name, [], None
+
+    glossary = bundled_glossary()
+    entries = [describe_signal(_Message(r.message), _Signal(r), glossary) for r in snapshot.signals]
+    return SignalCatalogue(entries, glossary)
+
+
+def _at_edge(reading: SignalReading | None, entry: CatalogueEntry) -> bool:
+    if reading is None or reading.label is not None or not isinstance(reading.value, (int, float)):
+        return False
+    return reading.value in (entry.minimum, entry.maximum) and entry.minimum is not None and entry.length > 1
+
+
+def _internal(entry: CatalogueEntry | None) -> bool:
+    return entry is not None and bool(entry.internal)
+
+
+def _silent_senders(stale: list[ShownReading], current: list[ShownReading]) -> list[str]:
+    """ECUs (the DBC's transmitters) whose every received message is stale."""
+    alive = {s for r in current if r.entry is not None for s in r.entry.senders}
+    quiet = {s for r in stale if r.entry is not None for s in r.entry.senders}
+    return sorted(q for q in quiet - alive if q and q.lower() not in ("vector__xxx", "xxx"))
+
+
+def _listened_s(snapshot: LiveSnapshot) -> float | None:
+    bus = snapshot.bus
+    first, last = bus.get("first_frame_ts"), bus.get("last_frame_ts")
+    if bus.get("state") == "ended" and first is not None and last is not None:
+        return max(0.0, float(last) - float(first))
+    connected = bus.get("connected_at")
+    if connected:
+        return max(0.0, snapshot.taken_at - float(connected))
+    if first is not None and last is not None:
+        return max(0.0, float(last) - float(first))
+    return None
+
+
+def _value_text(reading: SignalReading, entry: CatalogueEntry | None) -> str:
+    value = reading.value
+    number = _number(value)
+    if reading.label is not None:
+        return f"{reading.label} ({number})"
+    if entry is not None and entry.is_flag and isinstance(value, (int, float)):
+        return f"{'on' if value else 'off'} ({number})"
+    return f"{number} {reading.unit}".strip() if reading.unit else number
+
+
+def _brief(s: ShownReading) -> str:
+    return f"{s.label} {s.value} ({s.status.split(':')[0]}; signal {s.key})"
+
+
+def _side(value: float, bounds: tuple[float | None, float | None]) -> str:
+    low, high = bounds
+    if low is not None and value < low:
+        return "low"
+    if high is not None and value > high:
+        return "high"
+    return ""
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):d}"
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _range(bounds: tuple[float | None, float | None]) -> str:
+    low, high = bounds
+    if low is None:
+        return f"up to {_number(high)}"
+    if high is None:
+        return f"from {_number(low)}"
+    return f"{_number(low)} to {_number(high)}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _mask(question: str, matched: frozenset[str], read: Any = None) -> str:
+    """The question with the words that named its signal replaced by "X" ("is the driver's door open" -> "is the X's
+    X open"). ``read``: how the catalogue reads a word (its everyday quantity words: "fast" is a speed)."""
+    from rag_car.answer.sentences import terms
+
+    def swap(m: re.Match) -> str:
+        word = m.group(0)
+        found = set(read(word)) if read is not None else set(terms(word))
+        return "X" if found & matched else word
+
+    return re.sub(r"[A-Za-z][A-Za-z-]*", swap, question)

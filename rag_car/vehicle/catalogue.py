@@ -1,0 +1,424 @@
+"""DBC messages -> SignalCatalogue: what each signal means (name, comment, unit, value table, range), searchable by meaning.
+
+A signal's meaning is read from the evidence the DBC holds: its name split into tokens (``CF_Clu_VehicleSpeed``,
+``MO2_Kuehlm_T``, ``Kuehlmitteltemperatur``) and each token expanded through a small glossary kept as data
+(``glossary.toml``: DBC abbreviations, German automotive words, with where they come from); its comment; its unit
+(``degC`` is a temperature, ``km/h`` a speed); its value table (``P``, ``R``, ``N``, ``D``: a gear selector). A
+question is matched against that text twice: by shared terms (weighted by how rare each term is among this DBC's
+signals) and, when an embedding function is given, by meaning (the project's MiniLM model), so a question finds
+its signal on a DBC nobody wrote aliases for.
+
+Counters, checksums, alive and parity signals are bus housekeeping: marked ``internal`` and never offered to a
+person.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+GLOSSARY_FILE = Path(__file__).with_name("glossary.toml")
+
+# one embedding call: texts -> unit-length rows
+EmbedFn = Callable[[list[str]], np.ndarray]
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
+_UMLAUTS = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"}
+# a compound is read as glossary parts only when they cover most of it ("kuehlmitteltemp": all of it)
+MIN_COMPOUND_COVER = 0.75
+MIN_PART = 3
+
+
+@dataclass(frozen=True)
+class Glossary:
+    """Name token -> English words (``words``); token -> what housekeeping it is (``internal``); unit -> quantity
+    words (``units``); quantity word -> the everyday words for it (``quantities``: "fast" is a speed)."""
+
+    words: dict[str, str]
+    internal: dict[str, str]
+    units: dict[str, str]
+    quantities: dict[str, str]
+    source: Path
+
+    def meaning(self, token: str) -> str | None:
+        return self.words.get(token)
+
+    def split(self, token: str) -> list[str] | None:
+        """A compound token as known glossary parts ("kuehlmitteltemperatur" -> kuehlmittel, temperatur), or None
+        when known parts cover less than MIN_COMPOUND_COVER of it."""
+        return _split_compound(token, self._parts())
+
+    def _parts(self) -> frozenset[str]:
+        return _part_set(tuple(sorted(k for k in (*self.words, *self.internal) if len(k) >= MIN_PART)))
+
+
+@lru_cache(maxsize=8)
+def _part_set(keys: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(keys)
+
+
+def load_glossary(path: str | Path | None = None) -> Glossary:
+    """The glossary at ``path`` (default: the bundled glossary.toml). Raises ConfigError when it cannot be read."""
+    from rag_car.errors import ConfigError
+
+    path = Path(path) if path is not None else GLOSSARY_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"signal glossary {path} cannot be read ({exc})", "restore rag_car/vehicle/glossary.toml") from exc
+    words = {**{k.lower(): str(v) for k, v in data.get("abbreviations", {}).items()},
+             **{k.lower(): str(v) for k, v in data.get("german", {}).items()}}
+    return Glossary(words=words, internal={k.lower(): str(v) for k, v in data.get("internal", {}).items()},
+                    units={k.lower(): str(v) for k, v in data.get("units", {}).items()},
+                    quantities={k.lower(): str(v) for k, v in data.get("quantities", {}).items()}, source=path)
+
+
+@lru_cache(maxsize=1)
+def bundled_glossary() -> Glossary:
+    return load_glossary()
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """One DBC signal and what it means.
+
+    ``tokens``: the name's tokens, lower case; ``meaning``: the English words the name stands for (tokens the
+    glossary knows, expanded; the others kept); ``quantity``: what the unit measures; ``choices``: the value
+    table's labels; ``internal``: "" or what housekeeping it is ("counter", "checksum").
+    """
+
+    message: str
+    name: str
+    unit: str = ""
+    comment: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    length: int = 0
+    tokens: tuple[str, ...] = ()
+    meaning: str = ""
+    expanded: tuple[tuple[str, str], ...] = ()  # (token, English) pairs the glossary supplied
+    quantity: str = ""
+    internal: str = ""
+    senders: tuple[str, ...] = ()
+    cycle_ms: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.message}.{self.name}"
+
+    @property
+    def is_flag(self) -> bool:
+        """A one-bit signal without a value table: on/off."""
+        return self.length == 1 and not self.choices
+
+    def text(self) -> str:
+        """What the signal is, in words: what the embedding model reads."""
+        parts = [self.meaning or " ".join(self.tokens)]
+        if self.comment:
+            parts.append(self.comment[:200])
+        if self.quantity:
+            parts.append(f"a {self.quantity}" + (f" in {self.unit}" if self.unit else ""))
+        if self.choices:
+            parts.append("values " + ", ".join(self.choices[:8]))
+        return ". ".join(p for p in parts if p)
+
+    def name_text(self) -> str:
+        """What the name alone says (meaning and unit, no comment): a long comment must not drown a clear name."""
+        quantity = f". a {self.quantity}" + (f" in {self.unit}" if self.unit else "") if self.quantity else ""
+        return (self.meaning or " ".join(self.tokens)) + quantity
+
+    def label(self) -> str:
+        """A person's name for the signal: its meaning words, capitalised ("Coolant temperature")."""
+        words = self.meaning or " ".join(self.tokens) or self.name
+        return words[:1].upper() + words[1:]
+
+
+@dataclass(frozen=True)
+class Match:
+    """A catalogue entry found for a question, with its scores and the evidence that placed it."""
+
+    entry: CatalogueEntry
+    score: float
+    lexical: float
+    semantic: float | None
+    reasons: tuple[str, ...] = ()
+    terms: frozenset[str] = frozenset()  # the question's terms this signal's name, unit or comment carries
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+
+@dataclass
+class SignalCatalogue:
+    """Every signal of a DBC (or several) with its meaning; see the module docstring."""
+
+    entries: list[CatalogueEntry]
+    glossary: Glossary
+    _by_key: dict[str, CatalogueEntry] = field(default_factory=dict, repr=False)
+    _terms: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = field(default_factory=dict, repr=False)
+    _df: dict[str, int] = field(default_factory=dict, repr=False)
+    _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # key -> (2, dim): full text, name
+
+    def __post_init__(self) -> None:
+        from rag_car.answer.sentences import terms
+
+        for entry in self.entries:
+            self._by_key.setdefault(entry.key, entry)
+            name_terms = frozenset(terms(f"{entry.meaning} {' '.join(entry.tokens)} {entry.name}"))
+            unit_terms = frozenset(terms(f"{entry.quantity} {self.glossary.units.get(entry.unit.lower(), '')}"))
+            other_terms = frozenset(terms(f"{entry.comment} {' '.join(entry.choices)}"))
+            self._terms[entry.key] = (name_terms, unit_terms, other_terms)
+            for t in name_terms | unit_terms | other_terms:
+                self._df[t] = self._df.get(t, 0) + 1
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def entry(self, key: str, message: str | None = None) -> CatalogueEntry | None:
+        """The entry of "Message.Signal" (or of ``key`` as a signal name in ``message``)."""
+        return self._by_key.get(key if message is None else f"{message}.{key}")
+
+    @property
+    def placed(self) -> list[CatalogueEntry]:
+        """Entries whose name the glossary could read at least in part, or that carry a unit or comment."""
+        return [e for e in self.entries if e.expanded or e.quantity or e.comment]
+
+    def query_terms(self, query: str) -> frozenset[str]:
+        """The question's terms, with everyday quantity words read as their quantity ("fast": speed)."""
+        from rag_car.answer.sentences import terms
+
+        plain = _plain_words(query)
+        everyday = {t for w in plain if w in self.glossary.quantities for t in terms(w)}
+        words = [t for t in terms(query) if t not in everyday]
+        extra = [self.glossary.quantities[w] for w in plain if w in self.glossary.quantities]
+        return frozenset(words + [t for e in extra for t in terms(e)])
+
+    def search(self, query: str, k: int = 10, embed: EmbedFn | None = None, only: Iterable[str] | None = None,
+               include_internal: bool = False) -> list[Match]:
+        """The entries that best fit ``query``, best first.
+
+        ``embed``: texts -> unit vectors (the embedding model); without it the match is by terms alone.
+        ``only``: restrict to these "Message.Signal" keys (the signals the bus is sending). Housekeeping signals
+        are left out unless ``include_internal``.
+        """
+        wanted = None if only is None else set(only)
+        pool = [e for e in self.entries if (wanted is None or e.key in wanted) and (include_internal or not e.internal)]
+        if not pool:
+            return []
+        q_terms = self.query_terms(query)
+        n = max(len(self.entries), 1)
+        # a question word no signal of this DBC uses ("going") is weak evidence either way: it counts a little, so
+        # that "tire pressure" on a DBC without tires still prefers nothing strongly
+        idf = {t: math.log(1.0 + n / (1.0 + self._df.get(t, 0))) * (1.0 if self._df.get(t) else 0.3) for t in q_terms}
+        total = sum(idf.values()) or 1.0
+        semantic = self._semantic(query, pool, embed) if embed is not None else None
+        matches = []
+        for i, entry in enumerate(pool):
+            name_terms, unit_terms, other_terms = self._terms[entry.key]
+            by_name = q_terms & name_terms
+            by_unit = (q_terms & unit_terms) - by_name
+            by_other = (q_terms & other_terms) - by_name - by_unit
+            covered = sum(idf[t] for t in by_name) + 0.6 * sum(idf[t] for t in by_unit) + 0.4 * sum(idf[t] for t in by_other)
+            coverage = covered / total
+            # of two signals that both say "speed", the one that says little else is the speed
+            precision = len(by_name) / max(len(name_terms), 1)
+            lexical = min(1.0, 0.85 * coverage + 0.15 * precision) if covered else 0.0
+            if covered and q_terms & unit_terms:
+                lexical = min(1.0, lexical + 0.1)  # the question asks for the quantity this signal's unit measures
+            sem = None if semantic is None else float(semantic[i])
+            score = lexical if sem is None else 0.55 * lexical + 0.45 * max(sem, 0.0)
+            if score <= 0.0:
+                continue
+            reasons = _reasons(entry, by_name, by_unit, by_other, sem)
+            matches.append(Match(entry, score, lexical, sem, reasons, frozenset(by_name | by_unit | by_other)))
+        matches.sort(key=lambda m: (-m.score, len(m.entry.tokens), m.entry.key))
+        return matches[:k]
+
+    def semantic_baseline(self, embed: EmbedFn, only: Iterable[str] | None = None) -> tuple[float, float]:
+        """Mean and spread of the similarity of an unrelated question to these signals: what "no match" looks like
+        on this DBC (a calibration per catalogue, not a fixed threshold)."""
+        wanted = None if only is None else set(only)
+        pool = [e for e in self.entries if (wanted is None or e.key in wanted) and not e.internal]
+        if not pool:
+            return 0.0, 1.0
+        sims = self._semantic("a question about something else entirely", pool, embed)
+        return float(np.mean(sims)), float(np.std(sims) or 1e-3)
+
+    def _semantic(self, query: str, pool: Sequence[CatalogueEntry], embed: EmbedFn) -> np.ndarray:
+        """The similarity of ``query`` to each entry: the better of its full description and its name alone."""
+        missing = [e for e in pool if e.key not in self._vectors]
+        if missing:
+            texts = [t for e in missing for t in (e.text(), e.name_text())]
+            rows = np.asarray(embed(texts), dtype=np.float32)
+            for i, entry in enumerate(missing):
+                self._vectors[entry.key] = rows[2 * i: 2 * i + 2]
+        q = np.asarray(embed([query]), dtype=np.float32)[0]
+        return np.array([float(np.max(self._vectors[e.key] @ q)) for e in pool], dtype=np.float32)
+
+
+def build_catalogue(messages: Any, glossary: Glossary | None = None) -> SignalCatalogue:
+    """The catalogue of every signal in ``messages``: a VehicleDb, a cantools Database, or cantools Messages."""
+    glossary = glossary or bundled_glossary()
+    if hasattr(messages, "messages"):
+        messages = messages.messages
+    messages = list(messages)
+    # the DBC's own words: a run-together token ("LowfuelWarn") is read as words the same DBC uses on their own
+    vocabulary = frozenset(t for m in messages for s in m.signals for t in name_tokens(s.name)
+                           if len(t) >= MIN_PART and t.isalpha())
+    entries = []
+    for message in messages:
+        for signal in message.signals:
+            entries.append(describe_signal(message, signal, glossary, vocabulary))
+    return SignalCatalogue(entries, glossary)
+
+
+def load_catalogue(dbc_files: Iterable[str | Path], glossary: Glossary | None = None) -> SignalCatalogue:
+    """The catalogue of DBC files (loaded as rag_car.vehicle.dbc.load_dbc loads them). Raises DbcError."""
+    from rag_car.vehicle.dbc import load_dbc
+
+    return build_catalogue(load_dbc(list(dbc_files)), glossary)
+
+
+def describe_signal(message: Any, signal: Any, glossary: Glossary | None = None,
+                    vocabulary: frozenset[str] = frozenset()) -> CatalogueEntry:
+    """One cantools signal of ``message`` as a CatalogueEntry. ``vocabulary``: the tokens the whole DBC uses, for
+    reading run-together words."""
+    glossary = glossary or bundled_glossary()
+    tokens = name_tokens(signal.name)
+    # the message name says which unit or system: "Kombi_1.Kuehlmitteltemp", "EngineData.Speed"
+    meaning_words: list[str] = []
+    expanded: list[tuple[str, str]] = []
+    internal = ""
+    for token in tokens:
+        for part in _expand(token, glossary, vocabulary):
+            if part in glossary.internal:
+                internal = internal or glossary.internal[part]
+                meaning_words.append(glossary.internal[part])
+                expanded.append((part, glossary.internal[part]))
+            elif part in glossary.words:
+                if glossary.words[part]:  # an empty meaning: a prefix that only says how the value is coded
+                    meaning_words.append(glossary.words[part])
+                    expanded.append((part, glossary.words[part]))
+            elif not part.isdigit():
+                meaning_words.append(part)
+    if not internal:
+        # "CheckSum_TCS1", "MsgCount": a housekeeping word split across tokens the glossary could not read (a token
+        # it did read, "Kilometerzaehler" = odometer, is not searched)
+        joined = "".join(t for t in tokens if t not in glossary.words and _expand(t, glossary) == [t])
+        internal = next((what for key, what in glossary.internal.items() if len(key) >= 5 and key in joined), "")
+    comment = " ".join(_comment(signal).split())
+    unit = (signal.unit or "").strip()
+    choices = tuple(str(v) for v in (signal.choices or {}).values())
+    low, high = signal.minimum, signal.maximum
+    if low is not None and high is not None and (low == high == 0 or low >= high):
+        low = high = None  # [0|0] is "not given" in most real DBCs
+    return CatalogueEntry(
+        message=message.name, name=signal.name, unit=unit, comment=comment, choices=choices, minimum=low, maximum=high,
+        length=int(getattr(signal, "length", 0) or 0), tokens=tokens, meaning=" ".join(_dedupe(meaning_words)),
+        expanded=tuple(expanded), quantity=glossary.units.get(_unit_key(unit), ""), internal=internal,
+        senders=tuple(getattr(message, "senders", None) or ()), cycle_ms=getattr(message, "cycle_time", None),
+    )
+
+
+def name_tokens(name: str) -> tuple[str, ...]:
+    """A DBC name's tokens, lower case: "CF_Clu_VehicleSpeed" -> cf, clu, vehicle, speed; "HVBatteryVoltage" -> hv,
+    battery, voltage; umlauts folded ("Kühlmittel" -> kuehlmittel)."""
+    text = "".join(_UMLAUTS.get(ch, ch) for ch in name)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    out = []
+    for chunk in re.split(r"[^A-Za-z0-9]+", text):
+        if not chunk:
+            continue
+        for token in _CAMEL.sub(" ", chunk).split():
+            out.append(token.lower())
+    return tuple(out)
+
+
+def _expand(token: str, glossary: Glossary, vocabulary: frozenset[str] = frozenset()) -> list[str]:
+    if token in glossary.words or token in glossary.internal or len(token) < 2 * MIN_PART:
+        return [token]
+    parts = glossary.split(token)
+    if not parts and vocabulary:
+        # only a split the DBC's own words cover entirely: "lowfuel" = low + fuel
+        whole = _split_compound(token, vocabulary - {token})
+        parts = whole if whole and len(whole) > 1 and sum(map(len, whole)) == len(token) else None
+    return parts if parts else [token]
+
+
+def _split_compound(token: str, known: frozenset[str]) -> list[str] | None:
+    """The segmentation of ``token`` into known parts that covers the most letters (then uses the fewest parts);
+    letters no part covers stay as one-letter leftovers. None when coverage is below MIN_COMPOUND_COVER."""
+    n = len(token)
+    # best[i] = (covered letters, -parts, segmentation) for token[:i]
+    best: list[tuple[int, int, list[str]] | None] = [None] * (n + 1)
+    best[0] = (0, 0, [])
+    for i in range(n):
+        if best[i] is None:
+            continue
+        covered, parts, seg = best[i]
+        # skip one letter (a dropped umlaut, a linking "s")
+        cand = (covered, parts, seg)
+        if best[i + 1] is None or cand[:2] > best[i + 1][:2]:
+            best[i + 1] = (covered, parts, seg)
+        for j in range(i + MIN_PART, n + 1):
+            piece = token[i:j]
+            if piece in known:
+                cand = (covered + len(piece), parts - 1, seg + [piece])
+                if best[j] is None or cand[:2] > best[j][:2]:
+                    best[j] = cand
+    covered, _parts, seg = best[n]  # type: ignore[misc]
+    if len(seg) < 2 and covered < n:
+        return None if covered / n < MIN_COMPOUND_COVER else seg
+    return seg if covered / n >= MIN_COMPOUND_COVER else None
+
+
+def _unit_key(unit: str) -> str:
+    return unit.lower().replace("°", "deg").replace(" ", "").strip('"?')
+
+
+def _comment(signal: Any) -> str:
+    comment = getattr(signal, "comment", None)
+    if isinstance(comment, dict):  # cantools keeps per-language comments for some formats
+        comment = next(iter(comment.values()), "")
+    return str(comment or "")
+
+
+def _dedupe(words: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for phrase in words:
+        for word in phrase.split():
+            if word not in seen:
+                seen.add(word)
+                out.append(word)
+    return out
+
+
+def _plain_words(text: str) -> list[str]:
+    return [w.lower() for w in re.findall(r"[A-Za-z]+", text or "")]
+
+
+def _reasons(entry: CatalogueEntry, by_name: set[str], by_unit: set[str], by_other: set[str],
+             semantic: float | None) -> tuple[str, ...]:
+    out = []
+    if by_name:
+        read = ", ".join(f"{token}={english}" for token, english in entry.expanded) if entry.expanded else ""
+        out.append(f"name {entry.name} ({entry.meaning}{'; ' + read if read else ''}) matches "
+                   f"{', '.join(sorted(by_name))}")
+    if by_unit:
+        out.append(f"unit {entry.unit or '-'} is a {entry.quantity}")
+    if by_other:
+        out.append(f"{'comment' if entry.comment else 'value table'} mentions {', '.join(sorted(by_other))}")
+    if semantic is not None:
+        out.append(f"meaning similarity {semantic:.2f}")
+    return tuple(out)

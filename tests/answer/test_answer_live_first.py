@@ -1,0 +1,117 @@
+"""Live-first answers on real cars: a real DBC + real log replayed into a LiveState -> the reading leads the answer,
+health questions answered from the bus, no refusal, no housekeeping signals shown."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from rag_car.answer.assistant import Assistant
+from rag_car.answer.live_answer import LiveAnswerer
+from rag_car.settings import load_settings
+from rag_car.vehicle.catalogue import build_catalogue
+from rag_car.vehicle.live import LiveState
+from rag_car.vehicle.logs import open_log
+
+AUDI = ("eldominio-canbuslogs/audi_a2/noecu.trc", "opendbc/vw_pq.dbc")
+CAMARO = ("eldominio-canbuslogs/camaro/keyonlog.log", "opendbc/gm_global_a_powertrain.dbc")
+
+
+def _replayed(shared_data, pair) -> LiveState:
+    """The log fed frame by frame (arrival = the log's own clock), then ended like a played-out replay."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        state = LiveState([shared_data / pair[1]])
+    with open_log(shared_data / pair[0]) as reading:
+        for message in reading:
+            state.on_frame(message, received_at=message.timestamp)
+    state.set_bus(spec=f"replay:{pair[0]}", state="ended")
+    return state
+
+
+@pytest.fixture()
+def assistant(tmp_path):
+    settings = load_settings(None, {"data_dir": tmp_path / "data", "embedding": {"model": "hash"}})
+    with Assistant(settings) as a:
+        yield a
+
+
+def test_the_audi_coolant_question_leads_with_the_reading(shared_data, assistant):
+    assistant.live = _replayed(shared_data, AUDI)
+    answer = assistant.ask("What's the coolant temperature?")
+    assert answer.live_kind == "reading" and not answer.abstained
+    assert answer.answer.startswith("kombi coolant temperature: 52.5 C") or "52.5 C" in answer.answer.split(".")[0]
+    assert "Kombi_2.Kuehlmitteltemp__4_1__Kombi_2_" in answer.answer
+    assert "do not mention" not in answer.answer
+    first = answer.signals[0]
+    assert (first.message, first.name, first.value) == ("Kombi_2", "Kuehlmitteltemp__4_1__Kombi_2_", 52.5)
+
+
+def test_a_reading_is_aged_on_the_logs_own_clock_and_not_stale_at_its_end(shared_data, assistant):
+    state = _replayed(shared_data, CAMARO)
+    assistant.live = state
+    answer = assistant.ask("What's the coolant temp?")
+    assert answer.signals[0].name == "EngineCoolantTemp" and answer.signals[0].status == "ok"
+    assert "40 C" in answer.answer and "stale" not in answer.answer and "replayed log" in answer.answer
+    # a one-bit flag reads as on/off
+    from rag_car.answer.live_answer import LiveClock
+
+    snapshot = state.snapshot()
+    brake = snapshot.signal("BCMGeneralPlatformStatus.ParkBrakeSwActive")
+    shown = LiveAnswerer().show(brake, build_catalogue(state.db).entry("BCMGeneralPlatformStatus.ParkBrakeSwActive"),
+                                LiveClock.of(snapshot))
+    assert shown.value == "on (1)" and shown.status_key != "stale"
+
+
+def test_health_on_a_healthy_real_car_says_what_was_checked(shared_data, tmp_path):
+    """With the packaged embedding model (the kind of question is read from its similarity to a few descriptions)."""
+    settings = load_settings(None, {"data_dir": tmp_path / "data"})
+    with Assistant(settings, live=_replayed(shared_data, CAMARO)) as assistant:
+        answer = assistant.ask("Any problems with the car right now?")
+    assert answer.live_kind == "health" and not answer.abstained
+    assert answer.answer.startswith("Nothing wrong found: no trouble codes, no lamps on,")
+    assert "Checked:" in answer.answer and "read from the bus for" in answer.answer
+
+
+def test_housekeeping_signals_are_never_shown(shared_data, assistant):
+    assistant.live = _replayed(shared_data, CAMARO)
+    for question in ("is anything wrong?", "what's the rolling counter?", "steering wheel angle right now?"):
+        answer = assistant.ask(question)
+        shown = {s.name for s in answer.signals}
+        assert not shown & {"RollingCounter", "Counter1", "PSCMStatusChecksum"}
+        assert "RollingCounter" not in answer.answer
+
+
+def test_a_silent_bus_makes_every_reading_stale_with_its_reason(shared_data):
+    state = _replayed(shared_data, CAMARO)
+    state.set_bus(state="reconnecting")
+    catalogue = build_catalogue(state.db)
+    live = LiveAnswerer().answer("what's the coolant temp?", state.snapshot(), catalogue)
+    assert live is not None and live.shown[0].status_key == "stale"
+    assert "the bus is reconnecting" in live.text
+
+
+def test_a_document_question_is_left_to_the_documents(shared_data):
+    state = _replayed(shared_data, AUDI)
+    catalogue = build_catalogue(state.db)
+    answerer = LiveAnswerer()
+    assert answerer.answer("what does P0301 mean?", state.snapshot(), catalogue) is None
+    assert answerer.answer("What's the coolant temperature?", state.snapshot(), catalogue).kind == "reading"
+
+
+def test_eval_live_scores_the_right_signal_value_and_refusal(shared_data, tmp_path):
+    from rag_car.answer.evaluate_live import LiveItem, evaluate_live, format_live_report
+
+    settings = load_settings(None, {"data_dir": tmp_path / "data", "embedding": {"model": "hash"}})
+    items = [
+        LiveItem("a", "What's the coolant temp?", "reading", CAMARO[0], CAMARO[1],
+                 ("ECMEngineCoolantTemp.EngineCoolantTemp",), {"ECMEngineCoolantTemp.EngineCoolantTemp": 40.0}),
+        LiveItem("b", "What's the coolant temp?", "reading", CAMARO[0], CAMARO[1],
+                 ("ECMEngineStatus.EngineRPM",), {"ECMEngineStatus.EngineRPM": 0.0}),  # the wrong signal on purpose
+    ]
+    report = evaluate_live(settings, items, shared_data)
+    first, second = report.results
+    assert first.passed and first.signal_ok and first.value_ok and not first.refused
+    assert not second.passed and not second.signal_ok
+    assert report.rate() == 0.5 and "MISS b" in format_live_report(report)
