@@ -79,6 +79,8 @@ def decode_text(data: bytes, path: Path) -> tuple[str, list[str]]:
 # a GB2312 character: two bytes, both 0xA1-0xFE (what GBK-encoded Chinese text is made of, nearly all of it)
 _GB2312_PAIR = re.compile(rb"[\xa1-\xfe][\xa1-\xfe]")
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+# a Chinese text has more than a handful of characters; fewer pairs are as likely two accented Latin-1 letters
+MIN_GBK_CHARACTERS = 4
 
 
 def _as_gbk(data: bytes, path: Path) -> str | None:
@@ -93,8 +95,8 @@ def _as_gbk(data: bytes, path: Path) -> str | None:
         pass
     high = len(_HIGH_BYTE.findall(data))
     paired = 2 * len(_GB2312_PAIR.findall(data))
-    if not high or paired < 0.5 * high:
-        return None  # a few stray bytes: the Windows-1252 reading below, with its warning
+    if paired < 2 * MIN_GBK_CHARACTERS or paired < 0.5 * high:
+        return None  # a few stray bytes (a pasted Latin-1 "°"): the Windows-1252 reading below, with its warning
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError as exc:
