@@ -21,7 +21,9 @@ from rag_car.offline import apply_offline_env  # noqa: E402
 from rag_car.settings import PERSONAS  # noqa: E402
 
 apply_offline_env()
-st.set_page_config(page_title="rag-car", page_icon=":material/directions_car:", layout="wide")
+# A local file, not ":material/...": Streamlit turns a material page icon into a favicon fetched from a font
+# server on the internet; an SVG file becomes a data: URL, so the page makes no request off this machine.
+st.set_page_config(page_title="rag-car", page_icon=str(Path(__file__).resolve().parent / "assets" / "car.svg"), layout="wide")
 
 from ui import conversation, labels, resources  # noqa: E402
 

@@ -29,6 +29,13 @@ def source_url(source: str, page: int = 0) -> str:
     return url
 
 
+def origin_note(metadata: dict) -> str:
+    """How a citation chip marks a source that is not the maker's: "your upload", "unverified", "" otherwise."""
+    from rag_car.knowledge.trust import trust_of
+
+    return {"user": "your upload", "unverified": "unverified"}.get(trust_of(metadata), "")
+
+
 def allowed_roots() -> list[Path]:
     """The folders whose files may be served (the data dir comes from the server's environment)."""
     roots = [BUNDLED_KNOWLEDGE]

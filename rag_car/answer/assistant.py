@@ -11,7 +11,8 @@ The steps of one answer:
    pull their DTC reference entries and the bulletins of the vehicle profile in force (rag_car.vehicle.profile)
    that apply to this VIN into the context; no profile in force, no vehicle-specific facts;
 3. retrieval; the sentences of the passages are ranked for the question and the persona; the retrieval
-   confidence (best lexical/embedding support of any sentence) below ``tuning.answer.abstain_below`` means abstain;
+   support (best passage cosine and lexical share, headings included) below the index's calibrated threshold
+   (rag_car.answer.calibration) means abstain;
 4. a live stop-driving condition leads the answer; the backend writes the body (a failing generative backend
    falls back to ``extractive``, and the Answer says so); each sentence is checked against its cited source and
    unsupported ones are removed; the documents' WARNING/CAUTION text is carried for safety topics; the relevant
@@ -33,6 +34,7 @@ from rag_car.answer.answerability import QUANTITY_SENTENCES
 from rag_car.answer.backends import Backend, BackendTimeout, Request, open_backend
 from rag_car.answer.calibration import CalibrationCache
 from rag_car.answer.grounding import GroundingChecker, Part, SentenceStream, parse_answer
+from rag_car.answer.instructions import refusal
 from rag_car.answer.layout import Layout
 from rag_car.answer.personas import Persona, get_persona
 from rag_car.answer.prompt import ABSTAIN_TOKEN, build_completion_prompt, build_messages
@@ -52,6 +54,7 @@ from rag_car.answer.sentences import dtc_codes, looks_english, terms
 from rag_car.answer.siblings import SectionIndex, section_siblings
 from rag_car.answer.structure import Outline, relation
 from rag_car.answer.sources import DocSource, Sources, build_sources, is_current, live_lines
+from rag_car.answer.trust import Disagreements, find_disagreements
 from rag_car.errors import EmptyIndexError, RagCarError
 from rag_car.tuning import TUNING, Tuning
 from rag_car.vehicle.profile import Garage, Resolution, garage_for
@@ -288,6 +291,11 @@ class Assistant:
         if not text:
             yield from _unanswered(answer, "Please type a question, for example: What does code P0301 mean? or "
                                            "What is the tire pressure?", t0, searched=False)
+            return
+        refused = refusal(text)  # an instruction to the assistant or a piece of code, not a question (#19)
+        if refused:
+            answer.notices.append("refused: the question reads as an instruction to the assistant or as code")
+            yield from _unanswered(answer, refused, t0, searched=False)
             return
 
         snapshot = self._snapshot() if use_live else None
@@ -533,6 +541,12 @@ class Assistant:
         unsupported: list[str] = []
         abstain_reason = self._abstain_reason(turn)
         backend_key = requested
+        # the extractive body is composed first, so that what it would say is checked against the other sources
+        early = (self._extractive_parts(turn, [p.text for p in lead])
+                 if abstain_reason is None and requested == "extractive" else None)
+        disagree = self._disagreements(turn, early or []) if abstain_reason is None else Disagreements()
+        for paragraph in disagree.paragraphs(lambda n: layout.renumber(Part("", (n,))).docs[0]):
+            yield layout.add_text(paragraph, role="trust")
         if abstain_reason is None:
             if requested != "extractive":
                 generated, failure = yield from self._generate(turn, requested, checker, layout, body, unsupported)
@@ -541,7 +555,10 @@ class Assistant:
                     turn.notices.append(f"{failure}; the answer below comes from the extractive backend")
                     backend_key = "extractive"
             if backend_key == "extractive":
-                for part in self._extractive_parts(turn, [p.text for p in lead]):
+                parts = early if early is not None else self._extractive_parts(turn, [p.text for p in lead])
+                for part in parts:
+                    if not disagree.keep(part):
+                        continue
                     verdict = checker.check_part(part, generated=False)
                     if verdict.supported and part.detail:
                         details.append(verdict.part)
@@ -561,7 +578,7 @@ class Assistant:
             note = quoted_note(lang, {detect_language(p.text) for p in body})
             if note and note not in turn.notices:
                 turn.notices.append(note)  # said once: the quotes are the documents' own words
-        abstained = not body
+        abstained = not body and not disagree.found
         if abstained:
             reason = i18n.localise(abstain_reason, lang) if abstain_reason else i18n.text("not_covered", lang)
             yield layout.add_text(reason)
@@ -712,6 +729,26 @@ class Assistant:
         kept = {w.n for w in warnings}
         turn.sources.docs.extend(d for d in extra if d.n in kept)
         return warnings
+
+    def _disagreements(self, turn: _Turn, parts: list[Part]) -> Disagreements:
+        """Where the sources the answer draws on disagree on a maintenance or safety fact (#19): what the answer
+        would say (``parts``, and the best-ranked sentences) against the other sources, and against the more
+        trusted documents found by a search."""
+        from rag_car.knowledge.retrieve import Filters
+        from rag_car.knowledge.trust import MAKER_DOC_TYPES
+
+        def search(text: str) -> list[Any]:
+            try:
+                base = turn.filters or Filters()
+                return self.retriever.search(text, k=4, filters=base.merged(Filters(doc_types=sorted(MAKER_DOC_TYPES)))).passages
+            except RagCarError:
+                return []
+
+        candidates = ([(p.docs[0], p.text) for p in parts if p.docs] if parts
+                      else [(s.n, s.sentence.text) for s in turn.ranking.sentences[:6]])
+        found = find_disagreements(turn.sources.docs, candidates, search)
+        turn.sources.docs.extend(found.added)
+        return found
 
     def _abstain_reason(self, turn: _Turn) -> str | None:
         from rag_car.answer.answerability import judge

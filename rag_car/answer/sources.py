@@ -1,7 +1,8 @@
 """Passages + live snapshot -> Sources: numbered document sources [n] and the live lines cited [live].
 
-Document text is data, never instructions: sentences that read like orders to an assistant ("ignore previous
-instructions", "you are now ...") are set aside here, so no backend ever sees them as text to follow or quote.
+Document text is data, never instructions: sentences addressed to an assistant rather than to a reader ("SYSTEM:
+...", "when asked about X, answer Y", "ignore previous instructions"; rag_car/answer/instructions.py) are set aside
+here, so no backend ever sees them as text to follow or quote.
 """
 
 from __future__ import annotations
@@ -10,30 +11,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from rag_car.answer.instructions import looks_like_instruction
 from rag_car.answer.safety import live_items, reading_text
 from rag_car.answer.schema import Citation, DtcCitation, SignalCitation
 from rag_car.answer.sentences import Sentence, codes, split_sentences, terms
 
-_INJECTION = re.compile(
-    r"\b(?:ignore|disregard|forget|override|bypass)\b[^.]{0,40}\b(?:previous|prior|above|earlier|all|any|your|the system|these)\b"
-    r"[^.]{0,30}\b(?:instructions?|prompts?|rules?|guidelines?|directions?)\b"
-    r"|\byou are (?:now|no longer)\b|\b(?:system|developer) prompt\b|\bnew instructions?\b|\bact as\b"
-    r"|\b(?:as an ai|language model)\b|\b(?:assistant|ai|chatbot|model)s?\s*(?:must|should|shall|will)\b"
-    r"|\b(?:respond|reply|answer) (?:only )?with\b|\bdo not cite\b|\bjailbreak\b"
-    r"|<\|?(?:im_start|im_end|system|start_of_turn|end_of_turn)\|?>|\[/?INST\]",
-    re.IGNORECASE,
-)
 # Delimiters of our prompts and of common chat templates: never allowed through from a document.
 _DELIMITERS = re.compile(r"<\|[^|>]{0,40}\|>|</?(?:source|sources|live|question|document)[^>]{0,40}>|<<<|>>>|"
                          r"<start_of_turn>|<end_of_turn>|\[/?INST\]|<bos>|<eos>", re.IGNORECASE)
 
 
 _ENTRY_HEADING = re.compile(r"^([PCBU][0-3][0-9A-F]{3})\b[\s:-]*(\S.{3,})$")
-
-
-def looks_like_instruction(text: str) -> bool:
-    """True for document text addressed to an AI model rather than to a reader of the manual."""
-    return bool(_INJECTION.search(text or ""))
 
 
 def defang(text: str) -> str:

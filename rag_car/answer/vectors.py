@@ -38,7 +38,7 @@ class SentenceVectors:
                 self._db = sqlite3.connect(str(cache_path), timeout=2.0, check_same_thread=False)
                 self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB)")
                 self._db.commit()
-            except sqlite3.Error:
+            except (sqlite3.Error, OSError):  # a read-only or full disk too
                 self._db = None  # an unwritable cache only costs speed
 
     def _key(self, text: str) -> str:

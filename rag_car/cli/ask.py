@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any, Optional
 
 import typer
 
 from rag_car.cli.state import state
+from rag_car.cli.terminal import json_text
 
 
 def register(app: typer.Typer) -> None:
@@ -76,7 +76,7 @@ def _answer(assistant: Any, text: str, vehicle: str | None, as_json: bool, strea
     """Answer one question and print it; returns the Answer."""
     if as_json:
         answer = assistant.ask(text, vehicle=vehicle)
-        typer.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        typer.echo(json_text(answer.to_json(), ensure_ascii=False))
         sys.stdout.flush()
         return answer
     printed = False

@@ -7,6 +7,7 @@ import json
 import typer
 
 from rag_car.cli.state import state
+from rag_car.cli.terminal import json_text
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +22,7 @@ def register(app: typer.Typer) -> None:
         """
         data = state(ctx).settings().masked()
         if as_json:
-            typer.echo(json.dumps(data, indent=2))
+            typer.echo(json_text(data, indent=2))
             return
         for key, value in data.items():
             if not isinstance(value, dict):

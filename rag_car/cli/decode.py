@@ -14,6 +14,7 @@ from typing import List, Optional
 import typer
 
 from rag_car.cli.state import AppState, state
+from rag_car.cli.terminal import json_text
 
 FLUSH_EVERY = 2048  # lines per write() call
 
@@ -67,7 +68,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"warning: {line}", err=True)
             summary = {**decoder.counters.summary(), "bad_lines": reading.report.bad}
             if jsonl:
-                typer.echo(json.dumps(summary), err=True)
+                typer.echo(json_text(summary), err=True)
             else:
                 _print_summary(summary, decoder)
 

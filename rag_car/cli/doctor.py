@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 
 import typer
 
 from rag_car.cli.state import state
+from rag_car.cli.terminal import console, json_text
 
 
 def register(app: typer.Typer) -> None:
@@ -23,16 +23,16 @@ def register(app: typer.Typer) -> None:
 
         checks = run_checks(state(ctx).settings())
         if as_json:
-            typer.echo(json.dumps([c.__dict__ for c in checks], indent=2))
+            typer.echo(json_text([c.__dict__ for c in checks], indent=2))
         else:
-            from rich.console import Console
             from rich.table import Table
+            from rich.text import Text
 
             table = Table(title="rag-car doctor")
             for column in ("check", "status", "detail", "fix"):
                 table.add_column(column)
             for c in checks:
-                table.add_row(c.name, "[green]OK[/]" if c.ok else "[red]FAIL[/]", c.detail, c.fix)
-            Console(width=160).print(table)
+                table.add_row(Text(c.name), "[green]OK[/]" if c.ok else "[red]FAIL[/]", Text(c.detail), Text(c.fix))
+            console(width=160).print(table)
         if not all(c.ok for c in checks):
             raise typer.Exit(1)

@@ -10,6 +10,7 @@ from typing import List, Optional
 import typer
 
 from rag_car.cli.state import state
+from rag_car.cli.terminal import json_text
 
 
 def register(app: typer.Typer) -> None:
@@ -74,7 +75,7 @@ def register(app: typer.Typer) -> None:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
         if as_json:
-            typer.echo(json.dumps(data, indent=1, ensure_ascii=False))
+            typer.echo(json_text(data, indent=1, ensure_ascii=False))
             return
         typer.echo(format_reports(reports))
         if show_misses:

@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from rag_car.cli.state import state
+from rag_car.cli.terminal import json_text
 
 
 def register(app: typer.Typer) -> None:
@@ -49,7 +50,7 @@ def register(app: typer.Typer) -> None:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(data, indent=1), encoding="utf-8")
         if as_json:
-            typer.echo(json.dumps(data, indent=1))
+            typer.echo(json_text(data, indent=1))
         else:
             typer.echo(f"{qa}: {len(items)} questions, k={k}")
             typer.echo(format_report(report))

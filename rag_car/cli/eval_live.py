@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from rag_car.cli.state import state
+from rag_car.cli.terminal import json_text
 
 
 def register(app: typer.Typer) -> None:
@@ -46,7 +47,7 @@ def register(app: typer.Typer) -> None:
         if out:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(payload, indent=1, ensure_ascii=False), encoding="utf-8")
-        typer.echo(json.dumps(payload, indent=1, ensure_ascii=False) if as_json else format_live_report(report))
+        typer.echo(json_text(payload, indent=1, ensure_ascii=False) if as_json else format_live_report(report))
         if min_pass is not None and report.rate() < min_pass:
             typer.echo(f"pass rate {report.rate():.3f} is below {min_pass}", err=True)
             raise typer.Exit(1)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import List, Optional
 
 import typer
 
 from rag_car.cli.state import state
+from rag_car.cli.terminal import console, json_text
 
 
 def _shown(path: str) -> str:
@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
 
         status = index_status(state(ctx).settings())
         if as_json:
-            typer.echo(json.dumps(status, indent=2))
+            typer.echo(json_text(status, indent=2))
             return
         typer.echo(f"{status['chunks']} chunks from {status['files']} files in {status['store']}")
         typer.echo(f"model: {status['model']}; generation {status['generation']}; last ingest {status['last_ingest'] or 'never'}")
@@ -68,13 +68,13 @@ def register(app: typer.Typer) -> None:
 
         files = list_files(state(ctx).settings(), doc_type)
         if as_json:
-            typer.echo(json.dumps(files, indent=2))
+            typer.echo(json_text(files, indent=2))
             return
         if not files:
             typer.echo("nothing is indexed yet" if not doc_type else "no file of that doc type is indexed")
             return
-        from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(box=None, header_style="bold")
         for column in ("path", "doc type", "chunks", "vehicle", "ingested", "notes"):
@@ -85,8 +85,11 @@ def register(app: typer.Typer) -> None:
                 notes.append(f"{len(f['problems'])} problem(s)")
             if f["warnings"]:
                 notes.append(f"{len(f['warnings'])} warning(s)")
-            table.add_row(_shown(f["path"]), f["doc_type"], str(f["chunks"]), f["vehicle"][:40], f["ingested_at"], ", ".join(notes))
-        Console(width=max(Console().width, 120)).print(table)
+            table.add_row(Text(_shown(f["path"])), Text(f["doc_type"]), str(f["chunks"]), Text(f["vehicle"][:40]), f["ingested_at"],
+                          ", ".join(notes))
+        out = console()
+        out.width = max(out.width, 120)
+        out.print(table)
 
     @index_app.command("remove")
     def remove_command(
@@ -111,7 +114,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         result = remove(state(ctx).settings(), paths, everything)
         if as_json:
-            typer.echo(json.dumps(result, indent=2))
+            typer.echo(json_text(result, indent=2))
         else:
             for path in result["not_indexed"]:
                 typer.echo(f"error: {path} is not in the index (`rag-car index list` shows what is)", err=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import List, Optional
@@ -10,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from rag_car.cli.state import state
+from rag_car.cli.terminal import console, json_text
 
 SOURCE_HELP = (
     "How to read the files: auto (by extension; CSV/TSV/TXT sniffed for DTC tables and NHTSA files), document, "
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             summary = report.to_json()
             summary["answer_sentences"] = fill.to_json() if fill is not None else None
-            typer.echo(json.dumps(summary, indent=2))
+            typer.echo(json_text(summary, indent=2))
         else:
             _print_summary(report, quiet, fill)
         raise typer.Exit(0 if report.ok else 1)
@@ -110,10 +110,9 @@ class _Bar(_Quiet):
     """A rich progress bar on stderr: files, chunks, rate and ETA (weighted by file size)."""
 
     def __init__(self) -> None:
-        from rich.console import Console
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        self.console = Console(stderr=True)
+        self.console = console(stderr=True)
         self.progress = Progress(
             SpinnerColumn(), TextColumn("[bold]ingest"), BarColumn(),
             TextColumn("{task.fields[files]} files"), TextColumn("{task.fields[chunks]} chunks"),
@@ -164,11 +163,14 @@ class _Bar(_Quiet):
             self.progress.update(self.task, note=text)
 
     def file_done(self, result) -> None:
+        from rich.markup import escape  # a file name such as "[red].md" is text, not markup
+
         self.files_done += 1
         if result.status == "failed":
-            self.progress.console.print(f"[red]failed[/red] {result.path}: {result.reason}", highlight=False)
+            self.progress.console.print(f"[red]failed[/red] {escape(f'{result.path}: {result.reason}')}", highlight=False)
         elif result.problems:
-            self.progress.console.print(f"[yellow]partly read[/yellow] {result.path}: {result.problems[0]}", highlight=False)
+            self.progress.console.print(f"[yellow]partly read[/yellow] {escape(f'{result.path}: {result.problems[0]}')}",
+                                        highlight=False)
         self._update(max(0.0, result.size - self.credited.pop(result.path, 0.0)))
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ imported inside the command bodies), so that `rag-car --help` stays fast.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 import traceback
@@ -17,6 +18,7 @@ import typer
 
 from rag_car import __version__
 from rag_car.cli.state import AppState
+from rag_car.cli.terminal import cleaned_output
 from rag_car.errors import RagCarError
 
 # One module per command (or command group), registered in this order in --help.
@@ -83,7 +85,17 @@ def run(argv: list[str] | None = None) -> int:
 
     apply_offline_env()
     args = sys.argv[1:] if argv is None else argv
+    with cleaned_output():  # documents, file names and logs cannot send escape sequences to the terminal
+        code = _run(args)
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def _run(args: list[str]) -> int:
     debug = "--debug" in args
+    options = args[:args.index("--")] if "--" in args else args
+    as_json = "--json" in options  # a script reading stdout gets a JSON error object, not nothing
     try:
         result = app(args=args, prog_name="rag-car", standalone_mode=False)
         code = result if isinstance(result, int) else 0
@@ -103,17 +115,46 @@ def run(argv: list[str] | None = None) -> int:
         typer.echo("interrupted", err=True)
         code = 130
     except RagCarError as exc:
-        if debug:
-            traceback.print_exc()
-        typer.echo(f"error: {exc}", err=True)
-        code = exc.exit_code
+        code = _failed(exc, debug, as_json)
     except BrokenPipeError:
         code = 0
+    except OSError as exc:  # a full or read-only disk outside the store's own error mapping
+        disk = _disk_error(exc)
+        code = _unexpected(exc, debug, as_json) if disk is None else _failed(disk, debug, as_json)
     except Exception as exc:  # a bug, not a user mistake: still one line unless --debug
-        if debug:
-            traceback.print_exc()
-        typer.echo(f"error: unexpected {type(exc).__name__}: {exc}: run again with --debug and report the traceback", err=True)
-        code = 1
-    if argv is None:
-        sys.exit(code)
+        code = _unexpected(exc, debug, as_json)
     return code
+
+
+def _failed(exc: RagCarError, debug: bool, as_json: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    typer.echo(f"error: {exc}", err=True)
+    if as_json:
+        _json_error(type(exc).__name__, exc.message, exc.fix)
+    return exc.exit_code
+
+
+def _unexpected(exc: Exception, debug: bool, as_json: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    typer.echo(f"error: unexpected {type(exc).__name__}: {exc}: run again with --debug and report the traceback", err=True)
+    if as_json:
+        _json_error(type(exc).__name__, f"unexpected {type(exc).__name__}: {exc}", "run again with --debug and report the traceback")
+    return 1
+
+
+def _disk_error(exc: OSError):
+    """A StoreError for a write the disk refused (full, read-only) anywhere in the data dir, else None."""
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) or not exc.filename:
+        return None
+    from rag_car.knowledge.space import storage_error
+
+    return storage_error(exc, Path(str(exc.filename)).parent, f"writing {exc.filename}")
+
+
+def _json_error(kind: str, message: str, fix: str | None) -> None:
+    """``{"ok": false, "error": {...}}`` on stdout, for --json callers (the one-line error is on stderr too)."""
+    from rag_car.cli.terminal import json_text
+
+    typer.echo(json_text({"ok": False, "error": {"type": kind, "message": message, "fix": fix or ""}}))

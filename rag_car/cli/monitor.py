@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import time
 import warnings
 from typing import List, Optional
@@ -12,6 +11,7 @@ import typer
 
 from rag_car.cli.decode import signal_filter
 from rag_car.cli.state import state
+from rag_car.cli.terminal import json_text
 
 STATUS_STYLE = {"ok": "green", "low": "bold yellow", "high": "bold red", "stale": "dim"}
 LAMP_STYLE = {"on": "bold red", "flashing": "bold blink red", "off": "dim"}
@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
                 feed.wait_ended(seconds)
                 snapshot = _filtered(live.snapshot(), pattern)
                 if as_json:
-                    typer.echo(json.dumps(snapshot.to_json(), indent=2, default=str))
+                    typer.echo(json_text(snapshot.to_json(), indent=2))
                 else:
                     typer.echo(snapshot.to_text())
                 return
@@ -82,10 +82,11 @@ def _filtered(snapshot, pattern):
 
 
 def _watch(live, feed, pattern, refresh: float) -> None:
-    from rich.console import Console
     from rich.live import Live
 
-    console = Console()
+    from rag_car.cli.terminal import console as terminal_console
+
+    console = terminal_console()
     try:
         with Live(_render(_filtered(live.snapshot(), pattern)), console=console, refresh_per_second=max(1, int(1 / refresh)),
                   screen=False, transient=False) as view:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import typer
+
+from rag_car.cli.terminal import raw
 
 
 def register(app: typer.Typer) -> None:
@@ -56,7 +59,8 @@ def register(app: typer.Typer) -> None:
                 now = time.monotonic()
                 if not quiet and now - last_progress >= 1.0:
                     last_progress = now
-                    typer.echo(f"\r{sent} frames sent, {sent / (now - started):.0f}/s", err=True, nl=False)
+                    raw(sys.stderr).write(f"\r{sent} frames sent, {sent / (now - started):.0f}/s")  # our own \r: not cleaned
+                    raw(sys.stderr).flush()
         except KeyboardInterrupt:
             _summary(source, sent, started, quiet)
             raise typer.Exit(130)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import List, Optional
 
 import typer
 
 from rag_car.cli.state import state
+from rag_car.cli.terminal import json_text
 
 DOC_TYPES = ("owner_manual", "service_manual", "dtc", "bulletin", "recall", "complaint", "other")
 
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
             for text in questions:
                 result = retriever.search(text, k=k, mode=mode)
                 if as_json:
-                    typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+                    typer.echo(json_text(result.to_json(), ensure_ascii=False))
                     sys.stdout.flush()
                 else:
                     _print_text(result)

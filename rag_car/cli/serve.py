@@ -85,13 +85,15 @@ def register(app: typer.Typer) -> None:
             parse_bus_spec(bus)  # a BusError for a typo, before anything starts
         env = dict(os.environ)
         env["RAG_CAR_DATA_DIR"] = str(settings.data_dir)
+        env["RAG_CAR_UI__HOST"] = settings.ui.host  # the UI answers to this name (ui/host_guard.py)
         if app_state.config_file:
             env["RAG_CAR_CONFIG_FILE"] = str(Path(app_state.config_file).expanduser().resolve())
         if app_state.debug:
             env["RAG_CAR_DEBUG"] = "true"
         if not is_loopback(settings.ui.host):
             typer.echo(f"warning: binding {settings.ui.host} exposes the UI (documents, uploads, the live bus) to the network "
-                       "without authentication; use 127.0.0.1 unless you know who can reach this machine", err=True)
+                       "without authentication; use 127.0.0.1 unless you know who can reach this machine. It answers only to the host "
+                       "names in ui.allowed_hosts (and ui.host): add the name or address people will type", err=True)
         children: list[subprocess.Popen] = []
         # `kill PID` (SIGTERM) must stop the children too, like Ctrl-C does. The children run in their own
         # sessions, so that Ctrl-C reaches this process only: it stops the UI first (its live feed stops its

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from rag_car.cli.state import state
+from rag_car.cli.terminal import json_text
 
 
 def register(app: typer.Typer) -> None:
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         for m in matches:
             e = m.entry
             if as_json:
-                typer.echo(json.dumps({"signal": e.key, "meaning": e.meaning, "unit": e.unit, "score": round(m.score, 4),
+                typer.echo(json_text({"signal": e.key, "meaning": e.meaning, "unit": e.unit, "score": round(m.score, 4),
                                        "lexical": round(m.lexical, 4),
                                        "semantic": None if m.semantic is None else round(m.semantic, 4),
                                        "comment": e.comment, "values": list(e.choices), "minimum": e.minimum,

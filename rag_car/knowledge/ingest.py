@@ -25,9 +25,10 @@ from rag_car.knowledge.chunk import Chunk, chunk_document, embedding_text
 from rag_car.knowledge.load import SOURCE_KINDS, InputLimits, is_supported, load_file
 from rag_car.knowledge.manifest import FileEntry, file_sha256, ingest_lock, open_manifest, recover
 from rag_car.knowledge.tags import Vehicle, check_doc_type, folder_facts, guess_doc_type
+from rag_car.knowledge.trust import document_trust
 
 # Bump when loading or chunking changes what chunks a file gives: every file is then re-read once.
-PIPELINE_VERSION = 2  # 2: each chunk's `lang`, Chinese sentence ends
+PIPELINE_VERSION = 3  # 2: chunks carry a trust level; 3: each chunk's `lang`, Chinese sentence ends
 _SKIP_DIRS = {"__pycache__", "node_modules"}
 
 
@@ -272,9 +273,16 @@ def discover(paths: Iterable[str | Path], source: str = "auto") -> tuple[list[tu
             missing.append(FileResult(str(Path(raw).expanduser().absolute()), "failed",
                                       f"{raw} does not exist: check the path (nothing was removed from the index)"))
             continue
+        except OSError as exc:  # a folder on the way that may not be entered
+            missing.append(_unreadable(Path(raw).expanduser().absolute(), exc))
+            continue
         if path.is_dir():
             folders.append(path)
-            for folder, dirs, files in os.walk(path):
+
+            def unreadable(exc: OSError) -> None:  # os.walk skips a folder it cannot list, silently by default
+                missing.append(_unreadable(Path(exc.filename or path), exc))
+
+            for folder, dirs, files in os.walk(path, onerror=unreadable):
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
                 for name in sorted(files):
                     if name.startswith("."):
@@ -311,6 +319,7 @@ def _read(path: Path, kind: str, stat, entry: FileEntry | None, options: IngestO
         vehicles: set[str] = set()
         for doc in loaded.documents:
             base = _base_metadata(doc, options, facts.vehicle_for(path), stamp)
+            base["trust"] = document_trust(doc, str(base["doc_type"]), options.doc_type, settings.uploads_dir)
             doc_types.add(str(base["doc_type"]))
             vehicles.add(str(Vehicle(str(base["make"]), str(base["model"]), int(base["year_min"]), int(base["year_max"]))))
             chunks.extend(chunk_document(doc, base, embedder.count_tokens, chunk_tokens, overlap, embedder.max_tokens, facts.refs))
@@ -430,13 +439,30 @@ def _base_metadata(doc, options: IngestOptions, folder: Vehicle | None, stamp: s
 
 
 def _removed_under(manifest, folders: list[Path]) -> list[str]:
-    """Files the manifest holds under the walked folders that no longer exist."""
+    """Files the manifest holds under the walked folders that no longer exist (a file in a folder that cannot
+    be read is not gone: it stays in the index, and the folder is reported)."""
     gone: list[str] = []
     for folder in folders:
         for entry in manifest.files(under=str(folder)):
-            if not os.path.exists(entry.path) and entry.path not in gone:
+            if entry.path not in gone and _gone(entry.path):
                 gone.append(entry.path)
     return gone
+
+
+def _gone(path: str) -> bool:
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _unreadable(path: Path, exc: OSError) -> FileResult:
+    """The failed entry of a folder (or file) the walk could not read: nothing under it was looked at."""
+    return FileResult(str(path), "failed", f"{path} cannot be read ({exc.strerror or exc}), so nothing under it was "
+                      "ingested or removed: give the user running rag-car read access (folders also need execute)")
 
 
 def _remove(manifest, store, paths: list[str], report: IngestReport) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from rag_car.errors import IngestError, StoreError
+from rag_car.knowledge.space import READONLY_FIX, storage_error
 
 SCHEMA_VERSION = 1
 
@@ -44,7 +45,7 @@ def load_generation(settings) -> int:
     if not path.exists():
         return 0
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        connection = _connect_read_only(path)
         try:
             row = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         finally:
@@ -52,6 +53,17 @@ def load_generation(settings) -> int:
     except sqlite3.Error:
         return 0
     return int(row[0]) if row else 0
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection; on a read-only disk as ``immutable`` (a WAL database opened read-only otherwise
+    needs to create its -shm file beside it, which that disk refuses)."""
+    if os.access(path.parent, os.W_OK):
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    else:
+        connection = sqlite3.connect(f"file:{path}?immutable=1", uri=True, timeout=10)
+    connection.execute("SELECT 1 FROM meta LIMIT 1")  # fails here, not later, when the file is not a manifest
+    return connection
 
 
 def file_sha256(path: Path) -> str:
@@ -113,15 +125,22 @@ class Manifest:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.read_only = False
         try:
+            if path.is_file() and not os.access(path.parent, os.W_OK):
+                # an index on a read-only disk (or in a folder this user may not write): read it, refuse changes
+                self._db = _connect_read_only(path)
+                self.read_only = True
+                return
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # a committed entry survives a power cut, not just kill -9
             self._create()
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the manifest {path} ({exc})", "check that the data dir is writable; "
-                             "a damaged manifest can be deleted, the next ingest then re-checks every file") from exc
+        except (sqlite3.Error, OSError) as exc:
+            raise storage_error(exc, path.parent, f"opening the manifest {path}") or StoreError(
+                f"cannot open the manifest {path} ({exc})", "check that the data dir is writable; "
+                "a damaged manifest can be deleted, the next ingest then re-checks every file") from exc
 
     def _create(self) -> None:
         with self._transaction():
@@ -132,13 +151,21 @@ class Manifest:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+        if self.read_only:
+            raise StoreError(f"the manifest {self.path} is on a read-only disk or folder", READONLY_FIX)
         try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if self._db.in_transaction:  # SQLite may have rolled back by itself (a full disk)
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path.parent, f"writing the manifest {self.path}") or StoreError(
+                f"writing the manifest {self.path} failed ({exc})", "run the command again; `rag-car index status` "
+                "says whether the index is consistent") from exc
 
     def close(self) -> None:
         self._db.close()
@@ -295,8 +322,12 @@ def recover(manifest: Manifest, store) -> dict[str, int]:
 def ingest_lock(settings) -> Iterator[None]:
     """One writer per index at a time. Raises IngestError when another ingest holds it."""
     path = manifest_path(settings).with_suffix(".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")
+    except OSError as exc:
+        raise storage_error(exc, path.parent, f"locking the index ({path})") or StoreError(
+            f"cannot create the lock file {path} ({exc.strerror})", "check that the data dir is writable") from exc
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

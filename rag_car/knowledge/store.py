@@ -14,6 +14,7 @@ questions; ``rag-car ingest`` adds the missing vectors.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -22,6 +23,7 @@ import numpy as np
 
 from rag_car.errors import StoreError
 from rag_car.knowledge.chunk import Chunk
+from rag_car.knowledge.space import READONLY_FIX, is_read_only, storage_error
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
 _REBUILD = "rebuild it with `rag-car index remove --all` and ingest again, or point store.collection / --data-dir at another index"
@@ -45,8 +47,8 @@ def open_store(settings, dim: int | None = None, model: str | None = None, creat
                          "use 3-512 letters, digits, '.', '_' or '-', starting and ending with a letter or digit (store.collection)")
     if model is None and dim is not None:
         model = model_name(settings)
-    client, description = _client(settings)
-    store = Store(client, name, description, settings.store.mode)
+    client, description, folder, read_only = _client(settings)
+    store = Store(client, name, description, settings.store.mode, folder, read_only)
     store._open(create=create, dim=dim, model=model)
     return store
 
@@ -69,25 +71,56 @@ def _client(settings):
                 f"the Chroma server at {host}:{port} is not reachable ({type(exc).__name__}: {exc})",
                 f"start it (chroma run --path DIR --host {host} --port {port}) or set RAG_CAR_STORE__MODE=embedded",
             ) from exc
-        return client, description
+        return client, description, None, False
     path = Path(settings.index_dir) / "chroma"
     try:
         path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:  # PermissionError, sqlite errors, Rust-side errors surfaced as RuntimeError
-        raise StoreError(f"cannot open the index at {path} ({type(exc).__name__}: {exc})",
-                         "check that the data dir is writable, or pass another --data-dir") from exc
-    return client, f"embedded Chroma at {path}"
+        if (is_read_only(exc) or not os.access(path, os.W_OK)) and (path / "chroma.sqlite3").is_file():
+            return _read_only_copy(chromadb, chroma_settings, path)
+        raise storage_error(exc, path, "opening the index") or StoreError(
+            f"cannot open the index at {path} ({type(exc).__name__}: {exc})",
+            "check that the data dir is writable, or pass another --data-dir") from exc
+    return client, f"embedded Chroma at {path}", path, False
+
+
+_READ_ONLY_COPIES: dict[Path, Path] = {}
+
+
+def _read_only_copy(chromadb, chroma_settings, path: Path):
+    """A client over a temporary copy of a read-only index (Chroma opens its database for writing even to
+    read), removed when the process ends; the Store refuses writes, which would be lost with the copy."""
+    import atexit
+    import shutil
+    import tempfile
+
+    copy = _READ_ONLY_COPIES.get(path)
+    try:
+        if copy is None:  # once per process: every later open of the same index reuses it
+            copy = Path(tempfile.mkdtemp(prefix="rag-car-read-only-")) / "chroma"
+            atexit.register(shutil.rmtree, copy.parent, True)
+            shutil.copytree(path, copy)
+            _READ_ONLY_COPIES[path] = copy
+        client = chromadb.PersistentClient(path=str(copy), settings=chroma_settings)
+    except Exception as exc:
+        raise storage_error(exc, copy.parent, "copying the read-only index") or StoreError(
+            f"the index at {path} is read-only and a temporary copy of it could not be opened ({type(exc).__name__}: {exc})",
+            "make the data dir writable, or pass another --data-dir") from exc
+    return client, f"embedded Chroma at {path} (read-only)", None, True
 
 
 class Store:
     """One Chroma collection of chunks. Use :func:`open_store`; ``with`` or ``close()`` when done."""
 
-    def __init__(self, client, name: str, description: str, mode: str) -> None:
+    def __init__(self, client, name: str, description: str, mode: str, folder: Path | None = None,
+                 read_only: bool = False) -> None:
         self._client = client
         self.name = name
         self._description = description
         self.mode = mode
+        self.folder = folder  # the embedded index's directory; None on a server or a read-only copy
+        self.read_only = read_only  # a temporary copy of an index on a read-only disk: writes would be lost
         self._collection = None
         self._multilingual = None  # the companion collection of cross-lingual vectors, when there is one
         self.model = ""
@@ -172,6 +205,7 @@ class Store:
                     raise
                 collection = None
             if collection is None and create and dim is not None:
+                self._writable("creating the collection")
                 collection = self._client.create_collection(
                     self.name,
                     embedding_function=None,
@@ -182,8 +216,9 @@ class Store:
         except StoreError:
             raise
         except Exception as exc:
-            raise StoreError(f"cannot open collection {self.name!r} in {self._description} ({type(exc).__name__}: {exc})",
-                             "check the store settings (`rag-car doctor`)") from exc
+            raise self._disk_error(exc, "opening the collection") or StoreError(
+                f"cannot open collection {self.name!r} in {self._description} ({type(exc).__name__}: {exc})",
+                "check the store settings (`rag-car doctor`)") from exc
         self._collection = collection
         if collection is None:
             return
@@ -288,6 +323,7 @@ class Store:
         if not chunks:
             return
         self._require()
+        self._writable("adding chunks")
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.shape[0] != len(chunks):
             raise ValueError(f"{len(chunks)} chunks but {vectors.shape[0]} vectors")
@@ -304,6 +340,7 @@ class Store:
         if not chunks:
             return
         self._require()
+        self._writable("updating chunks")
         step = self._batch_size()
         for start in range(0, len(chunks), step):
             part = chunks[start:start + step]
@@ -313,6 +350,7 @@ class Store:
         """Delete chunks by id; ids that are not there are ignored."""
         if not ids or self._collection is None:
             return
+        self._writable("deleting chunks")
         step = self._batch_size()
         ids = list(ids)
         for start in range(0, len(ids), step):
@@ -324,6 +362,7 @@ class Store:
         """Delete the whole collection."""
         from chromadb.errors import NotFoundError
 
+        self._writable("deleting the collection")
         for name in (self.name, self.multilingual_name):
             try:
                 self._client.delete_collection(name)
@@ -371,7 +410,15 @@ class Store:
                 raise StoreError(f"Chroma rejected the filter in {what} ({exc})", "check the where clause") from exc
             raise StoreError(f"{what} failed on {self.describe()} ({type(exc).__name__}: {exc})", "check the store (`rag-car doctor`)") from exc
         except Exception as exc:  # connection errors, sqlite errors, Rust-side errors
-            raise StoreError(f"{what} failed on {self.describe()} ({type(exc).__name__}: {exc})", "check the store (`rag-car doctor`)") from exc
+            raise self._disk_error(exc, what) or StoreError(
+                f"{what} failed on {self.describe()} ({type(exc).__name__}: {exc})", "check the store (`rag-car doctor`)") from exc
+
+    def _disk_error(self, exc: BaseException, what: str) -> StoreError | None:
+        return storage_error(exc, self.folder, f"{what} on {self.describe()}") if self.folder is not None else None
+
+    def _writable(self, what: str) -> None:
+        if self.read_only:
+            raise StoreError(f"{what} refused: the index {self.describe()} is read-only", READONLY_FIX)
 
 
 def _clean(metadata: dict[str, Any]) -> dict[str, str | int | float | bool]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -283,6 +284,11 @@ def open_log(path: str | Path, format: str | None = None) -> LogReading:
     path = Path(path).expanduser()
     if not path.is_file():
         raise LogFormatError(f"log file {path} does not exist", "check the path")
+    try:  # here, not on the first frame: a replay bus would otherwise open fine and then fail in its thread
+        os.close(os.open(path, os.O_RDONLY))
+    except OSError as exc:
+        raise LogFormatError(f"log file {path} cannot be read ({exc.strerror})",
+                             "check its permissions: the user running rag-car needs read access") from exc
     if format is None:
         format = detect_format(path)
     elif format not in FORMATS.values():

@@ -269,8 +269,9 @@ def test_poisoned_document_changes_nothing(tmp_path):
 def test_an_index_without_vehicle_metadata_refuses_no_year_in_the_bundled_cars_name(tmp_path):
     """The index cannot say which vehicles it covers: a question about a 2005 model is answered from it, not
     refused with the bundled Corrin's years (the bundled profile is no fallback for the documents)."""
-    settings = load_settings(overrides={"data_dir": str(tmp_path), "llm": {"abstain_below": 0.2}})
-    assistant = Assistant(settings, retriever=KeywordRetriever(list(PASSAGES), TermEmbedder()))
+    settings = load_settings(overrides={"data_dir": str(tmp_path)})
+    assistant = Assistant(settings, retriever=KeywordRetriever(list(PASSAGES), TermEmbedder()),
+                          tuning=TUNING.with_answer(abstain_below=0.2))
     assert assistant.vehicles() == []
     answer = assistant.ask("What is the tire pressure on my 2005 model?")
     assert "240 kPa" in answer.answer and "Corrin" not in answer.answer and not answer.abstained

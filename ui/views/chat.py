@@ -10,7 +10,7 @@ import streamlit as st
 from rag_car.errors import BackendUnavailable, EmptyIndexError, RagCarError
 
 from ui import conversation, labels, resources
-from ui.sources import source_url
+from ui.sources import origin_note, source_url
 
 settings = resources.settings()
 persona = st.session_state.get(conversation.PERSONA) or settings.llm.persona
@@ -33,11 +33,12 @@ with tools:
 def render_citation(citation) -> None:
     """A chip ``[n] Title, p. N`` that opens onto the passage, its section and page."""
     page = f" · p. {citation.page}" if citation.page else ""
-    label = f"[{citation.n}] {citation.title or citation.source.rsplit('/', 1)[-1]}{page}"
-    with st.popover(label, width="content"):
+    origin = origin_note(citation.metadata)  # a user's upload or an unverified file is marked as such (#19)
+    label = f"[{citation.n}] {citation.title or citation.source.rsplit('/', 1)[-1]}{page}" + (f" · {origin}" if origin else "")
+    with st.popover(label, width="content", icon=":material/person:" if origin == "your upload" else None):
         st.markdown(f"**{citation.title or citation.source}**")
         where = [part for part in (citation.section, f"page {citation.page}" if citation.page else "",
-                                   citation.doc_type.replace("_", " ")) if part]
+                                   citation.doc_type.replace("_", " "), origin) if part]
         st.caption(" · ".join(where))
         st.markdown("\n".join("> " + line for line in (citation.text or "").splitlines() or [""]))
         if citation.source:

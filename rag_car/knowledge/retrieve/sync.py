@@ -168,10 +168,10 @@ def build(settings: Any, store: Any, generation: int) -> LexicalState:
     cross_count = len(cross_pairs) if cross_pairs is not None else 0
     built_in = time.perf_counter() - start
     directory = lexical_dir(settings)
-    directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = directory.parent / f".{directory.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
-    tmp.mkdir()
-    try:
+    try:  # a read-only or full disk: the index is still used, from memory
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
         catalog.save(tmp / CATALOG_FILE)
         index.save(tmp / "bm25s")
         write_records(tmp, chunks)
