@@ -160,6 +160,22 @@ def check_bus(settings: Settings, timeout_s: float) -> Check:
             return Check(name, True, f"{spec} interface exists")
         return Check(name, False, f"network interface {spec.channel} does not exist",
                      f"bring it up (ip link set {spec.channel} up) or use another bus spec")
+    if spec.kind == "elm327":
+        from rag_car.vehicle.elm327.link import tcp_address
+
+        address = tcp_address(spec)
+        if address is None:
+            if Path(spec.channel).exists():
+                return Check(name, True, f"{spec}: the adapter's port exists")
+            return Check(name, False, f"serial port {spec.channel} does not exist",
+                         "plug the adapter in (USB: ls /dev/ttyUSB*; Bluetooth: rfcomm bind 0 ADDRESS)")
+        try:
+            with socket.create_connection(address, timeout=timeout_s):
+                pass
+            return Check(name, True, f"{spec} is listening")
+        except OSError as exc:
+            return Check(name, False, f"{spec} is not reachable ({_reason(exc)})",
+                         "join the adapter's Wi-Fi, or start one: rag-car simulate --elm327 127.0.0.1:35000")
     if spec.kind == "replay":
         path = Path(spec.channel).expanduser()
         if path.is_file():

@@ -95,7 +95,7 @@ class StoreSettings(BaseModel):
 class CanSettings(BaseModel):
     """The live bus: where frames come from and how they are decoded."""
 
-    bus: str = Field("virtual:rag-car", description="bus spec: virtual:CH, remote:ws://HOST:PORT/, socketcan:IF, udp:GROUP, replay:FILE")
+    bus: str = Field("virtual:rag-car", description="bus spec: virtual:CH, remote:ws://HOST:PORT/, socketcan:IF, udp:GROUP, replay:FILE, elm327:PORT (an OBD-II adapter)")
     dbc: list[Path] = Field(default_factory=list, description="DBC files; empty: every DBC in the bundled dbc/")
     history: int = Field(600, gt=0, description="readings kept per signal")
     stale_factor: float = Field(3.0, gt=0, description="a signal is stale after this many cycle times without an update")

@@ -27,9 +27,14 @@ class FeedStatus:
     error: str = ""
     fix: str = ""
     reconnects: int = 0
+    progress: str = ""  # an OBD-II adapter coming up: "initialising adapter", "reading trouble codes", ..., "live"
+    progress_step: int = 0  # which step, of progress_steps before "live"
+    progress_steps: int = 0
 
     @property
     def receiving(self) -> bool:
+        if self.progress:  # an OBD-II adapter: no frames, it is polled; receiving once its readings come in
+            return self.state == "connected" and self.progress == "live"
         return self.state == "connected" and self.last_frame_age_s is not None and self.last_frame_age_s < 5.0
 
     @property
@@ -41,14 +46,14 @@ class LiveFeed:
     """A LiveState fed from ``spec``; ``session`` is the diagnostics session or None."""
 
     def __init__(self, spec: str, live: Any, session: Any = None, **feed_options: Any) -> None:
-        from rag_car.vehicle.feed import Feed
+        from rag_car.vehicle.feed import create_feed
 
         self.spec = spec
         self.live = live
         self.session = session
         listeners = list(getattr(session, "listeners", []) or [])
         options = {"retry_first": True, "max_backoff_s": MAX_BACKOFF_S, **feed_options}
-        self.feed = Feed(spec, live, listeners=listeners, **options)
+        self.feed = create_feed(spec, live, listeners=listeners, **options)
 
     def start(self, timeout_s: float = 2.0) -> "LiveFeed":
         self.feed.start(timeout_s=timeout_s)
@@ -76,7 +81,9 @@ class LiveFeed:
             spec=str(bus.get("spec") or self.spec), state=state, frames=int(bus.get("frames") or 0),
             last_frame_age_s=bus.get("last_frame_age_s"),
             error=(error.message if error is not None else str(bus.get("error") or "")),
-            fix=(error.fix or "") if error is not None else "", reconnects=int(bus.get("reconnects") or 0))
+            fix=(error.fix or "") if error is not None else str(bus.get("fix") or ""), reconnects=int(bus.get("reconnects") or 0),
+            progress=str(bus.get("progress") or ""), progress_step=int(bus.get("progress_step") or 0),
+            progress_steps=int(bus.get("progress_steps") or 0))
 
 
 def start_live_feed(settings: Any) -> LiveFeed:
@@ -96,7 +103,7 @@ def start_live_feed(settings: Any) -> LiveFeed:
     except ImportError:
         session = None
     feed = LiveFeed(settings.can.bus, live, session=session).start()
-    if session is not None and getattr(settings.can, "poll_obd", False):
+    if session is not None and getattr(settings.can, "poll_obd", False) and not feed.feed.polls_obd:
         from rag_car.vehicle.diagnostics.session import FeedSender  # type: ignore[attr-defined]
 
         session.start_polling(FeedSender(feed.feed))  # OBD-II requests go out on the feed's bus

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         question: str = typer.Argument(..., help='The question, or "-" to read one question per line from standard input.'),
         persona: Optional[str] = typer.Option(None, "--persona", help="owner (plain words, what to do now) or technician (codes, specs, procedures)."),
         vehicle: Optional[str] = typer.Option(None, "--vehicle", help='Answer for this vehicle, e.g. "Aldmoor Corrin 2021" (default: the VIN read from the bus).'),
-        bus: Optional[str] = typer.Option(None, "--bus", help="Listen to this bus first so live data grounds the answer, e.g. remote:ws://127.0.0.1:54701/."),
+        bus: Optional[str] = typer.Option(None, "--bus", help="Listen to this bus first so live data grounds the answer, e.g. remote:ws://127.0.0.1:54701/ or elm327:/dev/ttyUSB0 (an OBD-II adapter)."),
         listen: Optional[float] = typer.Option(None, "--listen", min=0, help="Seconds to listen to --bus before answering (default 2)."),
         backend: Optional[str] = typer.Option(None, "--backend", help="extractive (default), llamacpp, ollama or openai."),
         profile: Optional[str] = typer.Option(None, "--profile", help="The vehicle profile to apply when the bus's VIN does not name one (see `rag-car vehicle list`)."),

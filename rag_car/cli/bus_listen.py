@@ -29,7 +29,7 @@ class Listening:
 def listen_to_bus(settings: Any, spec: str, seconds: float) -> Listening:
     """Start listening to ``spec`` and wait ``seconds`` so that the state holds current readings.
     Raises BusError when the bus cannot be opened (the CLI prints it)."""
-    from rag_car.vehicle.feed import Feed
+    from rag_car.vehicle.feed import create_feed
     from rag_car.vehicle.live import live_state_from_settings
 
     from rag_car.vehicle.diagnostics.session import FeedSender, attach_passive
@@ -37,9 +37,11 @@ def listen_to_bus(settings: Any, spec: str, seconds: float) -> Listening:
     state = live_state_from_settings(settings)
     # the DTC broadcast, the lamp signals, the VIN; OBD-II polling (which transmits) only when can.poll_obd is on
     session = attach_passive(settings, state)
-    feed = Feed(spec, state, listeners=list(session.listeners)).start()
-    if getattr(settings.can, "poll_obd", False):
+    feed = create_feed(spec, state, listeners=list(session.listeners)).start()
+    if getattr(settings.can, "poll_obd", False) and not feed.polls_obd:
         session.start_polling(FeedSender(feed))  # requests go out on the bus being listened to
-    if seconds > 0:
+    if feed.polls_obd:
+        feed.wait_live(max(seconds, 10.0))  # an adapter needs a few round trips before it has readings
+    elif seconds > 0:
         time.sleep(seconds)
     return Listening(state=state, feed=feed, session=session)

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         persona: Optional[str] = typer.Option(None, "--persona", help="owner (default) or technician."),
         vehicle: Optional[str] = typer.Option(None, "--vehicle", help='The vehicle, e.g. "Aldmoor Corrin 2021" (default: the VIN read from the bus).'),
-        bus: Optional[str] = typer.Option(None, "--bus", help="Keep listening to this bus during the chat, e.g. remote:ws://127.0.0.1:54701/."),
+        bus: Optional[str] = typer.Option(None, "--bus", help="Keep listening to this bus during the chat, e.g. remote:ws://127.0.0.1:54701/ or elm327:/dev/ttyUSB0."),
         backend: Optional[str] = typer.Option(None, "--backend", help="extractive (default), llamacpp, ollama or openai."),
     ) -> None:
         """Talk to the assistant: follow-up questions work ("and the rear ones?"); /help lists the commands.

@@ -39,6 +39,7 @@ COMMAND_MODULES = [
     "rag_car.cli.monitor",
     "rag_car.cli.replay",
     "rag_car.cli.simulate",
+    "rag_car.cli.clear_codes",
     "rag_car.cli.vehicle_add",
     "rag_car.cli.vehicle_list",
     "rag_car.cli.vehicle_show",

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
     @app.command("monitor")
     def monitor(
         ctx: typer.Context,
-        bus: Optional[str] = typer.Option(None, "--bus", help="Bus spec: virtual:CH, remote:ws://HOST:PORT/, socketcan:IF, udp:GROUP, replay:FILE[?speed=X|max][&loop=1]. Default: can.bus."),
+        bus: Optional[str] = typer.Option(None, "--bus", help="Bus spec: virtual:CH, remote:ws://HOST:PORT/, socketcan:IF, udp:GROUP, replay:FILE[?speed=X|max][&loop=1], elm327:/dev/ttyUSB0 or elm327:socket://HOST:PORT. Default: can.bus."),
         dbc: Optional[List[str]] = typer.Option(None, "--dbc", help="A DBC file; repeat for several (CHANNEL=FILE for one channel). Default: can.dbc, else the bundled dbc/."),
         match: Optional[str] = typer.Option(None, "--filter", help="Only signals whose Message.Signal name matches this regular expression."),
         once: bool = typer.Option(False, "--once", help="Listen for --listen seconds, print one snapshot and exit."),
@@ -52,7 +52,10 @@ def register(app: typer.Typer) -> None:
         seconds = settings.can.listen_s if listen is None else listen
         with open_feed(settings.can.bus, live, listeners=listeners, retry_first=not once) as feed:
             if once:
-                feed.wait_ended(seconds)
+                if feed.polls_obd:  # an adapter: wait for its first round of readings (set-up takes a few seconds)
+                    feed.wait_live(max(seconds, 10.0))
+                else:
+                    feed.wait_ended(seconds)
                 snapshot = _filtered(live.snapshot(), pattern)
                 if as_json:
                     typer.echo(json_text(snapshot.to_json(), indent=2))
@@ -108,6 +111,8 @@ def _render(snapshot):
     head = Text()
     head.append(f"{bus.get('spec') or 'bus'}  ", style="bold")
     head.append(str(bus.get("state", "unknown")), style="green" if bus.get("state") == "connected" else "yellow")
+    if bus.get("progress") and bus["progress"] != "live":
+        head.append(f" ({bus['progress']}...)", style="yellow")
     head.append(f"   {bus.get('frames', 0)} frames")
     if bus.get("frames_per_s"):
         head.append(f", {bus['frames_per_s']:.0f}/s")

@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         port: Optional[int] = typer.Option(None, "--port", help="Port of the web UI (default 8501)."),
         host: Optional[str] = typer.Option(None, "--host", help="Address to bind (default 127.0.0.1; anything else exposes the UI to the network)."),
-        bus: Optional[str] = typer.Option(None, "--bus", help="Bus spec the live page listens to, e.g. remote:ws://127.0.0.1:54701/ or socketcan:can0."),
+        bus: Optional[str] = typer.Option(None, "--bus", help="Bus spec the live page listens to, e.g. remote:ws://127.0.0.1:54701/, socketcan:can0 or elm327:/dev/ttyUSB0."),
         with_simulator: bool = typer.Option(False, "--with-simulator", help="Also start the simulated vehicle (scenario from settings) on loopback and listen to it."),
         scenario: Optional[str] = typer.Option(None, "--scenario", help="Simulator scenario with --with-simulator (default: can.scenario)."),
     ) -> None:

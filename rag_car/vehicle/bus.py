@@ -2,7 +2,8 @@
 
 A small registry maps each spec kind to a factory, imported lazily, after python-can's own
 ``interfaces`` table: ``virtual`` (in this process), ``remote`` (python-can-remote over loopback),
-``socketcan``, ``udp`` (python-can's udp_multicast) and ``replay`` (a log file, see replay.py).
+``socketcan``, ``udp`` (python-can's udp_multicast) and ``replay`` (a log file, see replay.py). ``elm327`` is
+no CAN bus: rag_car.vehicle.elm327 polls it, and opening it here says so.
 """
 
 from __future__ import annotations
@@ -78,12 +79,19 @@ def _replay(spec: BusSpec, **kwargs: Any) -> "can.BusABC":
     return ReplayBus(spec.channel, speed=spec.speed, loop=spec.loop, **kwargs)
 
 
+def _elm327(spec: BusSpec, **kwargs: Any) -> "can.BusABC":
+    raise BusError(f"{spec} is an OBD-II adapter, not a CAN bus: it gives OBD-II answers, not frames",
+                   "read it with rag-car monitor, ask --bus, chat --bus or serve --bus; "
+                   "commands that need CAN frames (decode, replay --to, simulate --bus) need a CAN bus")
+
+
 BUS_FACTORIES: dict[str, Callable[..., "can.BusABC"]] = {
     "virtual": _virtual,
     "remote": _remote,
     "socketcan": _socketcan,
     "udp": _udp,
     "replay": _replay,
+    "elm327": _elm327,
 }
 assert tuple(BUS_FACTORIES) == BUS_KINDS
 

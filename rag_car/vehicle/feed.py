@@ -39,6 +39,8 @@ class _BusWatch(can.Listener):
 class Feed:
     """Runs in a background thread; see :func:`open_feed`. ``listeners`` get every frame too."""
 
+    polls_obd = False  # frames only; OBD-II polling is the diagnostics session's, through FeedSender
+
     def __init__(self, spec: str | BusSpec, state: Any, *, listeners: list | None = None,
                  initial_backoff_s: float = 0.25, max_backoff_s: float = 8.0, retry_first: bool = False,
                  bus_factory: Callable[[BusSpec], "can.BusABC"] = create_bus) -> None:
@@ -149,14 +151,26 @@ class Feed:
         self.state.set_bus(state="closed")
 
 
+def create_feed(spec: str | BusSpec, state: Any, **kwargs: Any) -> Any:
+    """The feed for ``spec``, not started: a Feed for a CAN bus, an Elm327Feed (which polls OBD-II) for elm327:.
+    Both have start(), stop(), connected, error, ended and reconnects."""
+    spec = spec if isinstance(spec, BusSpec) else parse_bus_spec(spec)
+    if spec.kind == "elm327":
+        from rag_car.vehicle.elm327.feed import Elm327Feed
+
+        kwargs.pop("bus_factory", None)
+        return Elm327Feed(spec, state, **kwargs)
+    return Feed(spec, state, **kwargs)
+
+
 @contextlib.contextmanager
-def open_feed(spec: str | BusSpec, state: Any, **kwargs: Any) -> Iterator[Feed]:
-    """Feed ``state`` (a LiveState) from the bus ``spec`` until the block ends.
+def open_feed(spec: str | BusSpec, state: Any, **kwargs: Any) -> Iterator[Any]:
+    """Feed ``state`` (a LiveState) from the bus ``spec`` until the block ends (an elm327: adapter is polled).
 
     Raises BusError when the bus cannot be opened at first (unless ``retry_first=True``);
     afterwards a lost bus is reopened with exponential backoff (``initial_backoff_s`` to ``max_backoff_s``).
     """
-    feed = Feed(spec, state, **kwargs).start()
+    feed = create_feed(spec, state, **kwargs).start()
     try:
         yield feed
     finally:

@@ -173,7 +173,8 @@ class LiveSnapshot:
 
     def _bus_line(self) -> str:
         bus = self.bus
-        parts = [f"Live CAN data from {bus.get('spec') or 'the bus'}: {bus.get('state', 'unknown')}"]
+        source = "OBD-II adapter data" if str(bus.get("spec") or "").startswith("elm327:") else "CAN data"
+        parts = [f"Live {source} from {bus.get('spec') or 'the bus'}: {bus.get('state', 'unknown')}"]
         if bus.get("error"):
             parts.append(f"({bus['error']})")
         problems = len(self.problems)

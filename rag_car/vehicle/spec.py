@@ -5,6 +5,9 @@
     socketcan:IFACE                      Linux SocketCAN (real hardware or vcan)
     udp:GROUP                            python-can udp_multicast (only inside a loopback-only namespace)
     replay:FILE[?speed=X|max][&loop=1]   a log file played back (candump .log, .asc, .blf, .trc, .csv)
+    elm327:PORT[?baud=N][&protocol=P]    an ELM327 OBD-II adapter: a serial port (/dev/ttyUSB0, Bluetooth
+                                         /dev/rfcomm0) or a Wi-Fi one (socket://192.168.0.10:35000); it is polled
+                                         (OBD-II services 01/03/07/0A/09), not a CAN bus
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from rag_car.errors import BusError
 
-BUS_KINDS = ("virtual", "remote", "socketcan", "udp", "replay")
+BUS_KINDS = ("virtual", "remote", "socketcan", "udp", "replay", "elm327")
 # the ?key=value options each kind accepts (remote: the query belongs to the URL)
 BUS_OPTIONS = {
     "virtual": (),
@@ -24,8 +27,11 @@ BUS_OPTIONS = {
     "socketcan": ("fd",),
     "udp": ("port", "fd", "hop_limit"),
     "replay": ("speed", "loop"),
+    "elm327": ("baud", "protocol"),
 }
-_EXAMPLES = "virtual:rag-car, remote:ws://127.0.0.1:54701/, socketcan:can0, udp:239.74.163.2, replay:drive.log?speed=max"
+# ELM327 protocol numbers (AT SP): 0 automatic, 1-9 and A-C one protocol (6: ISO 15765-4 CAN 11-bit 500 kbit/s)
+ELM327_PROTOCOLS = ("auto", *"0123456789ABC")
+_EXAMPLES = "virtual:rag-car, remote:ws://127.0.0.1:54701/, socketcan:can0, udp:239.74.163.2, replay:drive.log?speed=max, elm327:/dev/ttyUSB0"
 
 
 @dataclass(frozen=True)
@@ -92,10 +98,29 @@ def parse_bus_spec(text: str) -> BusSpec:
                     raise ValueError
             except ValueError:
                 raise BusError(f"bus spec {text!r}: speed={speed!r} is not a positive number or 'max'", "use e.g. ?speed=2 or ?speed=max") from None
+    elif kind == "elm327":
+        _check_elm327(text, channel, options)
     elif kind == "remote":
         if not rest.startswith(("ws://", "wss://")):
             raise BusError(f"bus spec {text!r}: a remote bus is a websocket URL", "use remote:ws://127.0.0.1:54701/")
     return BusSpec(kind=kind, channel=channel, options=options, text=raw)
+
+
+def _check_elm327(text: str, channel: str, options: dict[str, str]) -> None:
+    fix = "use elm327:/dev/ttyUSB0, elm327:/dev/rfcomm0 or elm327:socket://192.168.0.10:35000, with ?baud=38400&protocol=auto"
+    if channel.lower().startswith(("socket://", "tcp://")):
+        host, _, port = channel.split("://", 1)[1].rstrip("/").rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise BusError(f"bus spec {text!r}: a Wi-Fi adapter is socket://HOST:PORT", fix)
+    elif "://" in channel:
+        raise BusError(f"bus spec {text!r}: only socket:// URLs and serial ports are supported", fix)
+    baud = options.get("baud")
+    if baud is not None and (not baud.isdigit() or int(baud) <= 0):
+        raise BusError(f"bus spec {text!r}: baud={baud!r} is not a positive whole number", "use e.g. ?baud=38400 (or 9600, 115200)")
+    protocol = options.get("protocol")
+    if protocol is not None and protocol.upper() not in {p.upper() for p in ELM327_PROTOCOLS}:
+        raise BusError(f"bus spec {text!r}: protocol={protocol!r} is not an ELM327 protocol",
+                       "use ?protocol=auto, or a number 1-9 / A-C as in AT SP (6 = CAN 11-bit 500 kbit/s)")
 
 
 def replay_path(spec: BusSpec) -> Path:

@@ -214,11 +214,12 @@ def test_simulator_obd_encoding_round_trips():
         assert not is_dtc(bad.upper()) or len(bad) != 5
         with pytest.raises(ValueError):
             encode_dtc(bad)
-    view = EcuView(values={p.key: 50.0 for p in PIDS.values()})
+    middle = {p.key: (p.minimum + p.maximum) / 2 for p in PIDS.values()}  # inside every PID's range
+    view = EcuView(values=middle)
     for pid, spec in PIDS.items():
         reply = answer(bytes([0x01, pid]), view)
         ((got_pid, raw),) = parse_pid_records(reply[1:])
-        assert got_pid == pid and spec.decode(raw) == pytest.approx(50.0, abs=0.8), spec.name
+        assert got_pid == pid and spec.decode(raw) == pytest.approx(middle[spec.key], abs=spec.scale), spec.name
     assert parse_dtc_answer(bytes([0x00])) == []
     assert parse_dtc_answer(bytes([0x03, 0x00, 0x00, 0x00])) == ["P0300"]  # no count byte, zero padding
     assert nrc_name(0x31) == "requestOutOfRange" and nrc_name(0xF3) == "vehicleManufacturerSpecific"

@@ -19,6 +19,17 @@ st.title(labels.label("live_title", LANG))
 
 
 def _status_banner(status) -> None:
+    if status.progress and status.state in ("connecting", "connected") and status.progress != "live":
+        # an OBD-II adapter takes seconds to come up: show which step it is at (connect -> codes -> readings)
+        steps = max(status.progress_steps, status.progress_step + 1)
+        st.progress(status.progress_step / steps,
+                    text=f"OBD-II adapter `{status.spec}`: {status.progress}… (step {status.progress_step + 1} of {steps})")
+        if status.error:  # e.g. no ECU answers 01 00 yet: say why it waits, and what to do
+            st.caption(f"{status.error}" + (f" · {status.fix}" if status.fix else ""))
+        return
+    if status.progress == "live" and status.state == "connected":
+        st.success(f"Reading `{status.spec}` through the OBD-II adapter", icon=":material/sensors:")
+        return
     if status.state == "connected":
         if status.receiving:
             st.success(f"Connected to `{status.spec}` · {status.frames:,} frames received", icon=":material/sensors:")

@@ -111,7 +111,7 @@ variables (`RAG_CAR_` prefix, `__` between section and key), `rag_car.toml` in t
 | answer backend (`extractive`, `llamacpp`, `ollama`, `openai`) | `{settings.llm.backend}` | `RAG_CAR_LLM__BACKEND=ollama` | `[llm]` `backend = "ollama"` |
 | default persona | `{settings.llm.persona}` | `RAG_CAR_LLM__PERSONA=technician` | `[llm]` `persona = "technician"` |
 | vector store (`embedded`, `server`) | `{settings.store.mode}` | `RAG_CAR_STORE__MODE=server` | `[store]` `mode = "server"`, `host`, `port` |
-| CAN bus | `{settings.can.bus}` | `RAG_CAR_CAN__BUS=socketcan:can0` | `[can]` `bus = "remote:ws://127.0.0.1:54701/"` |
+| CAN bus or OBD-II adapter | `{settings.can.bus}` | `RAG_CAR_CAN__BUS=socketcan:can0` or `elm327:/dev/ttyUSB0` | `[can]` `bus = "remote:ws://127.0.0.1:54701/"` |
 | vehicle profile picked | `{settings.vehicle.profile or "(none)"}` | `RAG_CAR_VEHICLE__PROFILE=kona` | `[vehicle]` `profile = "kona"` |
 | data folder | `{settings.data_dir}` | `RAG_CAR_DATA_DIR=/srv/rag-car` | `data_dir = "/srv/rag-car"` |
 | upload size limit | {settings.ingest.max_file_mb:g} MB | `RAG_CAR_INGEST__MAX_FILE_MB=100` | `[ingest]` `max_file_mb = 100` |

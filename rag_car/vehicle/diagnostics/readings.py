@@ -9,6 +9,7 @@ that signal applies to the OBD-II value as well.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Mapping
 
@@ -34,7 +35,22 @@ READING_NAMES = {
     "baro": "BarometricPressure",
     "module_voltage": "ControlModuleVoltage",
     "ambient_temp": "OutsideAirTemp",
+    "timing_advance": "IgnitionTimingAdvance",
+    "maf": "MassAirFlow",
+    "evap_purge": "EvapPurgeDuty",
+    "warmups_since_clear": "WarmupsSinceClear",
+    "catalyst_temp_b1s1": "CatalystTempB1S1",
+    "oil_temp": "EngineOilTemp",
+    "fuel_rate": "FuelConsumptionRate",  # the same quantity in L/h; FuelRailPressure is in MPa, not kPa: not mapped
+    "o2_b1s2_voltage": "O2SensorVoltageB1S2",
 }
+
+
+def reading_name(key: str) -> str:
+    """The reading name of a PID key: the DBC's own name where the bundled DBC has the quantity, else the key in
+    CamelCase ("commanded_egr" -> "CommandedEgr", "catalyst_temp_b1s2" -> "CatalystTempB1S2")."""
+    return READING_NAMES.get(key) or "".join(part.upper() if re.fullmatch(r"(b\d)?(s\d)?", part) else part[:1].upper() + part[1:]
+                                             for part in key.split("_"))
 # A reading whose quantity the documents give under another signal's name: the ECM's supply is the 12 V system.
 RANGE_OF = {"ControlModuleVoltage": "BatteryVoltage"}
 
@@ -69,9 +85,9 @@ def pid_readings(values: Iterable[PidValue], monitors: Iterable[MonitorStatus], 
     out: list[SignalReading] = []
     for value in values:
         spec = PIDS.get(value.pid)
-        name = READING_NAMES.get(value.key)
-        if spec is None or name is None:
+        if spec is None:
             continue
+        name = reading_name(value.key)
         message = obd_message(value.ecu, ecu_names)
         ecu = ecu_names.get(value.ecu) or f"0x{value.ecu:03X}"
         out.append(SignalReading(

@@ -388,7 +388,8 @@ def attach(settings: Any, state: Any, send: Callable[[can.Message], None] | None
     it the session opens its own connection to ``settings.can.bus`` to send and hear the answers.
     """
     session = attach_passive(settings, state)
-    if getattr(settings.can, "poll_obd", False):
+    # an elm327: feed polls OBD-II itself (Elm327Feed); polling here would need a CAN bus
+    if getattr(settings.can, "poll_obd", False) and not str(settings.can.bus).lower().startswith("elm327:"):
         if send is not None:
             session.start_polling(send)
         else:

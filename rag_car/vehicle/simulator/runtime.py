@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from dataclasses import replace
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from typing import Any
 import can
 
 from rag_car.errors import BusError
-from rag_car.vehicle.diagnostics.ecu import ObdEcu
+from rag_car.vehicle.diagnostics.ecu import EcuView, ObdEcu
 from rag_car.vehicle.profile import VehicleProfile, load_profile
 from rag_car.vehicle.simulator.scenario import Scenario, load_scenario
 from rag_car.vehicle.simulator.simulated import SimulatedVehicle, load_vehicle_db
@@ -32,10 +33,13 @@ class Simulator:
 
     ``probe_s``: how long to listen for another sender of the vehicle's frames before starting
     (0 skips the check). ``warn``: called with a message when another sender shows up later.
+    ``obd_values``: when given, the engine ECU's service 01 values come from it (a real drive replayed,
+    see obd_replay) instead of the physics; DTCs and the MIL still follow the scenario.
     """
 
     def __init__(self, vehicle: SimulatedVehicle, bus: can.BusABC, *, bus_name: str = "the bus",
-                 probe_s: float = PROBE_S, warn: Callable[[str], None] | None = None) -> None:
+                 probe_s: float = PROBE_S, warn: Callable[[str], None] | None = None,
+                 obd_values: Callable[[], dict[str, float]] | None = None) -> None:
         self.vehicle = vehicle
         self.bus = bus
         self.bus_name = bus_name
@@ -49,7 +53,8 @@ class Simulator:
         self._threads: list[threading.Thread] = []
         self._warned = False
         self.failure: BusError | None = None
-        self.ecus = {name: ObdEcu(self.send, vehicle.ecu_view(name), index=index) for name, index in vehicle.ecus.items()}
+        self.obd_values = obd_values
+        self.ecus = {name: ObdEcu(self.send, self._view(name), index=index) for name, index in vehicle.ecus.items()}
         self._ecu_by_id = {}
         for ecu in self.ecus.values():
             self._ecu_by_id[ecu.request_id] = [ecu]
@@ -64,6 +69,12 @@ class Simulator:
                 self.frames_sent += 1
             except (can.CanError, OSError, ValueError):
                 self.send_errors += 1
+
+    def _view(self, name: str) -> EcuView:
+        view = self.vehicle.ecu_view(name)
+        if self.obd_values is not None and self.vehicle.ecus.get(name) == 0:
+            view = replace(view, values=self.obd_values())
+        return view
 
     # --- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> "Simulator":
@@ -137,7 +148,7 @@ class Simulator:
             vehicle.advance(now - last)
             last = now
             for name, ecu in self.ecus.items():
-                ecu.view = vehicle.ecu_view(name)
+                ecu.view = self._view(name)
             for frame in vehicle.frames_due(now):
                 self.send(frame)
             next_tick += TICK_S
@@ -214,7 +225,7 @@ def open_simulator(bus: can.BusABC, scenario: str | Path | Scenario = "normal", 
     ``options``: those of :func:`build_vehicle` (dbc, vehicle, profile, time_scale, ...) and of Simulator
     (bus_name, probe_s, warn).
     """
-    runtime_keys = {"bus_name", "probe_s", "warn"}
+    runtime_keys = {"bus_name", "probe_s", "warn", "obd_values"}
     vehicle = build_vehicle(scenario, **{k: v for k, v in options.items() if k not in runtime_keys})
     simulator = Simulator(vehicle, bus, **{k: v for k, v in options.items() if k in runtime_keys})
     simulator.start()

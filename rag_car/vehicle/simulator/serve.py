@@ -16,11 +16,11 @@ from rag_car.errors import BusError
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def parse_host_port(text: str) -> tuple[str, int]:
+def parse_host_port(text: str, flag: str = "--serve") -> tuple[str, int]:
     """"127.0.0.1:54701" -> ("127.0.0.1", 54701); BusError when it is not HOST:PORT."""
     host, sep, port = (text or "").rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise BusError(f"--serve {text!r} is not HOST:PORT", "use e.g. --serve 127.0.0.1:54701")
+        raise BusError(f"{flag} {text!r} is not HOST:PORT", f"use e.g. {flag} 127.0.0.1:{54701 if flag == '--serve' else 35000}")
     return host.strip("[]"), int(port)
 
 
