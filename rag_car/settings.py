@@ -77,6 +77,10 @@ class EmbeddingSettings(BaseModel):
         "onnx", description="how a question is embedded: onnxruntime over an ONNX export of the model, made once "
         "under the cache dir (same vectors, ~4x faster for one text), or torch; chunks always go through torch")
     onnx_dir: Path | None = Field(None, description="where the ONNX export is kept; empty: <data_dir>/cache/onnx")
+    multilingual: str = Field(
+        "auto", description="the cross-lingual model every chunk is also embedded with, for Chinese questions and "
+        "non-English chunks: auto (use-multilingual-v3, except with the test model 'hash' or when the main model is "
+        "already multilingual), use-multilingual-v3, or off")
 
 
 class StoreSettings(BaseModel):
@@ -159,6 +163,8 @@ class UISettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(8501, gt=0, lt=65536)
+    language: Literal["auto", "en", "zh"] = Field(
+        "auto", description="the UI's labels: auto follows the browser's language (st.context.locale), en or zh")
     allowed_hosts: list[str] = Field(
         default_factory=list, description="host names the UI answers to besides 127.0.0.1, localhost, [::1] and ui.host "
         "(the names people type when ui.host exposes it, e.g. [\"carpc.local\"]); any other Host or Origin is refused")

@@ -25,7 +25,7 @@ apply_offline_env()
 # server on the internet; an SVG file becomes a data: URL, so the page makes no request off this machine.
 st.set_page_config(page_title="rag-car", page_icon=str(Path(__file__).resolve().parent / "assets" / "car.svg"), layout="wide")
 
-from ui import conversation, resources  # noqa: E402
+from ui import conversation, labels, resources  # noqa: E402
 
 try:
     settings = resources.settings()
@@ -36,6 +36,8 @@ except RagCarError as exc:
     st.stop()
 
 conversation.init_session(settings.llm.persona)
+LANG = labels.ui_language(settings.ui.language, getattr(st.context, "locale", None))
+st.session_state[labels.SESSION_KEY] = LANG
 # Started once per server: the bus listener and the assistant warm-up run in the background.
 try:
     resources.live_feed()
@@ -45,27 +47,27 @@ resources.assistant_builder()
 
 _VIEWS = Path(__file__).resolve().parent / "views"
 PAGES = {
-    "chat": st.Page(_VIEWS / "chat.py", title="Chat", icon=":material/chat:", url_path="chat", default=True),
-    "live": st.Page(_VIEWS / "live.py", title="Live vehicle", icon=":material/speed:", url_path="live"),
-    "documents": st.Page(_VIEWS / "documents.py", title="Documents", icon=":material/description:", url_path="documents"),
-    "settings": st.Page(_VIEWS / "settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
+    "chat": st.Page(_VIEWS / "chat.py", title=labels.label("page_chat", LANG), icon=":material/chat:", url_path="chat", default=True),
+    "live": st.Page(_VIEWS / "live.py", title=labels.label("page_live", LANG), icon=":material/speed:", url_path="live"),
+    "documents": st.Page(_VIEWS / "documents.py", title=labels.label("page_documents", LANG), icon=":material/description:", url_path="documents"),
+    "settings": st.Page(_VIEWS / "settings.py", title=labels.label("page_settings", LANG), icon=":material/settings:", url_path="settings"),
 }
 page = st.navigation(list(PAGES.values()))
 
 with st.sidebar:
     st.markdown("### :material/directions_car: rag-car")
-    st.caption("Answers from your vehicle's manuals, DTC references, bulletins and live CAN bus.")
+    st.caption(labels.label("tagline", LANG))
     st.segmented_control(
-        "Answer for", options=list(PERSONAS), key=conversation.bind(conversation.PERSONA),
+        labels.label("answer_for", LANG), options=list(PERSONAS), key=conversation.bind(conversation.PERSONA),
         on_change=conversation.store, args=(conversation.PERSONA,),
-        format_func=lambda p: {"owner": "Owner", "technician": "Technician"}.get(p, p),
+        format_func=lambda p: labels.label(f"persona_{p}", LANG) if f"persona_{p}" in labels.KEYS else p,
         help="Owner: plain steps and when to see a dealer. Technician: codes, values, procedures.",
     )
     vehicles = {resources.vehicle_label(v): v for v in resources.known_vehicles()}
     options = [conversation.ANY_VEHICLE, *sorted(vehicles)]
     if st.session_state.get(conversation.VEHICLE) not in options:
         st.session_state[conversation.VEHICLE] = conversation.ANY_VEHICLE
-    picked = st.selectbox("Vehicle", options, key=conversation.bind(conversation.VEHICLE),
+    picked = st.selectbox(labels.label("vehicle", LANG), options, key=conversation.bind(conversation.VEHICLE),
                           on_change=conversation.store, args=(conversation.VEHICLE,),
                           help="Only documents for this vehicle are searched. The list shows what is indexed.")
     years = resources.vehicle_years(vehicles.get(picked))
@@ -73,10 +75,10 @@ with st.sidebar:
         year_options = [conversation.ANY_YEAR, *years]
         if st.session_state.get(conversation.YEAR) not in year_options:
             st.session_state[conversation.YEAR] = conversation.ANY_YEAR
-        st.selectbox("Model year", year_options, key=conversation.bind(conversation.YEAR),
+        st.selectbox(labels.label("model_year", LANG), year_options, key=conversation.bind(conversation.YEAR),
                      on_change=conversation.store, args=(conversation.YEAR,))
     conversation.set_vehicle_filter(vehicles.get(picked), st.session_state.get(conversation.YEAR) if years else None)
-    st.toggle("Use live vehicle data", key=conversation.bind(conversation.USE_LIVE),
+    st.toggle(labels.label("use_live", LANG), key=conversation.bind(conversation.USE_LIVE),
               on_change=conversation.store, args=(conversation.USE_LIVE,),
               help="Answers also use the signals, warning lamps and trouble codes on the bus.")
     st.caption(f"Backend **{settings.llm.backend}** · bus `{settings.can.bus}`")

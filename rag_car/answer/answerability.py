@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from rag_car.text.lang import chinese_words, has_cjk
 from rag_car.answer.sentences import STOPWORDS, measure_terms, numbers, terms, words
 
 _YEAR = re.compile(r"\b(19[89]\d|20[0-4]\d)\b")
@@ -168,6 +169,8 @@ def salient_terms(question: str, vocabulary: Any, vehicle_words: set[str]) -> li
                 continue
             if term not in out:
                 out.append(term)
+    if has_cjk(question):  # Chinese words by jieba; one character alone says too little
+        out.extend(w for w in dict.fromkeys(chinese_words(question)) if len(w) >= 2 and w not in out)
     return out
 
 

@@ -23,6 +23,10 @@ from __future__ import annotations
 
 import re
 import time
+
+from rag_car.answer import i18n
+from rag_car.answer.i18n import answer_language, quoted_note
+from rag_car.text.lang import detect_language
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -117,6 +121,7 @@ class Assistant:
         self._backends: dict[str, Backend] = dict(backends or {})
         self._sections = SectionIndex()
         self._outline = Outline(self._sections)
+        self._cross: Any = False  # rag_car.answer.crosslingual.CrossLingual, None when the retriever has none
         self._calibrations = CalibrationCache()
         self._garage = garage
         self._live_answerer: Any = None
@@ -404,7 +409,7 @@ class Assistant:
                  notices: list[str]) -> _Turn:
         from rag_car.knowledge.retrieve import Filters
 
-        if not looks_english(question):
+        if not looks_english(question) and detect_language(question) != "zh":  # Chinese is searched cross-lingually
             notices.append("the question does not look like English; the documents are in English, so ask in English "
                            "for the best answer")
         t0 = time.perf_counter()
@@ -466,13 +471,18 @@ class Assistant:
 
         query = question if result.query in ("", question) else f"{question} {result.query}"
         vector = None
-        if self.embedder is not None and docs:
+        sentence_vectors = self.vectors
+        cross = self.crosslingual()
+        if cross is not None and docs and cross.applies(question, list(result.passages)):
+            # a question not in English: its words cannot meet English sentences, the multilingual model can
+            vector, sentence_vectors = cross.vector(question), cross.sentences
+        elif self.embedder is not None and docs:
             try:
                 vector = self.embedder.embed_query(result.query or question)
             except Exception:
                 vector = None
         focus = set(active) | set(result.codes) | set(dtc_codes(question))
-        ranking = rank_sentences(query, docs, persona, vector, self.vectors if vector is not None else None,
+        ranking = rank_sentences(query, docs, persona, vector, sentence_vectors if vector is not None else None,
                                  focus, max_docs=len(docs), vocabulary=self.vocabulary)
         topics = safety_topics(f"{question} {result.query}")
         topics += [s.topic for s in stops if s.topic not in topics and s.topic != "vehicle"]
@@ -563,14 +573,19 @@ class Assistant:
             verb = "flagged" if self.settings.llm.unsupported == "flag" else "removed"
             turn.notices.append(f"{len(unsupported)} sentence(s) {verb}: no cited source supports them")
 
+        lang = answer_language(turn.question)
+        if body and backend_key == "extractive":
+            note = quoted_note(lang, {detect_language(p.text) for p in body})
+            if note and note not in turn.notices:
+                turn.notices.append(note)  # said once: the quotes are the documents' own words
         abstained = not body and not disagree.found
         if abstained:
-            reason = abstain_reason or "The documents do not cover this question, so I will not guess."
+            reason = i18n.localise(abstain_reason, lang) if abstain_reason else i18n.text("not_covered", lang)
             yield layout.add_text(reason)
             closest = [d for d in turn.sources.docs if d.reason == "question"][:3]
             if closest:
                 listed = "; ".join(f"[{layout.renumber(Part('', (d.n,))).docs[0]}] {d.citation().label()}" for d in closest)
-                yield layout.add_text(f"Closest sources: {listed}.", role="closest")
+                yield layout.add_text(i18n.text("closest", lang, listed=listed), role="closest")
 
         # the safety notices that protect what the answer quotes, found by the documents' structure; a code's
         # entry (a table row, no notices of its own) searches the documents once for its topic's warning
@@ -740,8 +755,15 @@ class Assistant:
 
         live_focus = bool(turn.live_idx) and any(d.reason.startswith(("dtc", "bulletin", "stop"))
                                                  for d in turn.sources.docs)
-        support = self._support(turn.query, turn.passages, turn.vector)
-        calibration = self.calibration()
+        cross = self.crosslingual()
+        if cross is not None and turn.vector is not None and cross.applies(turn.question, turn.passages):
+            from rag_car.answer.answerability import Support
+
+            nearest = cross.support(turn.vector)
+            support, calibration = Support(round(nearest, 4), round(nearest, 4), 0.0), cross.calibration()
+        else:
+            support = self._support(turn.query, turn.passages, turn.vector)
+            calibration = self.calibration()
         # the index's own yardstick, never below the floor (an index too small or too odd to calibrate)
         threshold = max(calibration.threshold if calibration is not None else 0.0, self.tuning.answer.abstain_below)
         best = [s.sentence.text for s in turn.ranking.sentences[:QUANTITY_SENTENCES] if s.n in self._question_docs(turn)]
@@ -768,6 +790,14 @@ class Assistant:
         wanted = salient_terms(question, vocabulary, vehicle_words)
         idf = vocabulary.idf if vocabulary is not None else (lambda term: 1.0)
         return passage_support(wanted, idf, passages, chunk_cosines(self.retriever, vector))
+
+    def crosslingual(self) -> Any:
+        """The cross-lingual side of the retriever (rag_car.answer.crosslingual), None when it has none."""
+        if self._cross is False:
+            from rag_car.answer.crosslingual import for_retriever
+
+            self._cross = for_retriever(self.retriever)
+        return self._cross
 
     def calibration(self) -> Any:
         """The support that questions this index cannot answer get (rag_car.answer.calibration), measured once
@@ -812,7 +842,8 @@ class Assistant:
         stops = turn.safety.stops
         if not stops:
             return []
-        parts = [Part("STOP: " + "; ".join(s.text for s in stops) + ".", (), True, "lead")]
+        parts = [Part(i18n.text("stop", answer_language(turn.question)) + "; ".join(s.text for s in stops) + ".", (), True,
+                      "lead")]
         seen: set[str] = set()
         for stop in stops:
             instruction = _instruction(turn.sources.docs, stop)

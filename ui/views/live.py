@@ -6,7 +6,7 @@ import time
 
 import streamlit as st
 
-from ui import conversation, resources
+from ui import conversation, labels, resources
 from ui.live_model import catalogue_for, find_key_signals, signal_history, signal_options, split_snapshot
 
 REFRESH_S = 1.0
@@ -14,7 +14,8 @@ PICKED = "live_signals"
 SHOW_ALL = "live_show_all"
 
 settings = resources.settings()
-st.title("Live vehicle")
+LANG = labels.current(st.session_state)
+st.title(labels.label("live_title", LANG))
 
 
 def _status_banner(status) -> None:
@@ -80,11 +81,12 @@ def _metric(column, title: str, reading) -> None:
     """One key signal: its value, and its status as a coloured note (green normal ... grey stale)."""
     with column:
         if reading is None:
-            st.metric(title, "–", delta="no data", delta_color="gray", delta_arrow="off", border=True)
+            st.metric(title, "–", delta=labels.label("no_data", LANG), delta_color="gray", delta_arrow="off", border=True)
             return
-        note = reading.status if reading.status != "ok" else "normal"
-        if reading.status == "stale":
-            note = f"stale ({reading.age_s:.1f} s)" if reading.age_s is not None else "stale"
+        key = f"status_{reading.status}"
+        note = labels.label(key, LANG) if key in labels.KEYS else reading.status
+        if reading.status == "stale" and reading.age_s is not None:
+            note = f"{note} ({reading.age_s:.1f} s)"
         st.metric(title, _format(reading), delta=note, delta_color=_STATUS_COLOUR.get(reading.status, "gray"),
                   delta_arrow="off", border=True, help=f"{reading.message}.{reading.name}")
 
@@ -105,27 +107,27 @@ def live_panel() -> None:
         valid = "" if info.get("vin_valid", True) else " (check digit invalid)"
         st.markdown(f"**{name}**{variant} · VIN `{info['vin']}`{valid}")
 
-    st.subheader("Key signals")
+    st.subheader(labels.label("key_signals", LANG))
     _metrics(find_key_signals(parts.signals, catalogue_for(resources.live_feed().live)))
 
     lamps_col, dtc_col = st.columns(2)
     with lamps_col:
-        st.subheader("Warning lamps")
+        st.subheader(labels.label("warning_lamps", LANG))
         lit = [lamp for lamp in parts.lamps if lamp.state in ("on", "flashing")]
         if not lit:
-            st.caption("No warning lamp is on.")
+            st.caption(labels.label("no_lamp", LANG))
         for lamp in lit:
             flashing = " (flashing)" if lamp.state == "flashing" else ""
             st.error(f"**{lamp.name}**{flashing}", icon=":material/emergency_home:")
     with dtc_col:
-        st.subheader("Trouble codes")
+        st.subheader(labels.label("trouble_codes", LANG))
         if not parts.dtcs:
-            st.caption("No active trouble code.")
+            st.caption(labels.label("no_dtc", LANG))
         for n, dtc in enumerate(parts.dtcs):
             with st.container(border=True):
                 st.markdown(f"**{dtc.code}** · {dtc.description or 'no description in the documents'}")
                 st.caption(f"{dtc.status} · read via {dtc.source}" + (f" · ECU {dtc.ecu}" if dtc.ecu else ""))
-                if st.button("Ask about this", key=f"ask_dtc_{dtc.code}_{n}", icon=":material/forum:"):
+                if st.button(labels.label("ask_about_this", LANG), key=f"ask_dtc_{dtc.code}_{n}", icon=":material/forum:"):
                     conversation.ask_from_elsewhere(
                         f"What does trouble code {dtc.code} mean ({dtc.description}), and what should I do?"
                         if dtc.description else f"What does trouble code {dtc.code} mean, and what should I do?")

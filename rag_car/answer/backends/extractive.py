@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+
+from rag_car.text.lang import detect_language
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -422,6 +424,6 @@ def _similar(a: set[str], b: set[str]) -> bool:
 
 def _sentence_end(text: str) -> str:
     text = text.strip()
-    if text and text[-1] not in ".!?:":
-        text += "."
+    if text and text[-1] not in ".!?:。！？：；":  # Chinese sentences end with their own marks
+        text += "。" if detect_language(text) == "zh" else "."
     return text

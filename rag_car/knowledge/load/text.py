@@ -60,7 +60,12 @@ def decode_text(data: bytes, path: Path) -> tuple[str, list[str]]:
         if b"\x00" in data[:8192]:
             raise IngestError(f"{path} is a binary file, not text (it contains NUL bytes)",
                               "ingest the document it was exported from, or check the file extension")
-        text, replaced, first = _decode_utf8_or_cp1252(data)
+        text = _as_gbk(data, path)
+        if text is not None:
+            warnings.append("not UTF-8: read as GBK/GB18030 (its non-ASCII bytes are GB2312 Chinese characters)")
+            replaced = 0
+        else:
+            text, replaced, first = _decode_utf8_or_cp1252(data)
         if replaced:
             warnings.append(f"{replaced} byte(s) were not valid UTF-8 (first at byte {first}) and were read as Windows-1252/Latin-1")
     if _looks_binary(text):
@@ -69,6 +74,38 @@ def decode_text(data: bytes, path: Path) -> tuple[str, list[str]]:
     if not text.strip():
         raise IngestError(f"{path} holds no text (only whitespace)", "remove it or replace it with the real document")
     return text.replace("\r\n", "\n").replace("\r", "\n"), warnings
+
+
+# a GB2312 character: two bytes, both 0xA1-0xFE (what GBK-encoded Chinese text is made of, nearly all of it)
+_GB2312_PAIR = re.compile(rb"[\xa1-\xfe][\xa1-\xfe]")
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+# a Chinese text has more than a handful of characters; fewer pairs are as likely two accented Latin-1 letters
+MIN_GBK_CHARACTERS = 4
+
+
+def _as_gbk(data: bytes, path: Path) -> str | None:
+    """The text of a GBK/GB18030 file, None for a file that is UTF-8 or not Chinese. Evidence, not a guess: the file
+    is not valid UTF-8 and nearly all its non-ASCII bytes pair up as GB2312 characters (Windows-1252 text has accented
+    letters between ASCII ones, which never pair up so). A file that looks Chinese but mixes encodings is refused by
+    name rather than indexed as mojibake."""
+    try:
+        data.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    high = len(_HIGH_BYTE.findall(data))
+    paired = 2 * len(_GB2312_PAIR.findall(data))
+    if paired < 2 * MIN_GBK_CHARACTERS or paired < 0.5 * high:
+        return None  # a few stray bytes (a pasted Latin-1 "°"): the Windows-1252 reading below, with its warning
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"{path} looks like GBK Chinese text but is not valid GBK/GB18030 at byte {exc.start} "
+                          "(mixed encodings?)", "re-save it as UTF-8") from exc
+    if paired < 0.9 * high:
+        raise IngestError(f"{path} is neither UTF-8 nor GBK throughout: {paired} of its {high} non-ASCII bytes are GBK "
+                          "Chinese characters (mixed encodings?)", "re-save it as UTF-8")
+    return text
 
 
 def _decode_utf8_or_cp1252(data: bytes) -> tuple[str, int, int]:

@@ -11,11 +11,12 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from rag_car.text.codes import Code, find_codes
+from rag_car.text.lang import chinese_words, has_cjk, has_full_width, normalize
 from rag_car.text.typos import TypoCorrector
 from rag_car.text.words import STOPWORDS, spelled, stem
 
 # Bumped when the tokenizer or the catalog changes, so that an index built by older code is rebuilt.
-TOKENIZER_VERSION = 11
+TOKENIZER_VERSION = 12  # 12: NFKC, jieba words for Chinese runs
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?(?:[-/.][a-z0-9]+)*")
 _SEPARATORS = re.compile(r"[-/.]")
@@ -29,9 +30,13 @@ def tokenize(text: str, codes: Sequence[Code] | None = None) -> list[str]:
     ``codes``: the codes of ``text`` when the caller has already found them (an index build finds them once
     per chunk for the catalog too).
     """
+    if not text.isascii() and (has_cjk(text) or has_full_width(text)):
+        text = normalize(text)
     tokens: list[str] = []
     for match in _WORD.finditer(text.lower()):
         tokens.extend(_word_tokens(match.group(0)))
+    if has_cjk(text):
+        tokens.extend(chinese_words(text))
     seen = set(tokens)
     for code in find_codes(text) if codes is None else codes:
         key = code.key.lower()

