@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rag_car.vehicle.catalogue import CatalogueEntry, EmbedFn, Match, SignalCatalogue
-from rag_car.vehicle.live import LiveSnapshot, SignalReading
+from rag_car.vehicle.live import LiveSnapshot, SignalReading, format_age, format_number
 
 # What each kind of question sounds like, with what it is about masked as "X" (descriptions of the question's frame,
 # not test questions): the question's own frame, its signal words masked the same way, is compared with them.
@@ -132,8 +132,8 @@ class LiveClock:
 
     def age_text(self, age: float) -> str:
         if self.replay_ended:
-            return "at the end of the replayed log" if age < 0.05 else f"{_duration(age)} before the replayed log ended"
-        return f"read {_duration(age)} ago"
+            return "at the end of the replayed log" if age < 0.05 else f"{format_age(age)} before the replayed log ended"
+        return f"read {format_age(age)} ago"
 
 
 class LiveAnswerer:
@@ -260,7 +260,7 @@ class LiveAnswerer:
         stale = age > limit if clock.replay_ended else (reading.status == "stale" and (age > limit or bool(clock.not_live)))
         if stale:
             key = "stale"
-            status = (f"stale: no new value for {_duration(age)}" if not clock.not_live else f"stale: the bus is {clock.not_live}")
+            status = (f"stale: no new value for {format_age(age)}" if not clock.not_live else f"stale: the bus is {clock.not_live}")
         else:
             key, status = self._status(reading, entry)
         return ShownReading(reading, entry, value, status, key, age, clock.age_text(age), score)
@@ -335,7 +335,7 @@ class LiveAnswerer:
                              f"a fault): " + "; ".join(_brief(s) for s in odd[:4]) + ".")
         in_range = [s for s in current if s.status_key in ("ok", "none")]
         seconds = _listened_s(snapshot)
-        read_for = f"read from the bus for {_duration(seconds)}" if seconds is not None else "read from the bus"
+        read_for = f"read from the bus for {format_age(seconds)}" if seconds is not None else "read from the bus"
         checked = [
             "trouble codes reported on the bus" + (" and by OBD-II (services 03/07)" if self.obd_polling else
                                                    " (OBD-II polling is off: set can.poll_obd to ask the engine ECU)"),
@@ -412,7 +412,7 @@ def _listened_s(snapshot: LiveSnapshot) -> float | None:
 
 def _value_text(reading: SignalReading, entry: CatalogueEntry | None) -> str:
     value = reading.value
-    number = _number(value)
+    number = format_number(value)
     if reading.label is not None:
         return f"{reading.label} ({number})"
     if entry is not None and entry.is_flag and isinstance(value, (int, float)):
@@ -433,33 +433,13 @@ def _side(value: float, bounds: tuple[float | None, float | None]) -> str:
     return ""
 
 
-def _number(value: Any) -> str:
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value.is_integer() and abs(value) < 1e15:
-            return f"{int(value):d}"
-        return f"{value:.6g}"
-    return str(value)
-
-
 def _range(bounds: tuple[float | None, float | None]) -> str:
     low, high = bounds
     if low is None:
-        return f"up to {_number(high)}"
+        return f"up to {format_number(high)}"
     if high is None:
-        return f"from {_number(low)}"
-    return f"{_number(low)} to {_number(high)}"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
+        return f"from {format_number(low)}"
+    return f"{format_number(low)} to {format_number(high)}"
 
 
 def _mask(question: str, matched: frozenset[str], read: Any = None) -> str:

@@ -65,7 +65,7 @@ class SignalReading:
     def to_text(self) -> str:
         """"Engine coolant temperature 118 degC (high: normal 85-105 degC), updated 0.2 s ago"."""
         unit = f" {self.unit}" if self.unit else ""
-        value = _number(self.value)
+        value = format_number(self.value)
         shown = f"{self.label} ({value})" if self.label else f"{value}{unit}"
         detail = ""
         if self.status in ("low", "high"):
@@ -79,7 +79,7 @@ class SignalReading:
             detail = " (stale)"
         elif self.normal is not None:
             detail = f" (normal {_range(self.normal)}{unit})"
-        return f"{self.description or self.name} {shown}{detail}, updated {_age(self.age_s)} ago"
+        return f"{self.description or self.name} {shown}{detail}, updated {format_age(self.age_s)} ago"
 
     def to_json(self) -> dict[str, Any]:
         data = {"name": self.name, "message": self.message, "value": _json_number(self.value), "unit": self.unit,
@@ -520,7 +520,8 @@ def _description(comment: str | None) -> str:
     return first if 0 < len(first) <= 60 else ""
 
 
-def _number(value: Any) -> str:
+def format_number(value: Any) -> str:
+    """A reading's value as shown to a person: whole floats without ".0", others to 6 significant digits."""
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
@@ -537,13 +538,14 @@ def _json_number(value: Any) -> Any:
 def _range(bounds) -> str:
     low, high = bounds
     if low is None:
-        return f"up to {_number(high)}"
+        return f"up to {format_number(high)}"
     if high is None:
-        return f"from {_number(low)}"
-    return f"{_number(low)}-{_number(high)}"
+        return f"from {format_number(low)}"
+    return f"{format_number(low)}-{format_number(high)}"
 
 
-def _age(seconds: float) -> str:
+def format_age(seconds: float) -> str:
+    """An age or duration as shown to a person: "0.4 s", "42 s", "3.5 min", "2.1 h"."""
     if seconds < 10:
         return f"{seconds:.1f} s"
     if seconds < 120:
