@@ -19,8 +19,8 @@ from rag_car.settings import load_settings
 from rag_car.tuning import TUNING
 
 SRC = "/k/owner/manual.md"
-HOOD_WARNING = ("WARNING: Parts of the engine compartment can move with the vehicle switched off, for instance the "
-                "fan. There is a risk of injury. Keep hands and clothing away from moving parts.")
+HOOD_WARNING = ("WARNING: The radiator fan under the hood may start by itself even when the car is off. There is a "
+                "risk of injury. Keep hands and clothing away from moving parts.")
 SEAT_WARNING = ("WARNING: Adjusting the seat while driving can cause a loss of control. There is a risk of accident. "
                 "Adjust the seat only when the vehicle is stationary.")
 ROADS_WARNING = ("WARNING: Roads can be icy even above freezing. There is a risk of accident. Adapt your speed "
