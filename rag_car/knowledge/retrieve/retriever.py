@@ -27,6 +27,7 @@ from rag_car.errors import EmptyIndexError
 from rag_car.tuning import TUNING, Tuning
 from rag_car.knowledge.retrieve import filters as filtering
 from rag_car.text.codes import Code, candidate_tokens, code_key, find_codes
+from rag_car.text.gloss import english_gloss
 from rag_car.text.lang import chinese_words, detect_language
 from rag_car.text.typos import english_words
 from rag_car.text.words import words
@@ -271,6 +272,9 @@ class Retriever:
             tokens = lexical.index.correct(tokenize(query)[:MAX_QUERY_TOKENS], keep)
             if rs.expand_synonyms:
                 tokens += [t for t in tokenize(expansion(query)) if t in lexical.index]
+            if cross_all or (cross is None and detect_language(query) == "zh"):
+                # a Chinese question meets English text through a dictionary's glosses of its words
+                tokens += [t for t in dict.fromkeys(tokenize(english_gloss(query))) if t in lexical.index]
             weight = mask.astype(np.float32) if mask is not None else None
             bm25_scores = lexical.index.scores(tokens, weight)
             rankings["bm25"] = [(catalog.ids[row], score) for row, score in top_rows(bm25_scores, n_candidates)]
