@@ -476,6 +476,8 @@ class Assistant:
         if cross is not None and docs and cross.applies(question, list(result.passages)):
             # a question not in English: its words cannot meet English sentences, the multilingual model can
             vector, sentence_vectors = cross.vector(question), cross.sentences
+            # and a dictionary's English words for its words: the sentences' terms, values asked and safety topics
+            query = f"{query} {cross.english_terms(question)}".strip()
         elif self.embedder is not None and docs:
             try:
                 vector = self.embedder.embed_query(result.query or question)
@@ -484,7 +486,7 @@ class Assistant:
         focus = set(active) | set(result.codes) | set(dtc_codes(question))
         ranking = rank_sentences(query, docs, persona, vector, sentence_vectors if vector is not None else None,
                                  focus, max_docs=len(docs), vocabulary=self.vocabulary)
-        topics = safety_topics(f"{question} {result.query}")
+        topics = safety_topics(query)  # the question, its rewrite, and the English terms of a Chinese one
         topics += [s.topic for s in stops if s.topic not in topics and s.topic != "vehicle"]
         safety = SafetyCheck(topics=topics, stops=stops)
         live_idx = relevant_live(query, lines, topics)
@@ -760,7 +762,7 @@ class Assistant:
             from rag_car.answer.answerability import Support
 
             nearest = cross.support(turn.vector)
-            support, calibration = Support(round(nearest, 4), round(nearest, 4), 0.0), cross.calibration()
+            support, calibration = Support(round(nearest, 4), round(nearest, 4), 0.0), cross.calibration(turn.question)
         else:
             support = self._support(turn.query, turn.passages, turn.vector)
             calibration = self.calibration()

@@ -6,12 +6,16 @@ multilingual space, where a Chinese question and an English passage can meet; th
 from __future__ import annotations
 
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rag_car.answer.calibration import Calibration, unrelated_probes
+from rag_car.text.gloss import english_gloss
 from rag_car.text.lang import detect_language
+
+PROBES_ZH = Path(__file__).with_name("probes_zh.txt")
 
 
 class CrossSentenceVectors:
@@ -41,7 +45,7 @@ class CrossLingual:
         self.retriever = retriever
         self.embedder = retriever.multilingual
         self.sentences = CrossSentenceVectors(self.embedder)
-        self._calibration: tuple[int, Calibration] | None = None
+        self._calibrations: dict[tuple[int, str], Calibration] = {}
 
     def applies(self, question: str, passages: list[Any]) -> bool:
         """True for a question not in English whose best passage is in another language than the question (a
@@ -57,6 +61,11 @@ class CrossLingual:
         state = getattr(self.retriever, "lexical", None)
         return getattr(state, "cross_vectors", None)
 
+    @staticmethod
+    def english_terms(question: str) -> str:
+        """The English words a dictionary gives for the question's Chinese words (rag_car.text.gloss), "" for none."""
+        return english_gloss(question)
+
     def vector(self, question: str) -> np.ndarray:
         return self.embedder.embed_query(question)
 
@@ -65,15 +74,28 @@ class CrossLingual:
         vectors = self._vectors()
         return float((vectors @ np.asarray(vector, dtype=np.float32)).max()) if vectors is not None and len(vectors) else 0.0
 
-    def calibration(self) -> Calibration:
-        """The same support for the unrelated probes of calibration.py (once per index generation)."""
+    def calibration(self, question: str = "") -> Calibration:
+        """The same support for unrelated probes in the question's language (once per index generation and
+        language): a Chinese question meets English passages at lower cosines than an English one does, so its
+        yardstick is Chinese questions about unrelated things (``probes_zh.txt``), not calibration.py's English ones."""
         generation = int(getattr(self.retriever.lexical, "generation", 0))
-        if self._calibration is None or self._calibration[0] != generation:
-            probes = unrelated_probes()
+        lang = detect_language(question) if question else "en"
+        key = (generation, lang)
+        if key not in self._calibrations:
+            probes = probes_in(lang)
             vectors = self._vectors()
             null = (vectors @ self.embedder.embed_documents(probes).T).max(axis=0) if vectors is not None else []
-            self._calibration = (generation, Calibration(tuple(sorted(float(v) for v in null))))
-        return self._calibration[1]
+            self._calibrations = {k: v for k, v in self._calibrations.items() if k[0] == generation}
+            self._calibrations[key] = Calibration(tuple(sorted(float(v) for v in null)))
+        return self._calibrations[key]
+
+
+def probes_in(lang: str) -> list[str]:
+    """The unrelated probes in ``lang``: this module's Chinese ones for ``zh``, calibration.py's English ones else."""
+    if lang == "zh":
+        return [line.strip() for line in PROBES_ZH.read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith("#")]
+    return unrelated_probes()
 
 
 def for_retriever(retriever: Any) -> CrossLingual | None:

@@ -70,3 +70,12 @@ def test_an_index_without_cross_lingual_vectors_says_so_and_ingest_adds_them(tmp
         result = retriever.search("开车时电池指示灯亮了，应该怎么处理？", k=2)
     assert not any("rag-car ingest" in note for note in result.notes)
     assert sections(result)[0] == "Charging system warning lamp"
+
+
+def test_chinese_question_meets_english_words_through_the_dictionary(indexed):
+    # BM25 alone: the question's words glossed by CC-CEDICT ("电池" battery, "雨刷" windshield wiper) meet English
+    with open_retriever(indexed) as retriever:
+        battery = retriever.search("开车时电池指示灯亮了，应该怎么处理？", k=1, mode="bm25")
+        wipers = retriever.search("雨刷多久换一次？", k=1, mode="bm25")
+    assert sections(battery) == ["Charging system warning lamp"]
+    assert sections(wipers) == ["Wiper blades"]
