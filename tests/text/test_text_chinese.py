@@ -86,3 +86,11 @@ def test_a_dictionary_glosses_chinese_words_into_english_terms():
     # a word the dictionary lacks is glossed by its characters; a part of a known longer word is not glossed again
     assert "dashboard" in english_gloss("仪表盘").split() and "watch" not in english_gloss("仪表盘").split()
     assert english_gloss("Check the coolant level") == ""  # English text has nothing to gloss
+
+
+def test_traditional_characters_make_the_same_bm25_words_as_simplified():
+    from rag_car.text.cedict import to_simplified
+
+    assert to_simplified("冷卻液溫度警告燈") == "冷却液温度警告灯"
+    assert chinese_words("冷卻液溫度過高") == chinese_words("冷却液温度过高")
+    assert tokenize("發動機故障燈 P0301") == tokenize("发动机故障灯 P0301")

