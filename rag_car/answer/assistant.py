@@ -473,11 +473,13 @@ class Assistant:
         vector = None
         sentence_vectors = self.vectors
         cross = self.crosslingual()
-        if cross is not None and docs and cross.applies(question, list(result.passages)):
-            # a question not in English: its words cannot meet English sentences, the multilingual model can
+        if cross is not None and docs and cross.reads(question):
+            # a question not in English: the English model cannot read it, the multilingual model can
             vector, sentence_vectors = cross.vector(question), cross.sentences
-            # and a dictionary's English words for its words: the sentences' terms, values asked and safety topics
-            query = f"{query} {cross.english_terms(question)}".strip()
+            if cross.applies(question, list(result.passages)):
+                # over passages in another language, a dictionary's English words for its words: the sentences'
+                # terms, the values asked and the safety topics
+                query = f"{query} {cross.english_terms(question)}".strip()
         elif self.embedder is not None and docs:
             try:
                 vector = self.embedder.embed_query(result.query or question)
@@ -758,7 +760,7 @@ class Assistant:
         live_focus = bool(turn.live_idx) and any(d.reason.startswith(("dtc", "bulletin", "stop"))
                                                  for d in turn.sources.docs)
         cross = self.crosslingual()
-        if cross is not None and turn.vector is not None and cross.applies(turn.question, turn.passages):
+        if cross is not None and turn.vector is not None and cross.reads(turn.question):
             from rag_car.answer.answerability import Support
 
             nearest = cross.support(turn.vector)

@@ -47,6 +47,12 @@ class CrossLingual:
         self.sentences = CrossSentenceVectors(self.embedder)
         self._calibrations: dict[tuple[int, str], Calibration] = {}
 
+    def reads(self, question: str) -> bool:
+        """True for a question not in English when every chunk has a cross-lingual vector: the English model cannot
+        read it, so its sentences are ranked, and its support measured, with the multilingual model whatever the
+        passages' language."""
+        return detect_language(question) != "en" and self._vectors() is not None
+
     def applies(self, question: str, passages: list[Any]) -> bool:
         """True for a question not in English whose best passage is in another language than the question (a
         question over passages in its own language is judged by their shared words, as English ones are), when
