@@ -67,3 +67,15 @@ def test_an_uncovered_chinese_question_is_refused_in_chinese(tmp_path):
     answer = ask(tmp_path, "天窗怎么关闭？")
     assert answer.abstained
     assert "资料中没有涉及这个问题" in answer.answer or "最接近的资料" in answer.answer or not answer.citations
+
+
+def test_mixed_and_traditional_questions_get_the_same_answer(tmp_path):
+    for question in ("冷却液 warning lamp 在多少度时点亮？", "冷卻液溫度警告燈在多少度時點亮？"):
+        answer = ask(tmp_path, question)
+        assert not answer.abstained and "113 °C" in answer.answer, (question, answer.answer)
+
+
+def test_a_language_no_model_reads_gets_a_clear_notice_not_a_guess(tmp_path):
+    answer = ask(tmp_path, "የጎማ ግፊት ስንት ነው?")  # Amharic: neither model nor tokenizer reads Ethiopic script
+    assert answer.abstained
+    assert any("does not look like English" in n for n in answer.notices), answer.notices
