@@ -473,13 +473,12 @@ class Assistant:
         vector = None
         sentence_vectors = self.vectors
         cross = self.crosslingual()
-        if cross is not None and docs and cross.reads(question):
-            # a question not in English: the English model cannot read it, the multilingual model can
+        if cross is not None and docs and cross.applies(question, list(result.passages)):
+            # a question not in English over passages in another: its words cannot meet their sentences, the
+            # multilingual model can, and so can a dictionary's English words for its words (the sentences'
+            # terms, the values asked and the safety topics)
             vector, sentence_vectors = cross.vector(question), cross.sentences
-            if cross.applies(question, list(result.passages)):
-                # over passages in another language, a dictionary's English words for its words: the sentences'
-                # terms, the values asked and the safety topics
-                query = f"{query} {cross.english_terms(question)}".strip()
+            query = f"{query} {cross.english_terms(question)}".strip()
         elif self.embedder is not None and docs:
             try:
                 vector = self.embedder.embed_query(result.query or question)
@@ -760,10 +759,12 @@ class Assistant:
         live_focus = bool(turn.live_idx) and any(d.reason.startswith(("dtc", "bulletin", "stop"))
                                                  for d in turn.sources.docs)
         cross = self.crosslingual()
-        if cross is not None and turn.vector is not None and cross.reads(turn.question):
+        if cross is not None and turn.sources.docs and cross.reads(turn.question):
+            # a question not in English, whatever the passages' language: its support in the multilingual space,
+            # against unrelated probes in its own language
             from rag_car.answer.answerability import Support
 
-            nearest = cross.support(turn.vector)
+            nearest = cross.support(cross.vector(turn.question))
             support, calibration = Support(round(nearest, 4), round(nearest, 4), 0.0), cross.calibration(turn.question)
         else:
             support = self._support(turn.query, turn.passages, turn.vector)

@@ -46,11 +46,11 @@ class CrossLingual:
         self.embedder = retriever.multilingual
         self.sentences = CrossSentenceVectors(self.embedder)
         self._calibrations: dict[tuple[int, str], Calibration] = {}
+        self._last: tuple[str, np.ndarray] | None = None
 
     def reads(self, question: str) -> bool:
         """True for a question not in English when every chunk has a cross-lingual vector: the English model cannot
-        read it, so its sentences are ranked, and its support measured, with the multilingual model whatever the
-        passages' language."""
+        read it, so its support is measured with the multilingual model whatever the passages' language."""
         return detect_language(question) != "en" and self._vectors() is not None
 
     def applies(self, question: str, passages: list[Any]) -> bool:
@@ -73,7 +73,10 @@ class CrossLingual:
         return english_gloss(question)
 
     def vector(self, question: str) -> np.ndarray:
-        return self.embedder.embed_query(question)
+        """The question's multilingual vector (the last one is kept: ranking and support ask for it in turn)."""
+        if self._last is None or self._last[0] != question:
+            self._last = (question, self.embedder.embed_query(question))
+        return self._last[1]
 
     def support(self, vector: np.ndarray) -> float:
         """The cosine of the index's nearest chunk to the question, in the multilingual space."""

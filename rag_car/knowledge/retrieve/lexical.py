@@ -162,6 +162,21 @@ class LexicalIndex:
         kept = set(keep)
         return [token if token in kept else self._typos.correct(token) for token in tokens]
 
+    def ceiling(self, tokens: Sequence[str]) -> float:
+        """The BM25 score a row matching every one of ``tokens`` at its best would get: the sum of each token's
+        highest score in any row; a token no row has counts as much as the best of those that are (a word absent
+        from the index is at least as rare as the rarest present). 0.0 when none is in the vocabulary. Scores over
+        it say how much of a query a row matches, comparable between two queries."""
+        if self._bm25 is None:
+            return 0.0
+        unique = list(dict.fromkeys(tokens))
+        present = [t for t in unique if t in self]
+        ids = self._bm25.get_tokens_ids(present) if present else []
+        matrix = self._bm25.scores
+        data, indptr = matrix["data"], matrix["indptr"]
+        best = [float(data[int(indptr[i]):int(indptr[i + 1])].max(initial=0.0)) for i in ids]
+        return sum(best) + (len(unique) - len(present)) * max(best, default=0.0)
+
     def scores(self, tokens: Sequence[str], weight_mask: np.ndarray | None = None) -> np.ndarray | None:
         """BM25 score of every row for the query tokens (None when no token is in the vocabulary).
 

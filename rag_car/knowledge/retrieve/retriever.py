@@ -272,18 +272,25 @@ class Retriever:
             tokens = lexical.index.correct(tokenize(query)[:MAX_QUERY_TOKENS], keep)
             if rs.expand_synonyms:
                 tokens += [t for t in tokenize(expansion(query)) if t in lexical.index]
-            if cross_all or (cross is None and detect_language(query) == "zh"):
-                # a Chinese question meets English text through a dictionary's glosses of its words
-                tokens += [t for t in dict.fromkeys(tokenize(english_gloss(query))) if t in lexical.index]
+            glossed = None
             weight = mask.astype(np.float32) if mask is not None else None
+            if cross_all or (cross is None and detect_language(query) == "zh"):
+                # a Chinese question meets English text through a dictionary's English words for its words
+                gloss = list(dict.fromkeys(tokenize(english_gloss(query))))
+                found = [t for t in gloss if t in lexical.index]
+                glossed = lexical.index.scores(found, weight) if found else None
             bm25_scores = lexical.index.scores(tokens, weight)
+            if glossed is not None:
+                bm25_scores = by_language(bm25_scores, lexical.index.ceiling(tokenize(query)), glossed,
+                                          lexical.index.ceiling(gloss), lexical.foreign)
             rankings["bm25"] = [(catalog.ids[row], score) for row, score in top_rows(bm25_scores, n_candidates)]
             timings["bm25_ms"] = timings.get("bm25_ms", 0.0) + _ms(t)
 
         t = time.perf_counter()
         weights = {"dense": rs.dense_weight, "bm25": rs.bm25_weight, "cross": rs.dense_weight}
         if mode == "hybrid" and rs.fusion == "weighted" and (cross_all or lexical.vectors is not None):
-            fused = self._fuse_complete(rankings, vector, bm25_scores, weights, cross_vector, cross_all)
+            fused = self._fuse_complete(rankings, vector, bm25_scores, weights, cross_vector, cross_all,
+                                        glossed is not None)
         else:
             fused = fuse(rankings, method=rs.fusion, k=rs.rrf_k, weights=weights)
         intents = section_intents(query) if rs.section_intent_factor > 1.0 else []
@@ -328,7 +335,8 @@ class Retriever:
 
     def _fuse_complete(self, rankings: dict[str, list[tuple[str, float]]], vector: np.ndarray | None,
                        bm25_scores: np.ndarray | None, weights: dict[str, float],
-                       cross_vector: np.ndarray | None = None, cross_all: bool = False) -> list[Fused]:
+                       cross_vector: np.ndarray | None = None, cross_all: bool = False,
+                       glossed: bool = False) -> list[Fused]:
         """Weighted fusion with both scores known for every candidate: a passage only BM25 found still gets its
         exact cosine (from the row-aligned vectors) and one only the dense side found its BM25 score, so one
         retriever's miss does not count as a zero. ``ranks`` stay those each retriever gave in its own list.
@@ -352,10 +360,10 @@ class Retriever:
         for values in (dense, lexical):
             span = values.max() - values.min() if len(values) else 0.0
             normalised.append((values - values.min()) / span if span > 0 else np.zeros(len(values)))
-        if cross_all and self.lexical.foreign is not None:
+        if cross_all and not glossed and self.lexical.foreign is not None:
             # BM25 cannot match words across languages: for a chunk in English, a question's Chinese words say
-            # nothing, so its lexical part is its dense part instead of a zero that would rank every English
-            # chunk below every Chinese one
+            # nothing, so (without the dictionary's glosses) its lexical part is its dense part instead of a zero
+            # that would rank every English chunk below every Chinese one
             english = ~self.lexical.foreign[rows]
             normalised[1] = np.where(english, normalised[0], normalised[1])
         for w, values in zip((weights.get("dense", 1.0), weights.get("bm25", 1.0)), normalised):
@@ -584,3 +592,19 @@ def known_vehicles(settings: Any) -> list[dict[str, Any]]:
         return []
     with retriever:
         return retriever.known_vehicles()
+
+
+def by_language(own: np.ndarray | None, own_ceiling: float, glossed: np.ndarray, gloss_ceiling: float,
+                foreign: np.ndarray | None) -> np.ndarray:
+    """BM25 of a Chinese question per language of the chunk, as the share of the query a chunk matches (its score
+    over the query's ceiling, LexicalIndex.ceiling): the question's own words over chunks not in English
+    (``foreign``), the dictionary's English words for them over English chunks. Summed, the glosses (many words
+    where the question has a few) would rank every English chunk above every Chinese one; as shares, a chunk that
+    matches most of either query ranks high whatever its language, and one that matches a stray word does not."""
+    english = ~foreign if foreign is not None else np.ones(len(glossed), dtype=bool)
+    out = np.zeros(len(glossed), dtype=np.float32)
+    if gloss_ceiling > 0:
+        out[english] = glossed[english] / gloss_ceiling
+    if own is not None and own_ceiling > 0 and foreign is not None:
+        out[foreign] = own[foreign] / own_ceiling
+    return out
