@@ -274,8 +274,10 @@ class Retriever:
                 tokens += [t for t in tokenize(expansion(query)) if t in lexical.index]
             glossed = None
             weight = mask.astype(np.float32) if mask is not None else None
-            if cross_all or (cross is None and detect_language(query) == "zh"):
-                # a Chinese question meets English text through a dictionary's English words for its words
+            if mode == "bm25" and detect_language(query) == "zh":
+                # without vectors, a Chinese question meets English text only through a dictionary's English words
+                # for its words (in hybrid search the multilingual vectors do this: measured on zh_qa and zh_en_qa,
+                # the glosses' scores in the fusion lost sections there)
                 gloss = list(dict.fromkeys(tokenize(english_gloss(query))))
                 found = [t for t in gloss if t in lexical.index]
                 glossed = lexical.index.scores(found, weight) if found else None
@@ -289,8 +291,7 @@ class Retriever:
         t = time.perf_counter()
         weights = {"dense": rs.dense_weight, "bm25": rs.bm25_weight, "cross": rs.dense_weight}
         if mode == "hybrid" and rs.fusion == "weighted" and (cross_all or lexical.vectors is not None):
-            fused = self._fuse_complete(rankings, vector, bm25_scores, weights, cross_vector, cross_all,
-                                        glossed is not None)
+            fused = self._fuse_complete(rankings, vector, bm25_scores, weights, cross_vector, cross_all)
         else:
             fused = fuse(rankings, method=rs.fusion, k=rs.rrf_k, weights=weights)
         intents = section_intents(query) if rs.section_intent_factor > 1.0 else []
@@ -335,8 +336,7 @@ class Retriever:
 
     def _fuse_complete(self, rankings: dict[str, list[tuple[str, float]]], vector: np.ndarray | None,
                        bm25_scores: np.ndarray | None, weights: dict[str, float],
-                       cross_vector: np.ndarray | None = None, cross_all: bool = False,
-                       glossed: bool = False) -> list[Fused]:
+                       cross_vector: np.ndarray | None = None, cross_all: bool = False) -> list[Fused]:
         """Weighted fusion with both scores known for every candidate: a passage only BM25 found still gets its
         exact cosine (from the row-aligned vectors) and one only the dense side found its BM25 score, so one
         retriever's miss does not count as a zero. ``ranks`` stay those each retriever gave in its own list.
@@ -360,10 +360,10 @@ class Retriever:
         for values in (dense, lexical):
             span = values.max() - values.min() if len(values) else 0.0
             normalised.append((values - values.min()) / span if span > 0 else np.zeros(len(values)))
-        if cross_all and not glossed and self.lexical.foreign is not None:
+        if cross_all and self.lexical.foreign is not None:
             # BM25 cannot match words across languages: for a chunk in English, a question's Chinese words say
-            # nothing, so (without the dictionary's glosses) its lexical part is its dense part instead of a zero
-            # that would rank every English chunk below every Chinese one
+            # nothing, so its lexical part is its dense part instead of a zero that would rank every English
+            # chunk below every Chinese one
             english = ~self.lexical.foreign[rows]
             normalised[1] = np.where(english, normalised[0], normalised[1])
         for w, values in zip((weights.get("dense", 1.0), weights.get("bm25", 1.0)), normalised):
