@@ -34,6 +34,7 @@ def _load() -> tuple[dict[str, str], dict[str, str]]:
         return {}, {}
     found: dict[str, list[str]] = {}
     simplified_of: dict[str, str] = {}
+    in_simplified: set[str] = set()
     with gzip.open(path, "rt", encoding="utf-8") as file:
         for line in file:
             match = _LINE.match(line)
@@ -46,6 +47,9 @@ def _load() -> tuple[dict[str, str], dict[str, str]]:
                 found.setdefault(word, []).extend(kept)
             if len(traditional) == 1 and len(simplified) == 1 and traditional != simplified:
                 simplified_of.setdefault(traditional, simplified)
+            in_simplified.update(simplified)
+    # a character that simplified text also writes ("著" in 显著, "乾" in 乾坤) is left as it is
+    simplified_of = {t: s for t, s in simplified_of.items() if t not in in_simplified}
     # one string per word (senses joined by "/"): a tuple per word would hold ~80 MB, a string a fraction
     return {word: "/".join(dict.fromkeys(s)) for word, s in found.items() if s}, simplified_of
 

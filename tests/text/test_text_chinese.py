@@ -93,5 +93,6 @@ def test_traditional_characters_make_the_same_bm25_words_as_simplified():
     from rag_car.text.cedict import to_simplified
 
     assert to_simplified("冷卻液溫度警告燈") == "冷却液温度警告灯"
+    assert to_simplified("显著") == "显著"  # a character simplified text also writes is left alone
     assert chinese_words("冷卻液溫度過高") == chinese_words("冷却液温度过高")
     assert tokenize("發動機故障燈 P0301") == tokenize("发动机故障灯 P0301")

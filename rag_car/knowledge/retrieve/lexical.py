@@ -16,7 +16,7 @@ from rag_car.text.typos import TypoCorrector
 from rag_car.text.words import STOPWORDS, spelled, stem
 
 # Bumped when the tokenizer or the catalog changes, so that an index built by older code is rebuilt.
-TOKENIZER_VERSION = 13  # 12: NFKC, jieba words for Chinese runs; 13: traditional folded to simplified
+TOKENIZER_VERSION = 14  # 12: NFKC, jieba words for Chinese runs; 14: traditional folded to simplified
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?(?:[-/.][a-z0-9]+)*")
 _SEPARATORS = re.compile(r"[-/.]")
