@@ -478,7 +478,7 @@ class Assistant:
             # multilingual model can, and so can a dictionary's English words for its words (the sentences'
             # terms, the values asked and the safety topics)
             vector, sentence_vectors = cross.vector(question), cross.sentences
-            query = f"{query} {cross.english_terms(question)}".strip()
+            query = f"{query} {cross.english_terms(question, list(result.passages))}".strip()
         elif self.embedder is not None and docs:
             try:
                 vector = self.embedder.embed_query(result.query or question)

@@ -60,16 +60,20 @@ class CrossLingual:
         lang = detect_language(question)
         if lang == "en" or not passages or self._vectors() is None:
             return False
-        best = passages[0]
-        return str((best.metadata or {}).get("lang") or detect_language(best.text)) != lang
+        return _language(passages[0]) != lang
 
     def _vectors(self) -> np.ndarray | None:
         state = getattr(self.retriever, "lexical", None)
         return getattr(state, "cross_vectors", None)
 
     @staticmethod
-    def english_terms(question: str) -> str:
-        """The English words a dictionary gives for the question's Chinese words (rag_car.text.gloss), "" for none."""
+    def english_terms(question: str, passages: list[Any]) -> str:
+        """The English words a dictionary gives for the question's Chinese words (rag_car.text.gloss), for ranking
+        sentences of passages in another language; "" when a passage in the question's own language was retrieved
+        (its sentences, which the glosses cannot match, come first: the answer stays in the asker's language)."""
+        lang = detect_language(question)
+        if any(_language(p) == lang for p in passages):
+            return ""
         return english_gloss(question)
 
     def vector(self, question: str) -> np.ndarray:
@@ -97,6 +101,10 @@ class CrossLingual:
             self._calibrations = {k: v for k, v in self._calibrations.items() if k[0] == generation}
             self._calibrations[key] = Calibration(tuple(sorted(float(v) for v in null)))
         return self._calibrations[key]
+
+
+def _language(passage: Any) -> str:
+    return str((passage.metadata or {}).get("lang") or detect_language(passage.text))
 
 
 def probes_in(lang: str) -> list[str]:
