@@ -79,3 +79,28 @@ def test_chinese_question_meets_english_words_through_the_dictionary(indexed):
         wipers = retriever.search("雨刷多久换一次？", k=1, mode="bm25")
     assert sections(battery) == ["Charging system warning lamp"]
     assert sections(wipers) == ["Wiper blades"]
+
+
+def test_chinese_question_over_english_text_is_answered_and_an_unrelated_one_refused(tmp_path):
+    # English documents only: refusals of a Chinese question are judged against Chinese unrelated probes
+    # (probes_zh.txt) in the multilingual space; its English sentences are ranked with the dictionary's words too
+    import shutil
+
+    from rag_car.answer.assistant import Assistant
+    from rag_car.answer.crosslingual import probes_in
+    from rag_car.text.lang import detect_language
+
+    assert len(probes_in("zh")) >= 30 and all(detect_language(p) == "zh" for p in probes_in("zh"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(FILES / "battery_en.md", docs / "battery_en.md")
+    settings = load_settings(overrides={"data_dir": str(tmp_path / "data"), "embedding": {
+        "model": "hash", "multilingual": "use-multilingual-v3"}})
+    assert ingest(settings, [docs]).ok
+    with open_retriever(settings) as retriever:
+        assistant = Assistant(settings, retriever=retriever)
+        answer = assistant.ask("开车时电池指示灯亮了，应该怎么处理？", persona="owner")
+        unrelated = assistant.ask("红烧肉怎么做才好吃？", persona="owner")
+    assert not answer.abstained, answer.answer
+    assert "alternator" in answer.answer and "Wiper" not in answer.answer
+    assert unrelated.abstained and "资料中没有涉及" in unrelated.answer
