@@ -227,5 +227,11 @@ def status(name: str, lang: str = "en") -> str:
 
 
 def persona(name: str, lang: str = "en") -> str:
-    """A persona's display name in ``lang`` (rag_car/language.py's table)."""
+    """A persona's display name in ``lang`` (rag_car/language.py's table): the sidebar's choices."""
     return persona_name(name, lang)
+
+
+def persona_in_text(name: str, lang: str = "en") -> str:
+    """A persona inside a sentence: the key people type in settings and the CLI ("technician") in English, its name
+    in Chinese ("技师")."""
+    return name if lang == "en" else persona_name(name, lang)

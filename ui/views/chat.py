@@ -22,7 +22,7 @@ head, tools = st.columns([5, 1], vertical_alignment="bottom")
 with head:
     st.title(labels.label("chat_title", LANG))
     scope = labels.label("any_indexed_vehicle", LANG) if vehicle == conversation.ANY_VEHICLE else vehicle
-    st.caption(labels.label("answering_as", LANG, persona=labels.persona(persona, LANG), scope=scope))
+    st.caption(labels.label("answering_as", LANG, persona=labels.persona_in_text(persona, LANG), scope=scope))
 with tools:
     if st.button(labels.label("new_conversation", LANG), icon=":material/add_comment:", key="new_conversation", width="stretch"):
         conversation.new_conversation()
@@ -87,7 +87,7 @@ def render_answer_details(answer, lang: str) -> None:
     total = answer.timings.get("total_ms")
     timing = labels.label("in_seconds", lang, seconds=f"{total / 1000:.1f}") if total else ""
     st.caption(labels.label("answered_by", lang, backend=answer.backend, timing=timing,
-                            persona=labels.persona(answer.persona, lang)))
+                            persona=labels.persona_in_text(answer.persona, lang)))
 
 
 def render_answer(answer, lang: str) -> None:
@@ -126,7 +126,7 @@ for index, turn in enumerate(conversation.turns()):
     with st.chat_message("user"):
         st.markdown(turn.question)
         if turn.persona != persona or turn.vehicle != vehicle:
-            st.caption(f"{labels.persona(turn.persona, LANG)} · {turn.vehicle}")
+            st.caption(f"{labels.persona_in_text(turn.persona, LANG)} · {turn.vehicle}")
     with st.chat_message("assistant"):
         if turn.ok:
             render_answer(turn.answer, frame_of(turn.question))
