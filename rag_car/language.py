@@ -37,6 +37,7 @@ DOC_TYPE_NAMES: dict[str, dict[str, str]] = {
     "bulletin": {"en": "bulletin", "zh": "技术通告"},
     "recall": {"en": "recall", "zh": "召回"},
     "complaint": {"en": "complaint", "zh": "用户投诉"},
+    "investigation": {"en": "investigation", "zh": "缺陷调查"},
     "other": {"en": "other", "zh": "其他"},
 }
 

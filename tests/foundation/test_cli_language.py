@@ -104,3 +104,11 @@ def test_ask_and_chat_in_chinese_end_to_end(cli, tmp_path):
     assert chat.returncode == 0, chat.stderr
     assert "3.1 推荐冷胎气压" in chat.stdout and "(车主手册)" in chat.stdout, chat.stdout
     assert "回答对象：技师（technician）" in chat.stdout and "persona:" not in chat.stdout
+
+
+def test_every_document_type_has_a_chinese_name():
+    from rag_car.knowledge.tags import DOC_TYPES
+    from rag_car.language import DOC_TYPE_NAMES, doc_type_name
+
+    assert set(DOC_TYPES) == set(DOC_TYPE_NAMES)
+    assert doc_type_name("owner_manual", "en") == "owner manual" and doc_type_name("new_kind", "zh") == "new kind"
