@@ -104,13 +104,12 @@ def _answer(assistant: Any, text: str, vehicle: str | None, as_json: bool, strea
 
 
 def print_footer(answer: Any, lang: str = "en") -> None:
-    """Sources (the closest ones when the documents do not answer), then the notes (fallback first) on stderr; the
-    frame's words in ``lang``, the sources' titles and the notes' own text as they are."""
+    """Sources, then the notes (fallback first) on stderr; the frame's words in ``lang``, the sources' titles and the
+    notes' own text as they are."""
     from rag_car.language import doc_type_name
 
     if answer.citations:
-        closest = answer.abstained or not answer.grounded
-        typer.echo("\n" + labels.text("closest_sources" if closest else "sources", lang))
+        typer.echo("\n" + labels.text("sources", lang))
         for c in answer.citations:
             kind = c.doc_type if lang == "en" else doc_type_name(c.doc_type, lang)
             typer.echo(f"  [{c.n}] {citation_label(c, lang)} ({kind})")

@@ -7,7 +7,6 @@ from rag_car.language import LANGUAGES
 
 _LABELS: dict[str, dict[str, str]] = {
     "sources": {"en": "Sources:", "zh": "资料来源："},
-    "closest_sources": {"en": "Closest sources:", "zh": "最接近的资料："},
     "page": {"en": "{label}, p. {page}", "zh": "{label}，第 {page} 页"},
     "more": {"en": "More:", "zh": "更多内容："},
     "more_hint": {"en": "(more in the sources: --more)", "zh": "（资料中还有更多内容：加 --more 显示）"},

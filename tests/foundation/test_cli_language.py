@@ -62,10 +62,6 @@ def test_the_footer_in_chinese_and_unchanged_in_english(capsys):
     assert "Sources:" in out and "[1] Owner's Manual, Tires > Pressure, p. 42 (owner_manual)" in out
     assert "note: answered by the extractive backend: ollama is not reachable" in err and "提示" not in err
 
-    print_footer(_answer(abstained=True), "zh")
-    assert "最接近的资料：" in capsys.readouterr().out
-    print_footer(_answer(abstained=True), "en")
-    assert "Closest sources:" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("lang,expected", [
@@ -93,12 +89,12 @@ def test_ask_and_chat_in_chinese_end_to_end(cli, tmp_path):
     done = cli("ask", "冷却液温度警告灯在多少度时点亮？", env=env)
     assert done.returncode == 0, done.stderr
     # two chunks are too few to calibrate support on, so the answer may be a refusal: its frame is what counts here
-    assert ("资料来源：" in done.stdout or "最接近的资料：" in done.stdout) and "(车主手册)" in done.stdout, done.stdout
+    assert "资料来源：" in done.stdout and "(车主手册)" in done.stdout, done.stdout
     assert "2.4 冷却液温度警告灯" in done.stdout and "ources" not in done.stdout and "note:" not in done.stderr
 
     forced = cli("ask", "冷却液温度警告灯在多少度时点亮？", env={**env, "RAG_CAR_UI__LANGUAGE": "en"})
-    assert forced.returncode == 0 and "ources:" in forced.stdout and "(owner_manual)" in forced.stdout
-    assert "资料来源" not in forced.stdout.split("ources:")[-1]
+    assert forced.returncode == 0 and "Sources:" in forced.stdout and "(owner_manual)" in forced.stdout
+    assert "资料来源" not in forced.stdout
 
     chat = cli("chat", env=env, input="前轮胎压是多少？\n/persona technician\n/quit\n")
     assert chat.returncode == 0, chat.stderr
