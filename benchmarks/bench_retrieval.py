@@ -196,15 +196,16 @@ def part_quality(work: Path, embedder, reuse: dict[str, Path] | None = None, onl
 
 
 # -- latency ---------------------------------------------------------------------------------------------------
-def seed_chunks(work: Path, embedder, with_cross: bool = False):
+def seed_chunks(work: Path, embedder, with_cross: bool = False, seed_dir: Path | None = None):
     """The real chunks and their real vectors (ingested once with the real models, vectors read back), and with
-    ``with_cross`` their cross-lingual vectors (None without the multilingual model): (chunks, vectors, cross, seed)."""
+    ``with_cross`` their cross-lingual vectors (None without the multilingual model): (chunks, vectors, cross, seed).
+    ``seed_dir``: a data dir that already indexes the seed sources (``--seed``; brought up to date, not re-embedded)."""
     import numpy as np
 
     from rag_car.knowledge.embed import load_multilingual
     from rag_car.knowledge.store import open_store
 
-    data_dir = work / "seed"
+    data_dir = seed_dir or work / "seed"
     settings = settings_for(data_dir)
     sources = [ROOT / "knowledge"] + [SHARED / p for p in SHARED_PARTS if (SHARED / p).is_dir()]
     t = time.perf_counter()
@@ -225,7 +226,7 @@ def seed_chunks(work: Path, embedder, with_cross: bool = False):
         if missing:  # not expected after an ingest with the model on: embed what is missing
             got.update(zip([c.id for c in missing], multilingual.embed_documents([c.text for c in missing])))
         cross = np.asarray([got[c.id] for c in chunks], dtype=np.float32)
-    seed = {"chunks": len(chunks), "ingest_s": round(seconds, 1), "models": [embedder.name]
+    seed = {"chunks": len(chunks), "ingest_s": round(seconds, 1), "reused": str(seed_dir) if seed_dir else None, "models": [embedder.name]
             + ([multilingual.name] if multilingual is not None else []), "chunks_added": report.chunks_added,
             "chunks_per_s": round(report.chunks_added / seconds, 2) if seconds else None}
     return chunks, vectors, cross, seed
@@ -369,14 +370,14 @@ def soak(retriever, qs: list[str], n: int, seed: int = 19) -> dict:
     return row
 
 
-def part_latency(work: Path, embedder, sizes, n_queries: int, n_soak: int = 0) -> dict:
+def part_latency(work: Path, embedder, sizes, n_queries: int, n_soak: int = 0, seed_dir: Path | None = None) -> dict:
     from rag_car.knowledge.retrieve import open_retriever
     from rag_car.knowledge.store import open_store
 
     from rag_car.knowledge.embed import load_multilingual
 
-    chunks, vectors, cross, seed = seed_chunks(work, embedder, with_cross=True)
-    multilingual = load_multilingual(settings_for(work / "seed")) if cross is not None else None
+    chunks, vectors, cross, seed = seed_chunks(work, embedder, with_cross=True, seed_dir=seed_dir)
+    multilingual = load_multilingual(settings_for(seed_dir or work / "seed")) if cross is not None else None
     print(f"seed: {len(chunks)} real chunks; {seed['chunks_per_s']} chunks/s with {' + '.join(seed['models'])}")
     qs = questions()
     if not qs:
@@ -554,6 +555,9 @@ def main(argv=None) -> int:
     parser.add_argument("--work", type=Path, default=None, help="working directory (default: a temporary one)")
     parser.add_argument("--index", action="append", default=[], metavar="SET=DIR",
                         help="quality: reuse a data dir indexing that set's corpus (bundled, real, manual; copied first)")
+    parser.add_argument("--seed", type=Path, default=None, metavar="DIR",
+                        help="latency: a data dir that already indexes the seed sources (made by an earlier run's work "
+                             "dir or `rag-car --data-dir DIR ingest`): its ingest is only brought up to date")
     parser.add_argument("--sets", nargs="+", default=None, help="quality: only these sets (bundled, real, manual)")
     args = parser.parse_args(argv)
     parts = set(args.part or ["all"])
@@ -577,7 +581,7 @@ def main(argv=None) -> int:
         out["ingest"] = part_ingest(work, embedder)
     if "latency" in parts:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-        out["latency"] = part_latency(work, embedder, sizes, args.queries, args.soak)
+        out["latency"] = part_latency(work, embedder, sizes, args.queries, args.soak, args.seed)
     out["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = args.results or ("retrieval.json" if len(parts) == 4 else f"retrieval-{'-'.join(sorted(parts))}.json")
