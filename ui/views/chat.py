@@ -40,7 +40,8 @@ def render_citation(citation, lang: str) -> None:
     """A chip ``[n] Title, p. N`` that opens onto the passage, its section and page."""
     page = " · " + labels.label("page_n", lang, page=citation.page) if citation.page else ""
     origin = origin_note(citation.metadata)  # a user's upload or an unverified file is marked as such (#19)
-    shown = labels.label({"your upload": "your_upload", "unverified": "unverified"}[origin], lang) if origin else ""
+    key = {"your upload": "your_upload", "unverified": "unverified"}.get(origin, "")
+    shown = labels.label(key, lang) if key else origin
     label = f"[{citation.n}] {citation.title or citation.source.rsplit('/', 1)[-1]}{page}" + (f" · {shown}" if shown else "")
     with st.popover(label, width="content", icon=":material/person:" if origin == "your upload" else None):
         st.markdown(f"**{citation.title or citation.source}**")
