@@ -597,12 +597,12 @@ def main(argv=None) -> int:
         out["quality"] = part_quality(work, embedder, reuse, args.sets)
     if "embed" in parts:
         out["embed"] = part_embed(work, args.queries)
-    if "ingest" in parts:
-        out["ingest"] = part_ingest(work, embedder)
     if "latency" in parts:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         out["latency"] = part_latency(work, embedder, sizes, args.queries, args.soak, args.seed, args.wait_load,
                                       args.wait_max)
+    if "ingest" in parts:
+        out["ingest"] = part_ingest(work, embedder)
     out["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = args.results or ("retrieval.json" if len(parts) == 4 else f"retrieval-{'-'.join(sorted(parts))}.json")
