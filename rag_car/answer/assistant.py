@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 import time
 
+import numpy as np
+
 from rag_car.answer import i18n
 from rag_car.answer.i18n import answer_language, quoted_note
 from rag_car.text.lang import detect_language
@@ -64,6 +66,7 @@ MAX_ACTIVE_CODES = 4
 MAX_WARNINGS = 4  # safety notices carried with one answer (nearest in the documents' structure first)
 MAX_PROTECTED_SECTIONS = 3  # the quoted sections whose notices are looked up
 DIRECT_NOTICE_RANK = 5  # a notice among this many best-ranked sentences answers the question itself
+STRUCTURE_STEP = 0.05  # closeness to the question a notice one level further away in the structure must make up
 TOP_RETRIEVED = 3  # the passages retrieval ranks best: the only ones a notice may come from without structure
 _STOP_WORDS = re.compile(r"\b(?:stop|pull over|switch off|turn off the engine|do not drive|don't drive|tow)\b", re.IGNORECASE)
 
@@ -92,6 +95,7 @@ class _Turn:
     vector: Any = None  # the question's embedding
     support: float = 0.0  # how well the best passage supports it (set when judged)
     passages: list[Any] = field(default_factory=list)  # what retrieval returned for the question, best first
+    sentence_vectors: Any = None  # what embeds sentences in the space of ``vector`` (None: no vectors)
 
 
 class Assistant:
@@ -493,7 +497,8 @@ class Assistant:
                      unknown_codes=list(result.unknown_codes), known_codes=[c for c in result.codes
                                                                            if c not in result.unknown_codes],
                      vehicle=vehicle_info, retrieve_ms=retrieve_ms, filters=filters, profile=resolution,
-                     vector=vector, passages=list(result.passages))
+                     vector=vector, passages=list(result.passages),
+                     sentence_vectors=sentence_vectors if vector is not None else None)
 
     def _filters(self, vehicle: Any, snapshot: Any, retriever: Any, profile: Any = None) -> tuple[Any, dict[str, Any]]:
         """The retrieval filter and what it says: the question's ``vehicle`` (--vehicle), else the VIN's vehicle,
@@ -645,10 +650,13 @@ class Assistant:
         answer.dtcs = turn.sources.dtc_citations()
 
     def _protecting(self, turn: _Turn, body: list[Part]) -> list[SafetyWarning]:
-        """The notices that protect the sections the answer quotes (see rag_car.answer.structure), nearest first,
-        those of the leading section before the others', at most MAX_WARNINGS: from the index's headings tree
-        when the retriever keeps one, and from the passages at hand in any case. Notices of passages the answer
-        does not quote, or of unrelated sections, never travel with it."""
+        """The notices that protect the sections the answer quotes (see rag_car.answer.structure), at most
+        MAX_WARNINGS: from the index's headings tree when the retriever keeps one, and from the passages at hand
+        in any case. The structure decides which notices may travel (notices of unrelated sections never do);
+        among those, the ones closest in meaning to the question come first, a notice nearer in the tree (of the
+        leading section rather than another quoted one) counting STRUCTURE_STEP more per level. A notice among the
+        best-ranked sentences of a passage retrieved for the question answers it itself and leads; so does the
+        notice of such a passage that is closer in meaning to the question than any the structure offers."""
         docs = {d.n: d for d in turn.sources.docs}
         cited = {n for p in body for n in p.docs}
         order: list[tuple[str, str]] = []
@@ -659,22 +667,21 @@ class Assistant:
                     order.append((d.passage.source, d.passage.section))
         if not order:
             return []
-        q_terms = turn.ranking.question_terms
-        # (leading section?, distance, relevance, reading order) -> the notice and where it is quoted from
-        found: dict[str, tuple[tuple, Any, str]] = {}
+        # notice key -> (steps away in the structure, reading order, where it is quoted from, text, kind)
+        found: dict[str, tuple[int, int, Any, str, str]] = {}
+        direct: dict[str, int] = {}  # notice key -> place among the best-ranked sentences
 
-        def offer(rank: tuple, text: str, chunk: Any, kind: str) -> None:
-            key = re.sub(r"\W+", " ", text.lower()).strip()
-            if key and (key not in found or rank < found[key][0]):
-                found[key] = (rank, chunk, text, kind)  # type: ignore[assignment]
+        def offer(steps: int, position: int, text: str, where: Any, kind: str) -> None:
+            key = _notice_key(text)
+            if key and (key not in found or (steps, position) < found[key][:2]):
+                found[key] = (steps, position, where, text, kind)
 
         for i, (source, section) in enumerate(order[:MAX_PROTECTED_SECTIONS]):
             lead = 0 if i == 0 else 1
             for notice in self._outline.notices_for(self.retriever, source, section):
                 if lead and notice.distance > 1:
                     continue  # another quoted section brings its own notices, not its chapter's
-                relevance = -len(set(terms(notice.text)) & q_terms)
-                offer((lead, notice.distance, relevance, notice.position), notice.text, notice.chunk, "")
+                offer(lead + notice.distance, notice.position, notice.text, notice.chunk, "")
             for d in turn.sources.docs:  # the passages at hand (every retriever has these)
                 if d.passage.source != source:
                     continue
@@ -683,20 +690,46 @@ class Assistant:
                     continue
                 for sentence in d.sentences:
                     if sentence.is_safety:
-                        relevance = -len(set(terms(sentence.text)) & q_terms)
-                        offer((lead, distance, relevance, sentence.position), sentence.text, d, sentence.kind)
-        # a notice that itself answers the question best ("is it safe to reach in near the fan?") travels too:
-        # one among the best-ranked sentences of a passage retrieved for the question
+                        offer(lead + distance, sentence.position, sentence.text, d, sentence.kind)
         asked = {d.n for d in turn.sources.docs if d.reason in ("question", "section")}
         for place, scored in enumerate(turn.ranking.sentences[:DIRECT_NOTICE_RANK]):
             if scored.sentence.is_safety and scored.n in asked:
-                offer((0, 0, -100 + place, 0), scored.sentence.text, docs[scored.n], scored.sentence.kind)
-        chosen = sorted(found.values(), key=lambda item: item[0])[:MAX_WARNINGS]
+                key = _notice_key(scored.sentence.text)
+                direct.setdefault(key, place)
+                offer(0, scored.sentence.position, scored.sentence.text, docs[scored.n], scored.sentence.kind)
+        loose = [(s.n, s.sentence) for s in turn.ranking.sentences if s.sentence.is_safety and s.n in asked
+                 and _notice_key(s.sentence.text) not in found]
+        texts = [item[3] for item in found.values()] + [sentence.text for _, sentence in loose]
+        relevance = self._closeness(turn, texts)
+        score = {key: relevance[i] - STRUCTURE_STEP * item[0] for i, (key, item) in enumerate(found.items())}
+        if loose and relevance:
+            best = max(range(len(found), len(texts)), key=lambda i: relevance[i])
+            if relevance[best] > max(relevance[:len(found)], default=0.0):
+                n, sentence = loose[best - len(found)]
+                key = _notice_key(sentence.text)
+                found[key] = (0, sentence.position, docs[n], sentence.text, sentence.kind)
+                direct.setdefault(key, DIRECT_NOTICE_RANK)
+                score[key] = relevance[best]
+        chosen = sorted(found, key=lambda k: (direct.get(k, DIRECT_NOTICE_RANK + 1), -score.get(k, 0.0),
+                                              found[k][0], found[k][1]))[:MAX_WARNINGS]
         out: list[SafetyWarning] = []
-        for _rank, where, text, kind in chosen:
-            n = self._source_number(turn, where)
-            out.append(SafetyWarning(n, text, kind or "warning"))
+        for key in chosen:
+            _steps, _position, where, text, kind = found[key]
+            out.append(SafetyWarning(self._source_number(turn, where), text, kind or "warning"))
         return out
+
+    def _closeness(self, turn: _Turn, texts: list[str]) -> list[float]:
+        """How close in meaning each of ``texts`` is to the question (cosine of the sentence vectors, in the space
+        the answer's sentences were ranked in), or, without vectors, the share of the question's terms it names."""
+        vectors = turn.sentence_vectors
+        if texts and vectors is not None and turn.vector is not None:
+            try:
+                mat = vectors.embed(texts)
+                return [float(v) for v in np.clip(mat @ np.asarray(turn.vector, dtype=np.float32), 0.0, 1.0)]
+            except Exception:  # a vector cache gone: the words decide
+                pass
+        wanted = turn.ranking.question_terms
+        return [len(set(terms(t)) & wanted) / max(len(wanted), 1) for t in texts]
 
     def _source_number(self, turn: _Turn, where: Any) -> int:
         """The number of the source ``where`` (a DocSource, or a Chunk read from the index) is, added to the
@@ -934,6 +967,11 @@ def _section_key(doc: DocSource | None) -> Any:
     if doc is None:
         return None
     return (doc.passage.source, doc.passage.section) if doc.passage.section else ("chunk", doc.n)
+
+
+def _notice_key(text: str) -> str:
+    """One notice however it is cut or punctuated: its words, lower case."""
+    return re.sub(r"\W+", " ", text.lower()).strip()
 
 
 def _full_warning(part: Part, sources: Sources) -> Part:
