@@ -886,8 +886,13 @@ class Assistant:
         return parts
 
     def _extractive_parts(self, turn: _Turn, exclude: list[str]) -> list[Part]:
+        from rag_car.knowledge.retrieve.rewrite import is_follow_up
+
+        said = [t["content"] for t in turn.history if t.get("role") == "assistant"]
+        follow_up = said[-1] if said and is_follow_up(turn.question, True) else ""
         request = Request(question=turn.question, persona=turn.persona, sources=turn.sources, ranking=turn.ranking,
-                          live_idx=turn.live_idx, exclude=exclude, only_docs=self._live_docs(turn))
+                          live_idx=turn.live_idx, exclude=exclude, only_docs=self._live_docs(turn),
+                          follow_up=follow_up)
         backend = self.backend("extractive")
         return backend.compose(request)
 
