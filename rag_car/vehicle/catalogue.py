@@ -170,7 +170,7 @@ class SignalCatalogue:
     _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # key -> (2, dim): full text, name
 
     def __post_init__(self) -> None:
-        from rag_car.answer.sentences import terms
+        from rag_car.text.terms import terms
 
         for entry in self.entries:
             self._by_key.setdefault(entry.key, entry)
@@ -195,7 +195,7 @@ class SignalCatalogue:
 
     def query_terms(self, query: str) -> frozenset[str]:
         """The question's terms, with everyday quantity words read as their quantity ("fast": speed)."""
-        from rag_car.answer.sentences import terms
+        from rag_car.text.terms import terms
 
         plain = _plain_words(query)
         everyday = {t for w in plain if w in self.glossary.quantities for t in terms(w)}
