@@ -193,6 +193,14 @@ class SignalCatalogue:
         """Entries whose name the glossary could read at least in part, or that carry a unit or comment."""
         return [e for e in self.entries if e.expanded or e.quantity or e.comment]
 
+    def unplaced_note(self, where: str) -> str:
+        """"" when some signal can be placed; else what that means and what to do (a DBC of bare names)."""
+        if not self.entries or self.placed:
+            return ""
+        return (f"none of the {len(self.entries)} signals of {where} could be placed: no name the glossary reads, no "
+                "unit, no comment, so questions can find them only by name; add units or comments (CM_ SG_) to the "
+                "DBC, or the name's words to rag_car/vehicle/glossary.toml")
+
     def query_terms(self, query: str) -> frozenset[str]:
         """The question's terms, with everyday quantity words read as their quantity ("fast": speed)."""
         from rag_car.text.terms import terms
