@@ -139,6 +139,12 @@ class Assistant:
         """The vehicle profile in force for an answer: the snapshot's own (its LiveState resolved it), else the one
         the garage resolves from the snapshot's VIN, the user's pick and the DBCs in use; none without live data
         unless one is picked."""
+        from rag_car.answer.live_answer import dbc_misfit
+        from rag_car.vehicle.live import LiveSnapshot
+
+        misfit = dbc_misfit(snapshot) if isinstance(snapshot, LiveSnapshot) else ""
+        if misfit:  # the bus is another car's than its DBC's: no profile's facts apply to it
+            return Resolution(None, "none", (misfit,))
         own = getattr(snapshot, "profile", None)
         if own is not None:
             return Resolution(own, str(getattr(snapshot, "profile_how", "") or "picked"),

@@ -173,7 +173,13 @@ class LiveAnswerer:
 
     def answer(self, question: str, snapshot: LiveSnapshot | None, catalogue: SignalCatalogue | None) -> LiveAnswer | None:
         """The live answer, or None when the question is not one the bus answers (or the bus said nothing)."""
-        if snapshot is None or not snapshot.signals and not snapshot.dtcs and not snapshot.lamps:
+        if snapshot is None:
+            return None
+        if not snapshot.signals and not snapshot.dtcs and not snapshot.lamps:
+            # frames came but none decoded: a health question is told why (another car's log, the wrong DBC)
+            scores = self.intent_scores(question)
+            if dbc_misfit(snapshot) and max(scores, key=lambda k: scores[k]) == "health":
+                return self.health(snapshot, catalogue, scores)
             return None
         if _DTC.search(question or ""):
             return None  # "what does P0301 mean": the documents' entry answers that
@@ -329,6 +335,9 @@ class LiveAnswerer:
             sentences.append(f"{len(stale)} reading{'s' if len(stale) != 1 else ''} stale (no new value for longer than "
                              f"their message's cycle allows), from {len(names)} message{'s' if len(names) != 1 else ''}: "
                              + ", ".join(names[:6]) + (" ..." if len(names) > 6 else "") + ".")
+        misfit = dbc_misfit(snapshot)
+        if misfit:
+            sentences.append(misfit)
         if odd:
             sentences.append(f"{len(odd)} reading{'s' if len(odd) != 1 else ''} outside the range the DBC declares "
                              f"(often a DBC that does not fit this car exactly, or a 'not available' value, rather than "
@@ -342,7 +351,7 @@ class LiveAnswerer:
             f"{len(snapshot.lamps)} warning lamp{'s' if len(snapshot.lamps) != 1 else ''} known",
             f"{len(shown)} signals in {len({s.reading.message for s in shown})} messages against their ranges and ages",
         ]
-        if not (dtcs or lamps or abnormal or silent or stale):
+        if not (dtcs or lamps or abnormal or silent or stale or misfit):
             lead = (f"Nothing wrong found: no trouble codes, no lamps on, {len(in_range)} signals in range, {read_for}."
                     if not clock.not_live else
                     f"The bus is {clock.not_live}: nothing current can be checked; the last values showed no trouble "
@@ -352,10 +361,13 @@ class LiveAnswerer:
             problems = len(dtcs) + len(lamps) + len(abnormal)
             if problems:
                 lead = f"The bus reports {problems} problem{'s' if problems != 1 else ''} ({read_for}):"
+            elif misfit and not shown:
+                lead = f"Nothing can be checked ({read_for}):"
             else:
                 lead = f"No trouble codes, no lamps on and no reading outside its normal range ({read_for}); but:"
             sentences.insert(0, lead)
-            sentences.append(f"{len(in_range)} other signals are in range.")
+            if in_range:
+                sentences.append(f"{len(in_range)} other signals are in range.")
         sentences.append("Checked: " + "; ".join(checked) + ".")
         return LiveAnswer("health", sentences, shown=abnormal + odd[:4], dtcs=dtcs, explain=explain, checked=checked,
                           intent_scores=dict(scores or {}))
@@ -395,6 +407,24 @@ def _silent_senders(stale: list[ShownReading], current: list[ShownReading]) -> l
     alive = {s for r in current if r.entry is not None for s in r.entry.senders}
     quiet = {s for r in stale if r.entry is not None for s in r.entry.senders}
     return sorted(q for q in quiet - alive if q and q.lower() not in ("vector__xxx", "xxx"))
+
+
+# below this share of frames with an id the DBC defines, the DBC (or the vehicle profile naming it) is not this bus's:
+# real logs with their own car's DBC decode 42-100 % of their frames (../shared/data/INDEX.md), another car's ~0 %
+_MIN_FIT = 0.05
+_MIN_FRAMES_FOR_FIT = 200
+
+
+def dbc_misfit(snapshot: LiveSnapshot) -> str:
+    """"" when the bus's frames fit its DBC; else a sentence saying they do not, and what to do."""
+    counters = snapshot.counters or {}
+    frames = int(counters.get("frames", 0) or 0)
+    decoded = int(counters.get("decoded", 0) or 0)
+    if frames < _MIN_FRAMES_FOR_FIT or decoded >= _MIN_FIT * frames:
+        return ""
+    return (f"Only {decoded} of {frames} frames received have an id the DBC defines: this bus or log looks like "
+            "another car's than the DBC's (and its vehicle profile's), so its readings cannot be checked; decode it "
+            "with its own car's DBC (can.dbc, or `rag-car vehicle add NAME --dbc FILE`).")
 
 
 def _listened_s(snapshot: LiveSnapshot) -> float | None:

@@ -115,3 +115,33 @@ def test_eval_live_scores_the_right_signal_value_and_refusal(shared_data, tmp_pa
     assert first.passed and first.signal_ok and first.value_ok and not first.refused
     assert not second.passed and not second.signal_ok
     assert report.rate() == 0.5 and "MISS b" in format_live_report(report)
+
+
+def test_a_log_of_another_car_than_the_profiles_is_named_and_none_of_its_facts_applied(shared_data, tmp_path):
+    """The Corrin's profile picked (its DBC), but the log is the Kona's: almost nothing decodes. A health question
+    says so and what to do; no reading is offered; nothing of the Corrin (its ranges, its lamps) is claimed."""
+    from rag_car.settings import BUNDLED_DBC_DIR, BUNDLED_KNOWLEDGE
+    from rag_car.vehicle.profile import BUNDLED_NAME, load_profile
+
+    corrin = load_profile(BUNDLED_KNOWLEDGE / "facts.toml", name=BUNDLED_NAME, bundled=True)
+    state = LiveState(str(BUNDLED_DBC_DIR / "aldmoor_corrin.dbc"), profile=corrin, profile_how="picked")
+    with open_log(shared_data / "eldominio-canbuslogs/kona/turnonlog.log") as reading:
+        for message in reading:
+            state.on_frame(message, received_at=message.timestamp)
+    state.set_bus(spec="replay:turnonlog.log", state="ended")
+    snapshot = state.snapshot()
+    assert snapshot.counters["frames"] > 1000 and snapshot.counters["decoded"] < 0.05 * snapshot.counters["frames"]
+    catalogue = build_catalogue(state.db)
+    answerer = LiveAnswerer()
+    health = answerer.answer("is anything wrong with my car?", snapshot, catalogue)
+    assert health is not None and health.kind == "health"
+    assert "another car's than the DBC's" in health.text and "rag-car vehicle add" in health.text
+    assert "Nothing wrong found" not in health.text and "normal range" not in health.text.replace("no reading outside its normal range", "")
+    # frames of the right car decode: no such sentence
+    kona = _replayed(shared_data, ("eldominio-canbuslogs/kona/turnonlog.log", "opendbc/hyundai_can.dbc"))
+    assert "another car's" not in answerer.answer("is anything wrong?", kona.snapshot(), build_catalogue(kona.db)).text
+    # the assistant sets the picked profile aside on such a bus: no Corrin fact reaches any answer
+    settings = load_settings(None, {"data_dir": tmp_path / "data", "embedding": {"model": "hash"}})
+    with Assistant(settings) as assistant:
+        resolution = assistant.profile_for(snapshot)
+    assert resolution.profile is None and "another car's" in resolution.notes[0]
