@@ -145,3 +145,27 @@ def test_a_log_of_another_car_than_the_profiles_is_named_and_none_of_its_facts_a
     with Assistant(settings) as assistant:
         resolution = assistant.profile_for(snapshot)
     assert resolution.profile is None and "another car's" in resolution.notes[0]
+
+
+def test_a_bus_that_went_silent_mid_drive_says_how_old_its_readings_are(shared_data):
+    """Frames stopped 30 s ago on a bus still 'connected' (no replay end): the reading is shown, stale, with its age;
+    a health question names the quiet messages."""
+    import time
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        state = LiveState([shared_data / CAMARO[1]])
+    with open_log(shared_data / CAMARO[0]) as reading:
+        frames = list(reading)
+    last = frames[-1].timestamp
+    silent_since = time.time() - 30.0
+    for message in frames:
+        state.on_frame(message, received_at=silent_since - (last - message.timestamp))
+    state.set_bus(spec="socketcan:can0", state="connected")
+    snapshot = state.snapshot()
+    catalogue = build_catalogue(state.db)
+    live = LiveAnswerer().answer("what's the coolant temp?", snapshot, catalogue)
+    assert live is not None and live.kind == "reading" and live.shown[0].status_key == "stale"
+    assert "stale: no new value for 3" in live.text  # 30 s, give or take the test's own run time
+    health = LiveAnswerer().answer("is anything wrong with my car?", snapshot, catalogue)
+    assert health.kind == "health" and "stale" in health.text and "Nothing wrong found" not in health.text
