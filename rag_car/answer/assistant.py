@@ -375,7 +375,7 @@ class Assistant:
         resolution = self.profile_for(snapshot)
         if resolution.profile is not None:  # which vehicle's facts this answer used, and why
             answer.vehicle = {"profile": resolution.name, "profile_from": resolution.how}
-        defer = live.kind == "health" and bool(live.dtcs or any(l.state != "off" for l in snapshot.lamps))
+        defer = live.defer or (live.kind == "health" and bool(live.dtcs or any(l.state != "off" for l in snapshot.lamps)))
         explain = explanations_for(live, snapshot, resolution.profile)
         return stream_live_answer(self.live_answerer, live, answer, search, t0, explain), defer
 

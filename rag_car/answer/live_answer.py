@@ -104,6 +104,9 @@ class LiveAnswer:
     checked: list[str] = field(default_factory=list)
     intent_scores: dict[str, float] = field(default_factory=dict)
     matches: list[Match] = field(default_factory=list)
+    # the question reads as one for the documents, but names a signal the bus is sending: the documents' answer
+    # leads when they have one, and this reading answers when they have nothing (never a refusal the bus could answer)
+    defer: bool = False
 
     @property
     def text(self) -> str:
@@ -202,6 +205,9 @@ class LiveAnswerer:
             scores = self.intent_scores(question)
         # a tie goes to the documents: they answer, and the bus's readings still follow the answer
         kind = max(scores, key=lambda k: (scores[k], k == "document"))
+        if kind == "document" and named and _asks_state(frame) and _is_state(matches[0].entry):
+            # "is my X fastened?", "am I in X?": a yes/no question whose subject is a state the bus reports
+            kind = "reading"
         if kind == "health":
             health = self.health(snapshot, catalogue, scores)
             if named and matches[0].lexical >= 0.5:
@@ -211,8 +217,10 @@ class LiveAnswerer:
                 health.shown[:0] = asked.shown
                 health.matches = asked.matches
             return health
-        if named and kind in ("reading", "document") and scores["reading"] >= scores["document"] - 0.05:
-            return self.reading(snapshot, catalogue, matches, scores)
+        if named and kind in ("reading", "document"):
+            live = self.reading(snapshot, catalogue, matches, scores)
+            live.defer = kind == "document" and scores["reading"] < scores["document"] - 0.05
+            return live
         return None
 
     def _matches(self, question: str, snapshot: LiveSnapshot, catalogue: SignalCatalogue | None,
@@ -251,6 +259,15 @@ class LiveAnswerer:
         # of near-equal candidates, one sitting on the edge of its DBC range is more likely a "not available" or
         # substitute value (raw all-ones or all-zeros) than a measurement: the others go first
         chosen.sort(key=lambda m: (_at_edge(by_key.get(m.entry.key), m.entry) and m.score >= 0.97 * best, -m.score))
+        # of near-equal candidates that differ by seat ("my seat belt": driver's, passenger's, rear), the driver's:
+        # the one asking is most likely driving
+        seat = _driver_words(catalogue)
+        near = [m for m in chosen if m.score >= 0.97 * best]
+        from rag_car.text.terms import terms
+
+        asked_seat = frozenset(terms(" ".join(seat[0] | seat[1] | {"driver", "passenger"})))
+        if len(near) > 1 and not any(asked_seat & m.terms for m in near):
+            chosen.sort(key=lambda m: (m.score < 0.97 * best, not _sits(m.entry, seat)))
         shown = [self.show(by_key[m.entry.key], m.entry, clock, m.score) for m in chosen if m.entry.key in by_key]
         sentences = [s.sentence() for s in shown]
         explain = [f"{s.label} {s.status_key}" for s in shown if s.status_key in ("low", "high")]
@@ -371,6 +388,39 @@ class LiveAnswerer:
         sentences.append("Checked: " + "; ".join(checked) + ".")
         return LiveAnswer("health", sentences, shown=abnormal + odd[:4], dtcs=dtcs, explain=explain, checked=checked,
                           intent_scores=dict(scores or {}))
+
+
+# a yes/no question whose subject is the signal (masked "X") or the asker: "is my X X fastened?", "am I in X?",
+# "are the X X on?" -- not "is it safe to drive with the X open?" (its subject is "it")
+_STATE_QUESTION = re.compile(r"^\s*(?:is|are|am|was|were)\s+(?:(?:the|my|our|your|a|an|this|that|its|his|her|their)\s+)?"
+                             r"(?:X|I|we)\b", re.IGNORECASE)
+
+
+def _asks_state(frame: str) -> bool:
+    return "X" in frame and bool(_STATE_QUESTION.match(frame))
+
+
+def _is_state(entry: CatalogueEntry) -> bool:
+    """A signal that reads as a state rather than a quantity: a value table, or one or two bits (a switch)."""
+    return bool(entry.choices) or 0 < entry.length <= 2
+
+
+def _driver_words(catalogue: SignalCatalogue | None) -> tuple[frozenset[str], frozenset[str]]:
+    """The words of the driver's seat position ("front left", from the glossary's seats) and of the other seats'."""
+    from rag_car.vehicle.catalogue import bundled_glossary
+
+    seats = (catalogue.glossary if catalogue is not None else bundled_glossary()).seats
+    mine = frozenset(seats.get("driver", "").split())
+    others = frozenset(w for seat, words in seats.items() if seat != "driver" for w in words.split()) - mine
+    return mine, others
+
+
+def _sits(entry: CatalogueEntry, seat: tuple[frozenset[str], frozenset[str]]) -> bool:
+    """Whether the signal is the driver's seat's: its meaning says "driver", or names the driver's position and no
+    other seat's ("left seat belt", "front left door"; not "rear left door")."""
+    words = set(entry.meaning.split())
+    mine, others = seat
+    return "driver" in words or bool(words & mine) and not words & others
 
 
 def _catalogue_of_readings(snapshot: LiveSnapshot) -> SignalCatalogue:
