@@ -235,7 +235,7 @@ class LiveAnswerer:
         if not matches:
             return False
         best = matches[0]
-        if best.lexical >= 0.3:
+        if best.lexical >= 0.3 and best.terms:  # not by the words for the vehicle itself alone ("check my car")
             return True
         if best.semantic is None or self.embed is None or catalogue is None:
             return False

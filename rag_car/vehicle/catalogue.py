@@ -51,6 +51,7 @@ class Glossary:
     source: Path
     selector: dict[str, str] = field(default_factory=dict)  # "p" -> "park": a transmission selector's letters
     seats: dict[str, str] = field(default_factory=dict)  # "driver" -> "front left": the position words of a seat
+    subject: dict[str, str] = field(default_factory=dict)  # "car" -> "vehicle": words for the vehicle itself
 
     def value_words(self, choices: Sequence[str]) -> tuple[str, ...]:
         """What a value table's labels name, beyond the labels: a selector's letters read as positions ("P" ->
@@ -92,7 +93,8 @@ def load_glossary(path: str | Path | None = None) -> Glossary:
                     units={k.lower(): str(v) for k, v in data.get("units", {}).items()},
                     quantities={k.lower(): str(v) for k, v in data.get("quantities", {}).items()}, source=path,
                     selector={k.lower(): str(v) for k, v in data.get("selector", {}).items()},
-                    seats={k.lower(): str(v) for k, v in data.get("seats", {}).items()})
+                    seats={k.lower(): str(v) for k, v in data.get("seats", {}).items()},
+                    subject={k.lower(): str(v) for k, v in data.get("subject", {}).items()})
 
 
 @lru_cache(maxsize=1)
@@ -125,6 +127,7 @@ class CatalogueEntry:
     internal: str = ""
     senders: tuple[str, ...] = ()
     cycle_ms: int | None = None
+    system: str = ""  # what the message name says of the system it comes from ("ESP12": stability program brake)
 
     @property
     def key(self) -> str:
@@ -199,7 +202,7 @@ class SignalCatalogue:
             self._by_key.setdefault(entry.key, entry)
             name_terms = frozenset(terms(f"{entry.meaning} {' '.join(entry.tokens)} {entry.name}"))
             unit_terms = frozenset(terms(f"{entry.quantity} {self.glossary.units.get(entry.unit.lower(), '')}"))
-            other_terms = frozenset(terms(entry.comment))
+            other_terms = frozenset(terms(f"{entry.comment} {entry.system}"))
             value_terms = frozenset(terms(f"{' '.join(entry.choices)} {' '.join(entry.value_words)}"))
             self._terms[entry.key] = (name_terms, unit_terms, other_terms, value_terms)
             self._surface[entry.key] = frozenset(_plain_words(
@@ -236,6 +239,7 @@ class SignalCatalogue:
         words = [t for t in terms(query) if t not in everyday]
         extra = [self.glossary.quantities[w] for w in plain if w in self.glossary.quantities]
         extra += [self.glossary.seats[w] for w in plain if w in self.glossary.seats]  # "driver": also front left
+        extra += [self.glossary.subject[w] for w in plain if w in self.glossary.subject]  # "car": the vehicle
         return frozenset(words + [t for e in extra for t in terms(e)])
 
     def search(self, query: str, k: int = 10, embed: EmbedFn | None = None, only: Iterable[str] | None = None,
@@ -253,6 +257,8 @@ class SignalCatalogue:
         if not pool:
             return []
         q_terms = self.query_terms(query)
+        from_subject = frozenset(t for w in _plain_words(query) if w in self.glossary.subject
+                                 for t in terms(self.glossary.subject[w])) - frozenset(terms(query))
         # the question's words as written, per term: a word the signal carries as written ("park", a gear position)
         # is surer evidence than one that only shares its stem ("parking" brake)
         written: dict[str, set[str]] = {}
@@ -292,8 +298,11 @@ class SignalCatalogue:
             score = lexical if sem is None else 0.55 * lexical + 0.45 * max(sem, 0.0)
             if score <= 0.0:
                 continue
-            reasons = _reasons(entry, by_name, by_unit, by_other | by_value, sem)
-            matches.append(Match(entry, score, lexical, sem, reasons, frozenset(by_name | by_unit | by_other | by_value)))
+            reasons = _reasons(entry, by_name, by_unit, by_other, sem, by_value)
+            matched = frozenset(by_name | by_unit | by_other | by_value) - from_subject
+            if not matched and sem is None:
+                continue  # only the words for the vehicle itself: no signal is named
+            matches.append(Match(entry, score, lexical, sem, reasons, matched))
         matches.sort(key=lambda m: (-m.score, len(m.entry.tokens), m.entry.key))
         return matches[:k]
 
@@ -385,7 +394,13 @@ def describe_signal(message: Any, signal: Any, glossary: Glossary | None = None,
         length=int(getattr(signal, "length", 0) or 0), tokens=tokens, meaning=" ".join(_dedupe(meaning_words)),
         expanded=tuple(expanded), quantity=glossary.units.get(_unit_key(unit), ""), internal=internal,
         senders=tuple(getattr(message, "senders", None) or ()), cycle_ms=getattr(message, "cycle_time", None),
+        system=_system(message.name, glossary),
     )
+
+
+def _system(message_name: str, glossary: Glossary) -> str:
+    """The glossary's words for the message name's tokens ("ESP12" -> stability program brake; "Bremse_3" -> brake)."""
+    return " ".join(_dedupe([glossary.words[t] for t in name_tokens(message_name) if glossary.words.get(t)]))
 
 
 def name_tokens(name: str) -> tuple[str, ...]:
@@ -467,7 +482,7 @@ def _plain_words(text: str) -> list[str]:
 
 
 def _reasons(entry: CatalogueEntry, by_name: set[str], by_unit: set[str], by_other: set[str],
-             semantic: float | None) -> tuple[str, ...]:
+             semantic: float | None, by_value: set[str] = frozenset()) -> tuple[str, ...]:  # type: ignore[assignment]
     out = []
     if by_name:
         read = ", ".join(f"{token}={english}" for token, english in entry.expanded) if entry.expanded else ""
@@ -475,8 +490,12 @@ def _reasons(entry: CatalogueEntry, by_name: set[str], by_unit: set[str], by_oth
                    f"{', '.join(sorted(by_name))}")
     if by_unit:
         out.append(f"unit {entry.unit or '-'} is a {entry.quantity}")
+    if by_value:
+        out.append(f"value table ({', '.join(entry.choices[:8])}) names {', '.join(sorted(by_value))}")
     if by_other:
-        out.append(f"{'comment' if entry.comment else 'value table'} mentions {', '.join(sorted(by_other))}")
+        where = " and ".join(w for w, has in (("comment", entry.comment), (f"message {entry.message} ({entry.system})",
+                                                                            entry.system)) if has)
+        out.append(f"{where or 'comment'} mentions {', '.join(sorted(by_other))}")
     if semantic is not None:
         out.append(f"meaning similarity {semantic:.2f}")
     return tuple(out)
