@@ -153,8 +153,10 @@ class Assistant:
         picked = self.settings.vehicle.profile or None
         if snapshot is None:
             return self.garage.resolve(picked=picked)
-        resolution = self.garage.resolve(vin=str(vehicle.get("vin") or "") or None, picked=picked,
-                                         dbc=self.settings.dbc_files())
+        # the DBC files the bus is decoded with: the live state's own, else the configured ones
+        db = getattr(self.live, "db", None)
+        in_use = [f.path for f in getattr(db, "files", None) or []] or self.settings.dbc_files()
+        resolution = self.garage.resolve(vin=str(vehicle.get("vin") or "") or None, picked=picked, dbc=in_use)
         extra = tuple(getattr(snapshot, "profile_notes", ()) or ())
         return Resolution(resolution.profile, resolution.how, tuple(dict.fromkeys(extra + resolution.notes)))
 
@@ -307,7 +309,7 @@ class Assistant:
         snapshot = self._snapshot() if use_live else None
         bus_first = self._live_first(text, snapshot, answer, t0) if snapshot is not None and live_first else None
         if bus_first is not None:  # the bus answers this one: its readings lead (rag_car/answer/live_first.py)
-            pieces, defer = bus_first
+            pieces, defer, live = bus_first
             if defer:
                 # active codes or lamps: the documents' fault answer (stop instruction, the codes' entries, bulletins)
                 # leads when it has one; the bus's findings answer when the documents have nothing
@@ -317,6 +319,8 @@ class Assistant:
                 if isinstance(final, Answer) and not final.abstained:
                     yield from documented
                     return
+                if live.defer:  # a question for the documents, which have nothing: say so, then what the bus reads
+                    live.sentences.insert(0, "No document answers this question; what the bus reads now:")
             yield from pieces
             return
         try:
@@ -354,7 +358,7 @@ class Assistant:
         return live
 
     def _live_first(self, question: str, snapshot: Any, answer: Answer,
-                    t0: float) -> tuple[Iterator[str | Answer], bool] | None:
+                    t0: float) -> tuple[Iterator[str | Answer], bool, Any] | None:
         """The answer's pieces when the question is about the car now and the bus answers it, else None; and whether
         the documents' fault answer should lead instead (a health question while codes or lamps are active)."""
         from rag_car.answer.live_first import explanations_for, stream_live_answer
@@ -377,7 +381,7 @@ class Assistant:
             answer.vehicle = {"profile": resolution.name, "profile_from": resolution.how}
         defer = live.defer or (live.kind == "health" and bool(live.dtcs or any(l.state != "off" for l in snapshot.lamps)))
         explain = explanations_for(live, snapshot, resolution.profile)
-        return stream_live_answer(self.live_answerer, live, answer, search, t0, explain), defer
+        return stream_live_answer(self.live_answerer, live, answer, search, t0, explain), defer, live
 
     @property
     def live_answerer(self) -> Any:

@@ -169,3 +169,37 @@ def test_a_bus_that_went_silent_mid_drive_says_how_old_its_readings_are(shared_d
     assert "stale: no new value for 3" in live.text  # 30 s, give or take the test's own run time
     health = LiveAnswerer().answer("is anything wrong with my car?", snapshot, catalogue)
     assert health.kind == "health" and "stale" in health.text and "Nothing wrong found" not in health.text
+
+
+KONA = ("eldominio-canbuslogs/kona/turnonlog.log", "opendbc/hyundai_can.dbc")
+
+
+@pytest.mark.parametrize("pair,question,first", [
+    (KONA, "am I in park?", {"CLU15.CF_Clu_Gear", "LVR12.CF_Lvr_Gear"}),  # the value table: P = park
+    (KONA, "how fast is the car going?", {"CLU15.CF_Clu_VehicleSpeed"}),  # the vehicle's speed, not one wheel's
+    (KONA, "is my seat belt fastened?", {"CGW2.CF_Gway_DrvSeatBeltInd", "CGW4.CF_Gway_DrvSeatBeltInd"}),  # the driver's
+    (CAMARO, "is my seat belt fastened?", {"BCMDoorBeltStatus.LeftSeatBelt"}),  # left-hand drive
+    (CAMARO, "is the driver's door open?", {"BCMDoorBeltStatus.FrontLeftDoor"}),
+    (CAMARO, "is the passenger seat belt on?", {"BCMDoorBeltStatus.RightSeatBelt"}),
+])
+def test_yes_no_questions_value_tables_and_seats_by_terms_alone(shared_data, pair, question, first):
+    """Without the embedding model, by the catalogue's evidence alone: the reading asked about leads."""
+    state = _replayed(shared_data, pair)
+    live = LiveAnswerer().answer(question, state.snapshot(), build_catalogue(state.db))
+    assert live is not None and live.kind == "reading" and live.shown[0].key in first, (live and live.text)
+
+
+def test_a_document_question_naming_a_live_signal_gets_the_reading_when_the_documents_have_nothing(shared_data,
+                                                                                                     assistant):
+    """Nothing is indexed: the documents cannot answer "how do I replace the coolant?"; the answer says so, then what
+    the bus reads now about what the question names."""
+    question = "how do I replace the coolant?"
+    state = _replayed(shared_data, AUDI)
+    live = LiveAnswerer().answer(question, state.snapshot(), build_catalogue(state.db))
+    assert live is not None and live.defer  # the documents go first
+    assistant.live = state
+    answer = assistant.ask(question)
+    assert answer.answer.startswith("No document answers this question; what the bus reads now:")
+    assert answer.signals and "Kuehlmittel" in answer.signals[0].name
+    # the Audi's DBC is the bus's, not the bundled car's: no profile applies (none was the Corrin's before)
+    assert "profile" not in answer.vehicle

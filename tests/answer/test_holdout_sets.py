@@ -81,6 +81,9 @@ def _last_values(data: Path, log: str, dbc: str, wanted: set[str]) -> dict[str, 
     import can
 
     from rag_car.vehicle.dbc import load_dbc, pgn_of
+    from rag_car.vehicle.pycan import enable_mf4
+
+    enable_mf4()  # rag_car imports python-can without asammdf; the truck's MF4 log needs it back
 
     database = load_dbc(data / dbc, strict=False, warn=False).files[0].database
     messages = {m.name: m for m in database.messages if any(w.startswith(m.name + ".") for w in wanted)}
