@@ -107,7 +107,8 @@ def load_file(path: Path, source: str = "auto", max_bytes: int = 50_000_000, lim
             warnings.append(f"{split} line(s) longer than {limits.max_line_chars:,} characters were split at sentence "
                             "ends (ingest.max_line_chars)")
     loader = {"markdown": markup.load_markdown, "html": markup.load_html, "rst": markup.load_rst, "text": markup.load_text}[kind]
-    return _checked(Loaded([loader(path, text)], warnings=warnings, kind="document"))
+    document = loader(path, text, warnings)
+    return _checked(Loaded([document], warnings=warnings, kind="document"))
 
 
 def _load_table(path: Path, text: str, source: str) -> Loaded:
