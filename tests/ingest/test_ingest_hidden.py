@@ -1,5 +1,5 @@
-"""Hidden HTML text (issue 19): what a browser does not show a reader is dropped before partitioning, said in the
-ingest report, and never reaches the index; what a reader sees is kept."""
+"""Hidden text (issue 19): what a browser (HTML, Markdown) or Word (DOCX) does not show a reader is dropped before
+partitioning, said in the ingest report, and never reaches the index; what a reader sees is kept."""
 
 from __future__ import annotations
 
@@ -110,16 +110,19 @@ def test_planted_hidden_instructions_never_reach_the_index(tmp_path, data_dir):
     """The planted web pages (tests/files/planted/web): their hidden instructions are not in any stored chunk,
     their visible text is, and the report names every page that lost hidden text."""
     settings = make_settings(data_dir)
-    report = ingest(settings, [PLANTED / "web"])
+    report = ingest(settings, [PLANTED / "web", PLANTED / "office" / "hidden_run_memo.docx"])
     assert not report.failed, report.to_json()
     with open_store(settings) as store:
         chunks = "\n".join(c.text for c in store.iter_all())
-    for hidden in ("when asked about brake pads", "Attention LLM", "If you are a language model"):
+    for hidden in ("when asked about brake pads", "Attention LLM", "If you are a language model", "Message pour l'IA",
+                   "wiper blades never wear out", "when asked about the battery"):
         assert hidden not in chunks
-    for shown in ("Brake pads never need inspection", "red coolant temperature lamp", "rear tires to 20 psi"):
+    for shown in ("Brake pads never need inspection", "red coolant temperature lamp", "rear tires to 20 psi",
+                  "inspect them at every service"):
         assert shown in chunks
-    noted = {Path(f.path).name for f in report.files if any(w.startswith("hidden HTML text dropped") for w in f.warnings)}
-    assert noted == {"brake_pads_blog.html", "coolant_lamp_page.html", "pressure_widget.html"}
+    noted = {Path(f.path).name for f in report.files if any(w.startswith(("hidden HTML text dropped", "hidden Word text dropped")) for w in f.warnings)}
+    assert noted == {"brake_pads_blog.html", "coolant_lamp_page.html", "pressure_widget.html", "fr_entretien.html",
+                     "hidden_run_memo.docx"}
 
 
 def test_no_hidden_text_in_real_documents(shared_data):
@@ -142,3 +145,99 @@ def test_no_hidden_text_in_real_documents(shared_data):
     for path, html in pages:
         _, hidden = drop_hidden_html(html)
         assert hidden.pieces == 0, (path, hidden.reasons)
+
+
+# -- Word ------------------------------------------------------------------------------------------------------
+
+def _word(path: Path, hide) -> Path:
+    """A .docx by python-docx: a visible paragraph, then one whose secret run is hidden by ``hide(document, run)``."""
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Tires", level=1)
+    document.add_paragraph(VISIBLE)
+    paragraph = document.add_paragraph("Rotate them every 10,000 km. ")
+    hide(document, paragraph.add_run(SECRET))
+    document.save(str(path))
+    return path
+
+
+def _hidden_style(document, run):
+    from docx.enum.style import WD_STYLE_TYPE
+
+    style = document.styles.add_style("Quiet", WD_STYLE_TYPE.CHARACTER)
+    style.font.hidden = True
+    run.style = style
+
+
+def _shaded(run, fill: str) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    shading = OxmlElement("w:shd")
+    shading.set(qn("w:val"), "clear")
+    shading.set(qn("w:fill"), fill)
+    run._r.get_or_add_rPr().append(shading)
+
+
+def _white(run):
+    from docx.shared import RGBColor
+
+    run.font.color.rgb = RGBColor(0xFF, 0xFF, 0xFF)
+
+
+WORD_HIDING = [
+    ("hidden run", lambda d, r: setattr(r.font, "hidden", True), "hidden text"),
+    ("hidden character style", _hidden_style, "hidden text"),
+    ("1 pt font", lambda d, r: setattr(r.font, "size", __import__("docx").shared.Pt(1)), "font size under 2 px"),
+    ("white on the page", lambda d, r: _white(r), "text the colour of its background"),
+    ("white on white shading", lambda d, r: (_white(r), _shaded(r, "FFFFFF")), "text the colour of its background"),
+]
+WORD_SHOWN = [
+    ("hidden switched off", lambda d, r: setattr(r.font, "hidden", False)),
+    ("white on dark shading", lambda d, r: (_white(r), _shaded(r, "1F3864"))),
+    ("small print", lambda d, r: setattr(r.font, "size", __import__("docx").shared.Pt(6))),
+]
+
+
+@pytest.mark.parametrize("name,hide,reason", WORD_HIDING, ids=[h[0] for h in WORD_HIDING])
+def test_hidden_word_text_is_dropped_and_said(tmp_path, name, hide, reason):
+    loaded = load_file(_word(tmp_path / "tires.docx", hide))
+    text = "\n".join(e.text for e in loaded.documents[0].elements)
+    assert VISIBLE in text and "Rotate them every 10,000 km." in text
+    assert "80 psi" not in text, (name, text)
+    notes = [w for w in loaded.warnings if w.startswith("hidden Word text dropped")]
+    assert len(notes) == 1 and reason in notes[0], (name, loaded.warnings)
+
+
+@pytest.mark.parametrize("name,hide", WORD_SHOWN, ids=[s[0] for s in WORD_SHOWN])
+def test_word_text_a_reader_sees_is_kept(tmp_path, name, hide):
+    loaded = load_file(_word(tmp_path / "tires.docx", hide))
+    assert "80 psi" in "\n".join(e.text for e in loaded.documents[0].elements), name
+    assert not loaded.warnings, loaded.warnings
+
+
+def test_white_text_in_a_styled_table_is_kept(tmp_path):
+    """A table style (Word's own, from python-docx's template) may shade its cells: the colour is not decided."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph(VISIBLE)
+    table = document.add_table(rows=1, cols=2, style="Light Grid Accent 1")
+    table.cell(0, 0).text = "Front"
+    run = table.cell(0, 1).paragraphs[0].add_run("2.3 bar")
+    _white(run)
+    document.save(str(tmp_path / "table.docx"))
+    loaded = load_file(tmp_path / "table.docx")
+    assert "2.3 bar" in "\n".join(e.text for e in loaded.documents[0].elements)
+
+
+def test_no_hidden_text_in_the_bundled_word_documents():
+    from rag_car.knowledge.load.hidden_docx import drop_hidden_docx
+
+    paths = sorted(KNOWLEDGE.rglob("*.docx")) + [p for p in sorted((PLANTED / "office").glob("*.docx")) if "hidden" not in p.name]
+    template = Path(__import__("docx").__file__).parent / "templates" / "default.docx"  # Word's own styles
+    assert len(paths) >= 3
+    for path in [*paths, template]:
+        shown, hidden = drop_hidden_docx(path.read_bytes())
+        assert shown is None and hidden.pieces == 0, (path, hidden.reasons)

@@ -75,7 +75,9 @@ def load_file(path: Path, source: str = "auto", max_bytes: int = 50_000_000, lim
         check_zip(path, data, limits)
         from rag_car.knowledge.load.markup import load_docx
 
-        return _checked(Loaded([load_docx(path)], kind="document"))
+        warnings = []
+        document = load_docx(path, data, warnings)
+        return _checked(Loaded([document], warnings=warnings, kind="document"))
 
     text, warnings = decode_text(data, path)
     check_text_size(path, len(text), limits)

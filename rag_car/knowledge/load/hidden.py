@@ -64,12 +64,12 @@ class HiddenText:
             self.chars += len(" ".join(text.split()))
             self.reasons[reason] = self.reasons.get(reason, 0) + 1
 
-    def note(self) -> str:
+    def note(self, kind: str = "HTML", shown_by: str = "a browser") -> str:
         """The ingest report's line, or "" when nothing was hidden."""
         if not self.pieces:
             return ""
         why = ", ".join(sorted(self.reasons))
-        return (f"hidden HTML text dropped ({why}): {self.pieces} piece(s), {self.chars:,} characters a browser "
+        return (f"hidden {kind} text dropped ({why}): {self.pieces} piece(s), {self.chars:,} characters {shown_by} "
                 "does not show a reader; they are not indexed")
 
 
@@ -194,14 +194,14 @@ def _computed(el, decl: dict[str, str], inherited: _Style) -> _Style:
     color = inherited.color
     raw_color = decl.get("color") or (el.get("color") if el.tag.lower() == "font" else None)
     if raw_color:
-        color = _colour(raw_color)
+        color = parse_colour(raw_color)
     background = inherited.background
     raw_bg = decl.get("background-color") or el.get("bgcolor")
     shorthand = decl.get("background", "")
     if "url(" in shorthand or decl.get("background-image", "none") not in ("none", ""):
         background = None  # an image behind the text: its colour cannot be told
     elif raw_bg or shorthand:
-        painted = _colour(raw_bg) if raw_bg else _colour_in(shorthand)
+        painted = parse_colour(raw_bg) if raw_bg else _colour_in(shorthand)
         if painted is None:
             background = None
         elif painted[3] >= 1.0:
@@ -220,7 +220,7 @@ def _unseen(style: _Style) -> str:
     if style.color is not None and style.color[3] <= 0:
         return "transparent text"
     if style.color is not None and style.background is not None and style.color[3] >= 1.0:
-        if _contrast(style.color, style.background) < MIN_CONTRAST:
+        if contrast_ratio(style.color, style.background) < MIN_CONTRAST:
             return "text the colour of its background"
     return ""
 
@@ -255,7 +255,7 @@ def _length(value: str, font_px: float) -> float | None:
     return None
 
 
-def _colour(value: str) -> tuple[int, int, int, float] | None:
+def parse_colour(value: str) -> tuple[int, int, int, float] | None:
     """#rgb, #rgba, #rrggbb, #rrggbbaa, rgb()/rgba(), a listed name or ``transparent`` -> (r, g, b, alpha)."""
     value = (value or "").strip().lower()
     if value == _TRANSPARENT:
@@ -283,13 +283,13 @@ def _colour(value: str) -> tuple[int, int, int, float] | None:
 def _colour_in(shorthand: str) -> tuple[int, int, int, float] | None:
     """The colour of a ``background`` shorthand (``#fff no-repeat``), or None when none is recognised."""
     for token in re.findall(r"rgba?\([^)]*\)|#[0-9a-fA-F]+|[a-zA-Z]+", shorthand):
-        colour = _colour(token)
+        colour = parse_colour(token)
         if colour is not None:
             return colour
     return None
 
 
-def _contrast(a: tuple[int, int, int, float], b: tuple[int, int, int, float]) -> float:
+def contrast_ratio(a: tuple[int, int, int, float], b: tuple[int, int, int, float]) -> float:
     """The WCAG 2 contrast ratio of two opaque colours (1.0 identical, 21.0 black on white)."""
 
     def luminance(rgb: tuple[int, int, int, float]) -> float:

@@ -94,15 +94,23 @@ def _visible(html: str, notes: list[str] | None) -> str:
     return shown
 
 
-def load_docx(path: Path) -> Document:
+def load_docx(path: Path, data: bytes | None = None, notes: list[str] | None = None) -> Document:
+    """A Word package (``data``: its bytes when already read) without the runs Word hides from a reader."""
+    import io
+
+    from rag_car.knowledge.load.hidden_docx import drop_hidden_docx
     from rag_car.offline import apply_offline_env
 
     apply_offline_env()
     _partitioners()
     from unstructured.partition.docx import partition_docx
 
+    shown, hidden = drop_hidden_docx(data if data is not None else path.read_bytes())
+    if hidden.pieces and notes is not None:
+        notes.append(hidden.note("Word", "Word"))
     try:
-        raw = partition_docx(filename=str(path), languages=_LANGUAGES, include_page_breaks=False)
+        source = {"file": io.BytesIO(shown)} if shown is not None else {"filename": str(path)}
+        raw = partition_docx(**source, languages=_LANGUAGES, include_page_breaks=False)
         core_title = _docx_title(path)
     except Exception as exc:  # python-docx raises zipfile, KeyError and lxml errors for broken files
         raise IngestError(f"{path} is not a readable Word .docx file ({type(exc).__name__}: {exc})",
