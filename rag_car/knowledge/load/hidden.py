@@ -24,6 +24,7 @@ descendant or child combinators; a rule with pseudo-classes, ``@media`` blocks a
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -110,12 +111,13 @@ def _walk(el, inherited: _Style, sheet: _Sheet, report: HiddenText) -> None:
         if not isinstance(child.tag, str):  # comments and processing instructions: unstructured drops them
             continue
         decl = _declarations(child, sheet)
-        gone = _gone(child, decl)
+        gone = _gone(child, decl) if decl or child.get("hidden") is not None or child.tag == "template" else ""
         if gone:
             report.add(gone, child.text_content())
             _remove_keeping_tail(child)
             continue
-        style = _computed(child, decl, inherited)
+        plain = not decl and child.get("color") is None and child.get("bgcolor") is None
+        style = inherited if plain else _computed(child, decl, inherited)
         unseen = _unseen(style)
         if unseen:
             if child.text:
@@ -211,6 +213,7 @@ def _computed(el, decl: dict[str, str], inherited: _Style) -> _Style:
     return _Style(font_px, visible, color, background)
 
 
+@functools.lru_cache(maxsize=4096)
 def _unseen(style: _Style) -> str:
     """Why the text directly in an element with this computed style is not seen, or ""."""
     if not style.visible:
@@ -227,8 +230,12 @@ def _unseen(style: _Style) -> str:
 
 # -- values ----------------------------------------------------------------------------------------------------
 
+_NUMBER = re.compile(r"\s*([-+]?\d*\.?\d+)\s*(%?)\s*")
+_LENGTH = re.compile(r"\s*([-+]?\d*\.?\d+)\s*([a-z]*)\s*")
+
+
 def _number(value: str) -> float | None:
-    match = re.fullmatch(r"\s*([-+]?\d*\.?\d+)\s*(%?)\s*", value or "")
+    match = _NUMBER.fullmatch(value or "")
     if not match:
         return None
     number = float(match.group(1))
@@ -240,7 +247,9 @@ _UNITS = {"px": 1.0, "pt": 96 / 72, "pc": 16.0, "in": 96.0, "cm": 96 / 2.54, "mm
 
 def _length(value: str, font_px: float) -> float | None:
     """A CSS length in px (em against ``font_px``, rem against 16 px); None when it is not one."""
-    match = re.fullmatch(r"\s*([-+]?\d*\.?\d+)\s*([a-z]*)\s*", (value or "").lower())
+    if not value:
+        return None
+    match = _LENGTH.fullmatch(value.lower())
     if not match:
         return None
     number, unit = float(match.group(1)), match.group(2)
@@ -255,6 +264,7 @@ def _length(value: str, font_px: float) -> float | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_colour(value: str) -> tuple[int, int, int, float] | None:
     """#rgb, #rgba, #rrggbb, #rrggbbaa, rgb()/rgba(), a listed name or ``transparent`` -> (r, g, b, alpha)."""
     value = (value or "").strip().lower()
