@@ -20,6 +20,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+_WORD = re.compile(r"\w+")
+# One-word names of an AI reader: a sentence naming one is read with every lexicon.
+_AI_WORDS = frozenset({"ai", "llm", "llms", "gpt", "chatgpt", "chatbot", "chatbots", "ki", "ia"})
 # The names of an AI reader that every language borrows.
 _AI_SHARED = r"(?-i:AI|A\.I\.|LLMs?|GPT\w*|ChatGPT)|chat\s?bots?"
 
@@ -40,11 +43,14 @@ class _Lexicon:
     asked: str  # being asked: "when you are asked", "if someone asks"
     reply: str  # imperatives of answering and claiming
     to_ai: str  # a remark addressed to an AI reader ("note to the AI")
+    common: str = ""  # the language's most frequent function words: a sentence with none of them (and no AI name or
+    #                   role word) is not read with this lexicon, which keeps English text from paying for six
     words: bool = True  # whether \b word boundaries apply (not in Chinese)
 
 
 _LANGUAGES: dict[str, _Lexicon] = {
     "de": _Lexicon(
+        common=r"der|die|das|den|dem|des|und|nicht|ist|sind|ein|eine|einen|zu|mit|auf|für|von|du|dich|dir|Sie|Ihnen|wenn|falls|alle|immer|jetzt",
         ai=rf"{_AI_SHARED}|(?-i:KI|K\.I\.)(?:-(?:Assistent(?:en)?|Modell(?:e)?|Systeme?))?|Sprachmodell(?:e|en)?|künstliche\s+Intelligenz",
         roles=r"system|assistent|anweisung|benutzer",
         you=r"du|dich|dir|dein\w*|ihr|euch|Sie|Ihnen|Ihr\w*",
@@ -69,6 +75,7 @@ _LANGUAGES: dict[str, _Lexicon] = {
               r"|\b(?:wenn|falls)\s+(?:du|Sie)\s+(?:eine?\s+)?(?:{ai})\s+(?:bist|sind)\b",
     ),
     "fr": _Lexicon(
+        common=r"le|la|les|l'|des|du|une|et|est|sont|pas|ne|n'|que|qu'|avec|sur|tu|vous|votre|vos|si|quand|lorsque|toujours|désormais",
         ai=rf"{_AI_SHARED}|(?-i:IA|I\.A\.)|intelligences?\s+artificielles?|modèles?\s+de\s+langage|assistants?\s+(?:IA|virtuels?)|agents?\s+conversationnels?",
         roles=r"système|assistant|utilisateur|consigne|instruction",
         you=r"tu|te|t'|toi|ton|ta|tes|vous|votre|vos",
@@ -93,6 +100,7 @@ _LANGUAGES: dict[str, _Lexicon] = {
               r"|\bsi\s+(?:tu\s+es|vous\s+êtes)\s+(?:une?\s+)?(?:{ai})\b",
     ),
     "es": _Lexicon(
+        common=r"el|la|los|las|una|y|es|son|que|por|para|con|del|usted|si|cuando|siempre|ahora|está|su|sus|tú",
         ai=rf"{_AI_SHARED}|(?-i:IA|I\.A\.)|inteligencias?\s+artificial(?:es)?|modelos?\s+de\s+lenguaje|asistentes?\s+(?:de\s+IA|virtual(?:es)?)",
         roles=r"sistema|asistente|usuario|instrucción|instrucciones",
         you=r"tú|tu|te|ti|usted|ustedes|le|les|su|sus",
@@ -116,6 +124,7 @@ _LANGUAGES: dict[str, _Lexicon] = {
               r"|\bsi\s+(?:eres|es\s+usted)\s+(?:una?\s+)?(?:{ai})\b",
     ),
     "it": _Lexicon(
+        common=r"il|lo|la|gli|una|di|del|della|che|è|con|ti|quando|sempre|anche",
         ai=rf"{_AI_SHARED}|(?-i:IA|I\.A\.)|intelligenz[ae]\s+artificial[ei]|modell[oi]\s+linguistic[oi]|assistent[ei]\s+(?:IA|virtual[ei])",
         roles=r"sistema|assistente|utente|istruzione|istruzioni",
         you=r"tu|ti|te|tuo|tua|tuoi|tue|lei|voi|vostro|vostra",
@@ -136,6 +145,7 @@ _LANGUAGES: dict[str, _Lexicon] = {
               r"|^\W*(?:cara|caro|ciao|attenzione)?\W*(?:l'|la\s+)?(?:{ai})\s*[,:!]|\bse\s+sei\s+(?:una?\s+)?(?:{ai})\b",
     ),
     "pt": _Lexicon(
+        common=r"um|uma|dos|das|que|é|para|não|você|quando|sempre|agora|pelo|pela|seu|sua|ao|também|então",
         ai=rf"{_AI_SHARED}|(?-i:IA|I\.A\.)|inteligências?\s+artificia(?:l|is)|modelos?\s+de\s+linguagem|assistentes?\s+(?:de\s+IA|virtua(?:l|is))",
         roles=r"sistema|assistente|usuário|utilizador|instrução|instruções",
         you=r"você|vocês|tu|te|ti|seu|sua|teu|tua|o\s+senhor|a\s+senhora",
@@ -181,6 +191,7 @@ _LANGUAGES: dict[str, _Lexicon] = {
 
 @dataclass(frozen=True)
 class _Compiled:
+    gate: frozenset[str]  # lower-case words one of which a sentence must hold to be read (empty: always read)
     role: re.Pattern[str]
     you: re.Pattern[str]
     persona: re.Pattern[str]
@@ -199,7 +210,9 @@ def _compile(lex: _Lexicon) -> _Compiled:
     flags = re.IGNORECASE
     clause = r"(?:^|(?<=[\s|:;>(\[*#\"'。！？；，、]))" if lex.words else r"(?:^|(?<=[\s|:;>(\[*#\"'。！？；，、：]))"
     gap = r"(?:[\w'’-]+\s+){0,4}?" if lex.words else r"[^，,。！？；]{0,12}?"
+    gate = frozenset(w.strip("'").lower() for w in lex.common.split("|") if w) | _AI_WORDS if lex.common else frozenset()
     return _Compiled(
+        gate=gate,
         role=re.compile(rf"{clause}\W{{0,4}}({lex.roles}|{lex.ai})\s*(?:\]|:|：|>|-{{1,2}}>)(?=\s*(.*)$)", flags | re.DOTALL),
         you=re.compile(rf"{b}(?:{lex.you}){b}"),
         persona=re.compile(lex.persona, flags),
@@ -229,8 +242,12 @@ def instruction_form_i18n(text: str) -> tuple[str, str] | None:
     """(form, language) by which ``text`` addresses an AI model in one of the languages above, or None.
     The forms are named as in :func:`rag_car.answer.instructions.instruction_form`."""
     codes = [c for c in _COMPILED if c != "zh"] + (["zh"] if _CJK.search(text) else [])
+    words = set(_WORD.findall(text.lower()))
     for code in codes:
-        form = _form(text, _COMPILED[code])
+        compiled = _COMPILED[code]
+        if compiled.gate and compiled.gate.isdisjoint(words):
+            continue
+        form = _form(text, compiled)
         if form:
             return form, code
     return None
