@@ -13,7 +13,7 @@ from rag_car.cli.terminal import console, json_text
 
 SOURCE_HELP = (
     "How to read the files: auto (by extension; CSV/TSV/TXT sniffed for DTC tables and NHTSA files), document, "
-    "dtc-table, nhtsa-recalls, nhtsa-tsbs, nhtsa-complaints."
+    "dtc-table, nhtsa-recalls, nhtsa-tsbs, nhtsa-complaints, nhtsa-investigations."
 )
 
 

@@ -9,8 +9,8 @@ import typer
 
 from rag_car.cli.state import state
 from rag_car.cli.terminal import json_text
+from rag_car.knowledge.tags import DOC_TYPES
 
-DOC_TYPES = ("owner_manual", "service_manual", "dtc", "bulletin", "recall", "complaint", "other")
 
 
 def register(app: typer.Typer) -> None:

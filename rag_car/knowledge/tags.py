@@ -9,12 +9,13 @@ from pathlib import Path
 
 from rag_car.errors import IngestError
 
-DOC_TYPES = ("owner_manual", "service_manual", "dtc", "bulletin", "recall", "complaint", "other")
+DOC_TYPES = ("owner_manual", "service_manual", "dtc", "bulletin", "recall", "complaint", "investigation", "other")
 
 # First match wins; checked against the file's folder names, file name and title, lower-cased.
 _DOC_TYPE_HINTS = (
     ("recall", re.compile(r"\brecalls?\b|\brcl\b")),
     ("complaint", re.compile(r"\bcomplaints?\b|\bcmpl\b")),
+    ("investigation", re.compile(r"\binvestigations?\b")),
     ("bulletin", re.compile(r"\bbulletins?\b|\btsbs?\b|\bservice[ _-]?bulletin")),
     ("dtc", re.compile(r"\bdtcs?\b|trouble[ _-]?codes?|diagnostic[ _-]?codes?|fault[ _-]?codes?")),
     ("owner_manual", re.compile(r"\bowners?\b|owner'?s[ _-]?manual|\bhandbook\b")),

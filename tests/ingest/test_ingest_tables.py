@@ -56,6 +56,7 @@ def test_dtc_table_without_header():
     ("flat_service_bulletins_sample100.tsv", "nhtsa-tsbs"),
     ("flat_complaints_sample100.tsv", "nhtsa-complaints"),
     ("csvmedkit_nhtsa-complaints_sample.tsv", "nhtsa-complaints"),  # the current 49-field layout
+    ("flat_investigations_sample100.tsv", "nhtsa-investigations"),
 ])
 def test_real_nhtsa_samples_one_document_per_record(shared_data, name, kind):
     path = shared_data / "nhtsa" / name
@@ -70,7 +71,8 @@ def test_real_nhtsa_samples_one_document_per_record(shared_data, name, kind):
         pieces = chunk_document(doc, {"source": str(path)}, count)
         assert pieces and all(doc.key in p.text for p in pieces), "every chunk carries the record's number"
         assert doc.key in doc.refs
-        assert doc.doc_type == {"nhtsa-recalls": "recall", "nhtsa-tsbs": "bulletin", "nhtsa-complaints": "complaint"}[kind]
+        assert doc.doc_type == {"nhtsa-recalls": "recall", "nhtsa-tsbs": "bulletin", "nhtsa-complaints": "complaint",
+                                "nhtsa-investigations": "investigation"}[kind]
 
 
 def test_a_recall_campaign_for_several_models_is_one_document(shared_data):
@@ -97,9 +99,24 @@ def test_investigations_are_not_recalls(shared_data):
         load_file(shared_data / "nhtsa" / "flat_investigations_sample100.tsv", "nhtsa-recalls")
 
 
+def test_an_investigation_lists_its_vehicles_dates_and_recall(files):
+    loaded = load_file(files / "nhtsa_investigations_synthetic.tsv")
+    assert loaded.kind == "nhtsa-investigations" and not loaded.problems
+    analysis, evaluation = loaded.documents
+    assert analysis.key == "EA21004" and analysis.doc_type == "investigation"
+    assert (analysis.make, analysis.model, analysis.year_min, analysis.year_max) == ("BRENNER", "TAVO, TAVO HYBRID", 2020, 2021)
+    head = analysis.elements[0].text
+    assert "(engineering analysis)" in head and "Opened 2021-03-15; closed 2022-01-10" in head and "22V045000" in head
+    assert analysis.refs == ("EA21004", "22V045000")
+    assert [e.text.split(":")[0] for e in analysis.elements[1:]] == ["Subject", "Summary"]
+    # an open preliminary evaluation: no close date, no campaign, and NHTSA's "no summary" placeholder is not indexed
+    assert evaluation.extra["investigation_kind"] == "preliminary evaluation" and "closed" not in evaluation.extra
+    assert not any(e.text.startswith("Summary") for e in evaluation.elements)
+
+
 def test_synthetic_nhtsa_files_through_the_pipeline(files, settings):
     report = ingest(settings, [files / "nhtsa_recalls_synthetic.tsv", files / "nhtsa_tsbs_synthetic.tsv",
-                               files / "nhtsa_complaints_synthetic.tsv"])
+                               files / "nhtsa_complaints_synthetic.tsv", files / "nhtsa_investigations_synthetic.tsv"])
     assert report.ok, report.to_json()["failed"]
     from rag_car.knowledge.store import open_store
 
@@ -116,3 +133,6 @@ def test_synthetic_nhtsa_files_through_the_pipeline(files, settings):
         assert len({c.metadata["bulletin"] for c in bulletin}) == 1 and ",TSB 21-004," in bulletin[0].metadata["refs"]
         complaint = store.get(where={"odi": "11400001"})
         assert complaint and ",P0480," in complaint[-1].metadata["codes"] and complaint[0].metadata["fail_date"] == "2021-10-12"
+        investigation = store.get(where={"doc_type": "investigation"})
+        assert {c.metadata["investigation"] for c in investigation} == {"EA21004", "PE23011"}
+        assert all(c.metadata["trust"] == "regulator" for c in investigation)

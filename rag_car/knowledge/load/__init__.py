@@ -14,7 +14,7 @@ from rag_car.knowledge.load.document import LIST, RECORD, TABLE, TEXT, TITLE, Do
 from rag_car.knowledge.load.limits import InputLimits, check_html, check_text_size, check_zip, flatten_html, split_long_lines
 from rag_car.knowledge.load.text import decode_text, read_bytes
 
-SOURCE_KINDS = ("auto", "document", "dtc-table", "nhtsa-recalls", "nhtsa-tsbs", "nhtsa-complaints")
+SOURCE_KINDS = ("auto", "document", "dtc-table", "nhtsa-recalls", "nhtsa-tsbs", "nhtsa-complaints", "nhtsa-investigations")
 DOCUMENT_EXTENSIONS = {
     ".pdf": "pdf", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
     ".docx": "docx", ".txt": "text", ".text": "text", ".rst": "rst",
@@ -90,7 +90,8 @@ def load_file(path: Path, source: str = "auto", max_bytes: int = 50_000_000, lim
             return loaded
         if kind == "table":
             raise IngestError(f"{path}: a {suffix} file that is neither a DTC table nor an NHTSA flat file",
-                              "pass --source dtc-table, nhtsa-recalls, nhtsa-tsbs or nhtsa-complaints to say what it is")
+                              "pass --source dtc-table, nhtsa-recalls, nhtsa-tsbs, nhtsa-complaints or nhtsa-investigations "
+                              "to say what it is")
     if kind == "table":
         raise IngestError(f"{path}: a {suffix} file is read as a table only", "pass --source dtc-table or an nhtsa-* kind")
     from rag_car.knowledge.load import markup

@@ -1,9 +1,9 @@
 """NHTSA ODI flat files (tab-separated, no header) -> one Document per campaign, bulletin or complaint.
 
 Layouts, columns in NHTSA's documented order: recalls FLAT_RCL (24 fields; 27 in the current files),
-service bulletins FLAT_TSBS (10), complaints FLAT_CMPL (48; 49 in the current files). Rows of one
-campaign (or bulletin, or ODI number) for several models and years become one document listing all of its
-vehicles. A row with too few or too many fields is rejected with its line number; the rest is kept.
+service bulletins FLAT_TSBS (10), complaints FLAT_CMPL (48; 49 in the current files), defect investigations
+FLAT_INV (11). Rows of one campaign (or bulletin, ODI number or investigation) for several models and years become
+one document listing all of its vehicles. A row with too few or too many fields is rejected with its line number; the rest is kept.
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ COMPLAINT_FIELDS = (
     "dealer_state", "dealer_zip", "prod_type", "repaired_yn", "medical_attn", "vehicles_towed_yn",
 )
 
+INVESTIGATION_FIELDS = ("action", "make", "model", "year", "compname", "mfr_name", "odate", "cdate", "campno", "subject",
+                        "summary")
+# The kind of an investigation, from its action number's prefix (ODI's own terms)
+INVESTIGATION_KINDS = {"PE": "preliminary evaluation", "EA": "engineering analysis", "DP": "defect petition",
+                       "RQ": "recall query", "AQ": "audit query", "RP": "recall petition"}
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -45,10 +51,12 @@ LAYOUTS = {
     "nhtsa-recalls": Layout("nhtsa-recalls", "FLAT_RCL", RECALL_FIELDS, (24, 27), "campno"),
     "nhtsa-tsbs": Layout("nhtsa-tsbs", "FLAT_TSBS", TSB_FIELDS, (10,), "id"),
     "nhtsa-complaints": Layout("nhtsa-complaints", "FLAT_CMPL", COMPLAINT_FIELDS, (48, 49), "odino"),
+    "nhtsa-investigations": Layout("nhtsa-investigations", "FLAT_INV", INVESTIGATION_FIELDS, (11,), "action"),
 }
 MAX_REPORTED = 20
 _CAMPAIGN = re.compile(r"^\d{2}[VETCIX]\d{6}$")
 _DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_ACTION = re.compile(r"^[A-Z]{1,2}\d{5,6}$")  # EA04001, PE19003; C85007 in the oldest rows
 
 
 def sniff_nhtsa(text: str) -> str | None:
@@ -69,6 +77,8 @@ def sniff_nhtsa(text: str) -> str | None:
         return "nhtsa-complaints"
     if share(lambda r: len(r) == 10 and field(r, 2).isdigit() and _DATE.match(field(r, 3))) >= 0.6:
         return "nhtsa-tsbs"
+    if share(lambda r: len(r) == 11 and _ACTION.match(field(r, 0)) and _DATE.match(field(r, 6))) >= 0.6:
+        return "nhtsa-investigations"
     return None
 
 
@@ -105,7 +115,8 @@ def load_nhtsa(path: Path, text: str, kind: str) -> Loaded:
             f"{path} has no row in the {layout.name} layout (tab-separated, {' or '.join(map(str, layout.widths))} fields)",
             f"check that it is an NHTSA {layout.name} file, or pick another --source",
         )
-    build = {"nhtsa-recalls": _recall, "nhtsa-tsbs": _bulletin, "nhtsa-complaints": _complaint}[kind]
+    build = {"nhtsa-recalls": _recall, "nhtsa-tsbs": _bulletin, "nhtsa-complaints": _complaint,
+             "nhtsa-investigations": _investigation}[kind]
     documents = [build(path, key, rows) for key, rows in groups.items()]
     return Loaded(documents, problems=problems, kind=kind)
 
@@ -189,6 +200,37 @@ def _complaint(path: Path, odino: str, rows: list[dict[str, str]]) -> Document:
     }
     return _document(path, odino, f"Complaint ODI {odino}: {components[0] if components else 'complaint'} ({vehicles.short()})",
                      elements, "complaint", vehicles, (odino,), extra, f"NHTSA complaint ODI {odino} ({vehicles.short()}):")
+
+
+def _investigation(path: Path, action: str, rows: list[dict[str, str]]) -> Document:
+    first = rows[0]
+    vehicles = _Vehicles(rows)
+    kind = INVESTIGATION_KINDS.get(re.sub(r"\d+$", "", action), "")
+    components = list(OrderedDict.fromkeys(r["compname"] for r in rows if r["compname"]))
+    campaigns = list(OrderedDict.fromkeys(r["campno"] for r in rows if r["campno"]))
+    facts = [
+        f"NHTSA defect investigation {action}" + (f" ({kind})" if kind else "") + ".",
+        f"Vehicles: {vehicles.text()}.",
+        f"Component: {'; '.join(components)}." if components else "",
+        f"Manufacturer: {first['mfr_name']}." if first["mfr_name"] else "",
+        _dates((("Opened", first["odate"]), ("closed", first["cdate"]))),
+        f"Recall campaign: {', '.join(campaigns)}." if campaigns else "",
+    ]
+    elements = [Element(TEXT, " ".join(f for f in facts if f))]
+    subject = _longest(rows, "subject")
+    if subject:
+        elements.append(Element(TEXT, f"Subject: {subject}"))
+    summary = _longest(rows, "summary")
+    if summary and not summary.lower().startswith("there is no summary"):
+        elements.append(Element(TEXT, f"Summary: {summary}"))
+    extra = {
+        "investigation": action, "investigation_kind": kind, "component": "; ".join(components),
+        "manufacturer": first["mfr_name"], "opened": _iso(first["odate"]), "closed": _iso(first["cdate"]),
+        "campaign": ", ".join(campaigns), "vehicles": vehicles.delimited(),
+    }
+    return _document(path, action, f"Investigation {action}: {subject or (components[0] if components else 'defect')} "
+                     f"({vehicles.short()})", elements, "investigation", vehicles, (action, *campaigns), extra,
+                     f"NHTSA investigation {action} ({vehicles.short()}):")
 
 
 def _document(path, key, title, elements, doc_type, vehicles, refs, extra, prefix) -> Document:

@@ -16,8 +16,8 @@ import numpy as np
 
 from rag_car.knowledge.retrieve.catalog import Catalog
 from rag_car.knowledge.retrieve.passage import Filters
+from rag_car.knowledge.tags import DOC_TYPES
 
-DOC_TYPES = ("owner_manual", "service_manual", "dtc", "bulletin", "recall", "complaint", "other")
 _YEAR = re.compile(r"(?<![\d.])(19[5-9]\d|20[0-4]\d)(?![\d.])")
 _SHORT_YEAR = re.compile(r"(?<![\w'’])['’](\d{2})(?!\d)")
 
@@ -108,6 +108,7 @@ _DOC_TYPE_WORDS = (
     ("bulletin", re.compile(r"\b(?:bulletins?|tsbs?|service\s+bulletins?)\b", re.IGNORECASE)),
     ("recall", re.compile(r"\b(?:recalls?|recalled|campaigns?)\b", re.IGNORECASE)),
     ("complaint", re.compile(r"\bcomplaints?\b", re.IGNORECASE)),
+    ("investigation", re.compile(r"\b(?:investigations?|investigated|defect\s+petitions?)\b", re.IGNORECASE)),
     ("owner_manual", re.compile(r"\bowner'?s?\s+manual\b", re.IGNORECASE)),
     ("service_manual", re.compile(r"\b(?:service|workshop|repair)\s+manual\b", re.IGNORECASE)),
 )
