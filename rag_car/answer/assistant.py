@@ -761,7 +761,7 @@ class Assistant:
         return found
 
     def _abstain_reason(self, turn: _Turn) -> str | None:
-        from rag_car.answer.answerability import judge
+        from rag_car.answer.answerability import Evidence, judge, topic_terms
 
         live_focus = bool(turn.live_idx) and any(d.reason.startswith(("dtc", "bulletin", "stop"))
                                                  for d in turn.sources.docs)
@@ -776,10 +776,12 @@ class Assistant:
             calibration = self.calibration()
         # the index's own yardstick, never below the floor (an index too small or too odd to calibrate)
         threshold = max(calibration.threshold if calibration is not None else 0.0, self.tuning.answer.abstain_below)
-        best = [s.sentence.text for s in turn.ranking.sentences[:QUANTITY_SENTENCES] if s.n in self._question_docs(turn)]
+        docs = {d.n: d for d in turn.sources.docs if d.reason in ("question", "section")}
+        best = [Evidence(s.sentence.text, docs[s.n].heading_terms)
+                for s in turn.ranking.sentences[:QUANTITY_SENTENCES] if s.n in docs]
         verdict = judge(turn.question, unknown_codes=turn.unknown_codes, known_codes=turn.known_codes,
                         support=support, threshold=threshold, vehicles=self.vehicles(), live_focus=live_focus,
-                        best_sentences=best)
+                        best_sentences=best, about=topic_terms(turn.query, self.vocabulary, self._vehicle_words()))
         turn.support = support.score
         if not verdict.answerable:
             return verdict.reason
@@ -787,19 +789,18 @@ class Assistant:
             return "The documents do not cover this question, so I will not guess."
         return None
 
-    @staticmethod
-    def _question_docs(turn: _Turn) -> set[int]:
-        return {d.n for d in turn.sources.docs if d.reason in ("question", "section")}
-
     def _support(self, question: str, passages: list[Any], vector: Any) -> Any:
         """How well the best of ``passages`` supports ``question`` (rag_car.answer.answerability.Support)."""
         from rag_car.answer.answerability import chunk_cosines, passage_support, salient_terms
 
         vocabulary = self.vocabulary
-        vehicle_words = {t for v in self.vehicles() for k in ("make", "model") for t in terms(str(v.get(k, "")))}
-        wanted = salient_terms(question, vocabulary, vehicle_words)
+        wanted = salient_terms(question, vocabulary, self._vehicle_words())
         idf = vocabulary.idf if vocabulary is not None else (lambda term: 1.0)
         return passage_support(wanted, idf, passages, chunk_cosines(self.retriever, vector))
+
+    def _vehicle_words(self) -> set[str]:
+        """The terms of the indexed vehicles' makes and models: a question's name for the car says nothing of its topic."""
+        return {t for v in self.vehicles() for k in ("make", "model") for t in terms(str(v.get(k, "")))}
 
     def crosslingual(self) -> Any:
         """The cross-lingual side of the retriever (rag_car.answer.crosslingual), None when it has none."""
