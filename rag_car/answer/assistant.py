@@ -143,6 +143,12 @@ class Assistant:
         """The vehicle profile in force for an answer: the snapshot's own (its LiveState resolved it), else the one
         the garage resolves from the snapshot's VIN, the user's pick and the DBCs in use; none without live data
         unless one is picked."""
+        from rag_car.answer.live_answer import dbc_misfit
+        from rag_car.vehicle.live import LiveSnapshot
+
+        misfit = dbc_misfit(snapshot) if isinstance(snapshot, LiveSnapshot) else ""
+        if misfit:  # the bus is another car's than its DBC's: no profile's facts apply to it
+            return Resolution(None, "none", (misfit,))
         own = getattr(snapshot, "profile", None)
         if own is not None:
             return Resolution(own, str(getattr(snapshot, "profile_how", "") or "picked"),
@@ -151,8 +157,10 @@ class Assistant:
         picked = self.settings.vehicle.profile or None
         if snapshot is None:
             return self.garage.resolve(picked=picked)
-        resolution = self.garage.resolve(vin=str(vehicle.get("vin") or "") or None, picked=picked,
-                                         dbc=self.settings.dbc_files())
+        # the DBC files the bus is decoded with: the live state's own, else the configured ones
+        db = getattr(self.live, "db", None)
+        in_use = [f.path for f in getattr(db, "files", None) or []] or self.settings.dbc_files()
+        resolution = self.garage.resolve(vin=str(vehicle.get("vin") or "") or None, picked=picked, dbc=in_use)
         extra = tuple(getattr(snapshot, "profile_notes", ()) or ())
         return Resolution(resolution.profile, resolution.how, tuple(dict.fromkeys(extra + resolution.notes)))
 
@@ -305,7 +313,7 @@ class Assistant:
         snapshot = self._snapshot() if use_live else None
         bus_first = self._live_first(text, snapshot, answer, t0) if snapshot is not None and live_first else None
         if bus_first is not None:  # the bus answers this one: its readings lead (rag_car/answer/live_first.py)
-            pieces, defer = bus_first
+            pieces, defer, live = bus_first
             if defer:
                 # active codes or lamps: the documents' fault answer (stop instruction, the codes' entries, bulletins)
                 # leads when it has one; the bus's findings answer when the documents have nothing
@@ -315,6 +323,8 @@ class Assistant:
                 if isinstance(final, Answer) and not final.abstained:
                     yield from documented
                     return
+                if live.defer:  # a question for the documents, which have nothing: say so, then what the bus reads
+                    live.sentences.insert(0, "No document answers this question; what the bus reads now:")
             yield from pieces
             return
         try:
@@ -352,7 +362,7 @@ class Assistant:
         return live
 
     def _live_first(self, question: str, snapshot: Any, answer: Answer,
-                    t0: float) -> tuple[Iterator[str | Answer], bool] | None:
+                    t0: float) -> tuple[Iterator[str | Answer], bool, Any] | None:
         """The answer's pieces when the question is about the car now and the bus answers it, else None; and whether
         the documents' fault answer should lead instead (a health question while codes or lamps are active)."""
         from rag_car.answer.live_first import explanations_for, stream_live_answer
@@ -373,9 +383,9 @@ class Assistant:
         resolution = self.profile_for(snapshot)
         if resolution.profile is not None:  # which vehicle's facts this answer used, and why
             answer.vehicle = {"profile": resolution.name, "profile_from": resolution.how}
-        defer = live.kind == "health" and bool(live.dtcs or any(l.state != "off" for l in snapshot.lamps))
+        defer = live.defer or (live.kind == "health" and bool(live.dtcs or any(l.state != "off" for l in snapshot.lamps)))
         explain = explanations_for(live, snapshot, resolution.profile)
-        return stream_live_answer(self.live_answerer, live, answer, search, t0, explain), defer
+        return stream_live_answer(self.live_answerer, live, answer, search, t0, explain), defer, live
 
     @property
     def live_answerer(self) -> Any:
@@ -784,7 +794,7 @@ class Assistant:
         return found
 
     def _abstain_reason(self, turn: _Turn) -> str | None:
-        from rag_car.answer.answerability import judge
+        from rag_car.answer.answerability import Evidence, judge, topic_terms
 
         live_focus = bool(turn.live_idx) and any(d.reason.startswith(("dtc", "bulletin", "stop"))
                                                  for d in turn.sources.docs)
@@ -799,10 +809,12 @@ class Assistant:
             calibration = self.calibration()
         # the index's own yardstick, never below the floor (an index too small or too odd to calibrate)
         threshold = max(calibration.threshold if calibration is not None else 0.0, self.tuning.answer.abstain_below)
-        best = [s.sentence.text for s in turn.ranking.sentences[:QUANTITY_SENTENCES] if s.n in self._question_docs(turn)]
+        docs = {d.n: d for d in turn.sources.docs if d.reason in ("question", "section")}
+        best = [Evidence(s.sentence.text, docs[s.n].heading_terms)
+                for s in turn.ranking.sentences[:QUANTITY_SENTENCES] if s.n in docs]
         verdict = judge(turn.question, unknown_codes=turn.unknown_codes, known_codes=turn.known_codes,
                         support=support, threshold=threshold, vehicles=self.vehicles(), live_focus=live_focus,
-                        best_sentences=best)
+                        best_sentences=best, about=topic_terms(turn.query, self.vocabulary, self._vehicle_words()))
         turn.support = support.score
         if not verdict.answerable:
             return verdict.reason
@@ -810,19 +822,18 @@ class Assistant:
             return "The documents do not cover this question, so I will not guess."
         return None
 
-    @staticmethod
-    def _question_docs(turn: _Turn) -> set[int]:
-        return {d.n for d in turn.sources.docs if d.reason in ("question", "section")}
-
     def _support(self, question: str, passages: list[Any], vector: Any) -> Any:
         """How well the best of ``passages`` supports ``question`` (rag_car.answer.answerability.Support)."""
         from rag_car.answer.answerability import chunk_cosines, passage_support, salient_terms
 
         vocabulary = self.vocabulary
-        vehicle_words = {t for v in self.vehicles() for k in ("make", "model") for t in terms(str(v.get(k, "")))}
-        wanted = salient_terms(question, vocabulary, vehicle_words)
+        wanted = salient_terms(question, vocabulary, self._vehicle_words())
         idf = vocabulary.idf if vocabulary is not None else (lambda term: 1.0)
         return passage_support(wanted, idf, passages, chunk_cosines(self.retriever, vector))
+
+    def _vehicle_words(self) -> set[str]:
+        """The terms of the indexed vehicles' makes and models: a question's name for the car says nothing of its topic."""
+        return {t for v in self.vehicles() for k in ("make", "model") for t in terms(str(v.get(k, "")))}
 
     def crosslingual(self) -> Any:
         """The cross-lingual side of the retriever (rag_car.answer.crosslingual), None when it has none."""

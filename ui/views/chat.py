@@ -10,6 +10,7 @@ import streamlit as st
 from rag_car.errors import BackendUnavailable, EmptyIndexError, RagCarError
 
 from ui import conversation, labels, resources
+from ui.inert_markdown import inert, inert_stream
 from ui.sources import origin_note, source_url
 
 settings = resources.settings()
@@ -40,7 +41,7 @@ def render_citation(citation) -> None:
         where = [part for part in (citation.section, f"page {citation.page}" if citation.page else "",
                                    citation.doc_type.replace("_", " "), origin) if part]
         st.caption(" · ".join(where))
-        st.markdown("\n".join("> " + line for line in (citation.text or "").splitlines() or [""]))
+        st.markdown("\n".join("> " + line for line in inert(citation.text or "").splitlines() or [""]))
         if citation.source:
             kind = "PDF at page %d" % citation.page if citation.source.lower().endswith(".pdf") and citation.page else "document"
             st.markdown(f"[:material/open_in_new: Open the {kind}]({source_url(citation.source, citation.page)})")
@@ -83,7 +84,7 @@ def render_answer(answer) -> None:
     if answer.abstained or not answer.grounded:
         st.info("Not in the documents: the indexed documents do not answer this. The closest sources are below.",
                 icon=":material/search_off:")
-    st.markdown(answer.answer)
+    st.markdown(inert(answer.answer))  # document text: no image fetched, no link off the machine (#19)
     render_answer_details(answer)
 
 
@@ -91,7 +92,7 @@ def render_more(answer) -> None:
     """What the sources add beyond the short answer, folded away (an owner's answer is short by default)."""
     if getattr(answer, "more", ""):
         with st.expander("More from the sources"):
-            st.markdown(answer.more)
+            st.markdown(inert(answer.more))
 
 
 def render_error(turn: conversation.Turn, index: int) -> None:
@@ -162,7 +163,7 @@ def ask(question: str) -> None:
 
             text_box = st.empty()
             with text_box:
-                streamed = st.write_stream(pieces())
+                streamed = st.write_stream(inert_stream(pieces()))
             answer = holder.get("answer")
             if answer is None:
                 raise RagCarError("the assistant finished without an answer", "ask again; if it persists, run `rag-car doctor`")
@@ -171,7 +172,7 @@ def ask(question: str) -> None:
                 kind = "empty_index" if "nothing is indexed" in failure.lower() else "error"
                 message, _, fix = failure.partition(": ")
                 _fail(turn, kind, message, fix)
-            if answer.abstained or not answer.grounded or (answer.answer or "").strip() != (streamed or "").strip():
+            if answer.abstained or not answer.grounded or inert(answer.answer or "").strip() != (streamed or "").strip():
                 text_box.empty()
                 with text_box.container():
                     render_answer(answer)
