@@ -1,7 +1,8 @@
 """Sources + the answer's candidate sentences -> where the sources disagree on a maintenance or safety fact.
 
 One source says an item never needs service and another gives its interval; two give different values for the
-same quantity; one says "keep driving" and the other "stop". Each disagreement is ordered by the sources' trust
+same quantity; one says "keep driving" and the other "stop"; two trouble-code references define the same generic
+(SAE J2012) code as different faults. Each disagreement is ordered by the sources' trust
 levels (rag_car/knowledge/trust.py), so that the answer names both and leads with the more trusted one. Read from
 the form of the sentences (a denied requirement, an interval, a quantity and its unit), not from known claims.
 """
@@ -47,6 +48,13 @@ _DRIVE_ON = re.compile(
 _STOP = re.compile(r"\b(?:stop|pull\s+over|switch\s+off\s+the\s+engine|turn\s+off\s+the\s+engine|do\s+not\s+drive|"
                    r"don't\s+drive|do\s+not\s+continue|have\s+(?:the\s+vehicle|it)\s+towed)\b", re.IGNORECASE)
 
+# A trouble-code reference's line: "P0420: Catalyst system efficiency below threshold (Bank 1)". Only generic codes
+# (P0, P2, C0, B0, U0) have one meaning for every maker: two references that define one differently disagree.
+_DEFINITION = re.compile(r"^\W{0,3}([PCBU][0-9A-F]{4})\b\W{0,3}\s*[:\-–—]\s*(\S.*)$", re.IGNORECASE)
+_GENERIC = re.compile(r"^(?:[PCBU]0|P2)", re.IGNORECASE)
+# Words a definition shares with any other (its form, not its fault)
+_DEFINITION_WORDS = frozenset(terms("code codes circuit malfunction fault system sensor bank range performance"))
+
 # Quantities: unit -> (dimension, factor to the dimension's base unit: km, month, kPa, Nm, L).
 _UNITS = {
     "km": ("distance", 1.0), "kilometre": ("distance", 1.0), "kilometer": ("distance", 1.0),
@@ -86,6 +94,7 @@ class Claim:
     drive_on: bool
     stop: bool
     quantities: tuple[tuple[str, str, float], ...]  # (dimension, "interval" | "value", value in base units)
+    definition: tuple[str, frozenset[str]] | None = None  # a generic trouble code and its definition's terms
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,7 @@ class Disagreement:
 
     first: Claim
     second: Claim
-    kind: str  # "service" (needs none / has an interval), "quantity", "driving" (keep driving / stop)
+    kind: str  # "service" (needs none / has an interval), "quantity", "driving" (keep driving / stop), "definition"
 
     @property
     def equal_trust(self) -> bool:
@@ -106,7 +115,10 @@ class Disagreement:
         first, second = self.first, self.second
         lead = f"The sources disagree here. {_name(first, capital=True)} says: \u201c{_quote(first.text)}\u201d"
         other = f"{_name(second, capital=True)} says instead: \u201c{_quote(second.text)}\u201d"
-        if self.equal_trust:
+        if self.kind == "definition":
+            advice = ("A generic code has one meaning, so one of these references is wrong: check the code in the "
+                      "vehicle maker's service information before repairing anything.")
+        elif self.equal_trust:
             advice = "Both carry the same weight, so check with a dealer before relying on either."
         else:
             advice = f"Follow the {describe_trust(first.trust)}: it is the more trusted source."
@@ -151,7 +163,7 @@ def claim_of(doc: DocSource, text: str) -> Claim:
                  trust=trust_of(meta), subject=subject,
                  no_service=bool(_FOR_LIFE.search(text) or (_NO_SERVICE.search(text) and _SERVICE_STEP.search(text))),
                  service=bool(_INTERVAL.search(text) or _SERVICE_STEP.search(text)), drive_on=bool(_DRIVE_ON.search(text)),
-                 stop=bool(_STOP.search(text)), quantities=_quantities(text))
+                 stop=bool(_STOP.search(text)), quantities=_quantities(text), definition=_definition(text))
 
 
 def disagreement(a: Claim, b: Claim) -> str | None:
@@ -164,6 +176,11 @@ def disagreement(a: Claim, b: Claim) -> str | None:
     """
     if a.source == b.source:
         return None
+    if a.definition and b.definition:
+        (code_a, words_a), (code_b, words_b) = a.definition, b.definition
+        if code_a != code_b or not words_a or not words_b:
+            return None
+        return "definition" if 2 * len(words_a & words_b) < min(len(words_a), len(words_b)) else None
     if not _same_subject(a.subject, b.subject):
         # values are compared on a looser match (two terms in common): a quantity's sentence names its item and
         # its case ("front", "normal load") among other words
@@ -280,8 +297,17 @@ def _shares_value(claim: tuple[tuple[str, str, float], ...], other: tuple[tuple[
 
 
 def _is_claim(claim: Claim) -> bool:
-    return bool(claim.subject) and (claim.no_service or claim.service or claim.drive_on or claim.stop
-                                    or bool(claim.quantities))
+    return bool(claim.definition) or bool(claim.subject) and (claim.no_service or claim.service or claim.drive_on
+                                                              or claim.stop or bool(claim.quantities))
+
+
+def _definition(text: str) -> tuple[str, frozenset[str]] | None:
+    """(code, the definition's own terms) for a generic trouble code's definition line, else None."""
+    match = _DEFINITION.match(text.strip())
+    if match is None or not _GENERIC.match(match.group(1)):
+        return None
+    words = frozenset(t for t in terms(match.group(2)) if t not in _DEFINITION_WORDS and not t.isdigit())
+    return match.group(1).upper(), words
 
 
 def _same_subject(a: frozenset[str], b: frozenset[str]) -> bool:

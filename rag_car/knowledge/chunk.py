@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
-from rag_car.knowledge.load.document import LIST, RECORD, TABLE, TITLE, Document
+from rag_car.knowledge.load.document import LIST, RECORD, TABLE, TEXT, TITLE, Document, Element
 from rag_car.text.codes import find_codes as text_codes
 from rag_car.text.sentences import split_sentences
 from rag_car.text.lang import detect_language, has_cjk
-from rag_car.text.notices import SAFETY_BLOCK
+from rag_car.text.notices import SAFETY_BLOCK, is_bare_label
 
 Metadata = dict[str, str | int | float | bool]
 
@@ -124,7 +124,7 @@ def chunk_document(
     section = ""
     pending: list[_Unit] = []
     paragraph = 0
-    for element in doc.elements:
+    for element in _labels_joined(doc.elements):
         if element.kind == TITLE:
             _pack(pending, section, budget_for(section)[0], overlap, emit)
             pending = []
@@ -161,6 +161,28 @@ def chunk_document(
                 lead = False
     _pack(pending, section, budget_for(section)[0], overlap, emit)
     return chunks
+
+
+def _labels_joined(elements: Iterable[Element]) -> list[Element]:
+    """A paragraph that is only a safety label ("WARNING", "Warning!") joined to the paragraph after it, so that the
+    notice is chunked, cited and carried as one text; a label followed by a heading, a table or nothing stays alone."""
+    out: list[Element] = []
+    label: Element | None = None
+    for element in elements:
+        if label is not None and element.kind in (TEXT, LIST):
+            out.append(replace(element, text=f"{label.text.strip()} {element.text.lstrip()}", page=label.page or element.page))
+            label = None
+            continue
+        if label is not None:
+            out.append(label)
+            label = None
+        if element.kind == TEXT and is_bare_label(element.text):
+            label = element
+        else:
+            out.append(element)
+    if label is not None:
+        out.append(label)
+    return out
 
 
 def _pack(units: list[_Unit], section: str, budget: int, overlap: int, emit) -> None:

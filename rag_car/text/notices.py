@@ -17,6 +17,13 @@ SAFETY_LEAD = re.compile(r"^\W{0,4}(?:(WARNING|CAUTION|DANGER|NOTICE)\b|(Warning
 SAFETY_BLOCK = re.compile(r"^\W{0,4}(?:(?:WARNING|CAUTION|DANGER|NOTICE)\b|(?:" + "|".join(ZH_LABELS) + r")\W{0,2}\s*[:：!！])")
 
 
+def is_bare_label(text: str) -> bool:
+    """Whether a paragraph is a safety label and nothing else ("WARNING", "**Warning!**", "注意："): the notice's text
+    is the paragraph that follows it (a label on its own line is common in PDFs and reStructuredText line blocks)."""
+    match = SAFETY_LEAD.match((text or "").strip())
+    return match is not None and match.end() == len(text.strip())
+
+
 def safety_kind(text: str) -> str | None:
     """``warning``, ``caution``, ``danger`` or ``notice`` when the text opens with a safety label, else None."""
     match = SAFETY_LEAD.match(text or "")

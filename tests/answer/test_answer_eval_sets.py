@@ -22,9 +22,9 @@ REAL_SET = REPO / "tests" / "eval" / "real_manual_qa.jsonl"
 # a warning of our own, in the manual's shape: cause, risk sentence, instruction
 JACK = ManualWarning(
     id="w-jack", type="Warning",
-    text="A vehicle raised on the jack alone can slip off and fall. There is a risk of injury or danger to life. "
+    text="A vehicle raised on the jack alone can slip off and fall. Anyone beneath it may be crushed. "
          "Never work under a vehicle that is supported only by the jack. Use axle stands on firm ground.",
-    risk_sentences=("There is a risk of injury or danger to life.",), section_id="s-jack")
+    risk_sentences=("Anyone beneath it may be crushed.",), section_id="s-jack")
 
 MANUAL = """<!-- section-id: s-top -->
 # Wheels and jacking
@@ -62,13 +62,13 @@ def _write_set(tmp_path: Path, lines: list[dict]) -> Path:
 
 def test_a_warning_is_kept_only_with_its_hazard_and_its_instruction():
     hazard, instruction, risks = warning_parts(JACK)
-    assert hazard.endswith("danger to life.") and instruction.startswith("Never work under")
-    assert risks == ["There is a risk of injury or danger to life."]
+    assert hazard.endswith("be crushed.") and instruction.startswith("Never work under")
+    assert risks == ["Anyone beneath it may be crushed."]
     assert warning_kept(JACK, f"Lift at the marked point. {JACK.text} [1]").kept
     # whitespace, case and punctuation do not matter
     assert warning_kept(JACK, JACK.text.upper().replace(". ", ".\n")).kept
-    no_instruction = warning_kept(JACK, "A vehicle raised on the jack alone can slip off and fall. There is a risk of "
-                                        "injury or danger to life.")
+    no_instruction = warning_kept(JACK, "A vehicle raised on the jack alone can slip off and fall. Anyone beneath it may be "
+                                        "crushed.")
     assert not no_instruction.kept and no_instruction.hazard == 1.0 and no_instruction.instruction < KEEP_SHARE
     no_hazard = warning_kept(JACK, "Never work under a vehicle that is supported only by the jack. Use axle stands on "
                                    "firm ground.")

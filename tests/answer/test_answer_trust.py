@@ -139,6 +139,26 @@ def test_disagreements_need_the_same_item_and_opposite_claims():
     assert "[1]" in paragraph and "[2]" in paragraph and "maker's document" in paragraph
 
 
+def test_two_references_defining_one_generic_code_differently_disagree():
+    first = _doc(1, "P0420: Catalyst system efficiency below threshold (Bank 1)", "/k/dtc/generic.csv", "maker")
+    shifted = _doc(2, "P0420: Secondary air injection relay B circuit malfunction", "/k/dtc/other.csv", "maker")
+    worded = _doc(3, "P0420 - Catalyst Efficiency Below Threshold, Bank 1", "/k/dtc/third.csv", "maker")
+    maker_code = _doc(4, "P1420: Secondary air injection relay B circuit malfunction", "/k/dtc/other.csv", "maker")
+    claim = {d.n: claim_of(d, d.sentences[0].text) for d in (first, shifted, worded, maker_code)}
+    assert disagreement(claim[1], claim[2]) == "definition"
+    assert disagreement(claim[1], claim[3]) is None  # the same fault in other words
+    assert disagreement(claim[4], claim[2]) is None  # another code
+    found = find_disagreements([first, shifted], [(1, first.sentences[0].text), (2, shifted.sentences[0].text)])
+    assert [d.kind for d in found.found] == ["definition"]
+    assert "one of these references is wrong" in found.paragraphs(lambda n: n)[0]
+
+
+def test_a_maker_specific_code_may_mean_different_things():
+    one = _doc(1, "P1420: Secondary air injection relay B circuit malfunction", "/k/dtc/brenner.csv", "maker")
+    two = _doc(2, "P1420: Intake manifold runner control stuck open", "/k/dtc/kelso.csv", "maker")
+    assert disagreement(claim_of(one, one.sentences[0].text), claim_of(two, two.sentences[0].text)) is None
+
+
 @pytest.fixture(scope="module")
 def small_index(tmp_path_factory) -> Path:
     """A maker's page filed under owner/ and a planted note under notes/, indexed with the hash embedder."""
@@ -225,3 +245,16 @@ def test_an_upload_is_indexed_as_the_users_and_marked_in_the_ui(tmp_path):
     assert levels == {"owner_manual.md": "user", "care.md": "maker"}
     assert origin_note({"trust": "user"}) == "your upload" and origin_note({"trust": "maker"}) == ""
     assert origin_note({"trust": "unverified"}) == "unverified"
+
+
+def test_real_trouble_code_tables_that_disagree_are_named(shared_data, tmp_path):
+    """Two real DTC tables of ../shared/data define P0420 as different faults: the answer says so."""
+    from rag_car.answer.assistant import Assistant
+    from rag_car.knowledge.ingest import ingest
+
+    settings = load_settings(overrides={"data_dir": str(tmp_path / "data"), "embedding": {"model": "hash"}})
+    assert ingest(settings, [shared_data / "dtc"]).ok
+    with Assistant(settings) as assistant:
+        text = assistant.ask("My scanner says P0420, what does that mean?", use_live=False).answer
+    assert text.startswith("The sources disagree"), text
+    assert "Catalyst" in text and "one of these references is wrong" in text

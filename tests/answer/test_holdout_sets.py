@@ -78,9 +78,12 @@ def test_manual_holdout_questions_are_our_own_words(manual_holdout):
 # -- live data ---------------------------------------------------------------------------------------------------
 def _last_values(data: Path, log: str, dbc: str, wanted: set[str]) -> dict[str, float]:
     """The last decoded value of each wanted Message.Signal in the log (J1939 messages matched by PGN)."""
-    import can
-
     from rag_car.vehicle.dbc import load_dbc, pgn_of
+    from rag_car.vehicle.pycan import enable_mf4, import_can
+
+    can = import_can()  # rag-car imports python-can without asammdf: MF4 logs need it back
+    if log.lower().endswith(".mf4"):
+        assert enable_mf4(), "asammdf is needed to read MF4 logs"
 
     database = load_dbc(data / dbc, strict=False, warn=False).files[0].database
     messages = {m.name: m for m in database.messages if any(w.startswith(m.name + ".") for w in wanted)}

@@ -75,6 +75,15 @@ def test_records_and_list_items():
     assert chunks[0].metadata["codes"] == ",P0101,"
 
 
+def test_a_label_on_its_own_line_opens_the_paragraph_after_it():
+    body = "Unplug the module at once if the dashboard behaves oddly. Never leave it connected then."
+    chunks = chunk_document(doc(Element(TITLE, "Installation", 1), Element(TEXT, "**Warning!**"), Element(TEXT, body),
+                                Element(TEXT, "Fix the module with hook-and-loop tape."), Element(TEXT, "CAUTION"),
+                                Element(TITLE, "Wiring", 1), Element(TEXT, "Route the cable under the mat.")), BASE, count)
+    assert chunks[0].text.startswith(f"**Warning!** {body}")  # the label and its text are one notice
+    assert "CAUTION" in chunks[0].text and "CAUTION Route" not in chunks[1].text  # a label never reaches past a heading
+
+
 def test_ids_come_from_content_and_position():
     def run(texts):
         elements = [Element(TITLE, "T", 1)] + [Element(RECORD, t) for t in texts]

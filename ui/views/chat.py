@@ -11,6 +11,7 @@ from rag_car.errors import BackendUnavailable, EmptyIndexError, RagCarError
 from rag_car.language import doc_type_name, with_unit
 
 from ui import conversation, labels, resources
+from ui.inert_markdown import inert, inert_stream
 from ui.sources import origin_note, source_url
 
 settings = resources.settings()
@@ -48,7 +49,7 @@ def render_citation(citation, lang: str) -> None:
         where = [part for part in (citation.section, labels.label("page_word", lang, page=citation.page) if citation.page else "",
                                    doc_type_name(citation.doc_type, lang), shown) if part]
         st.caption(" · ".join(where))
-        st.markdown("\n".join("> " + line for line in (citation.text or "").splitlines() or [""]))
+        st.markdown("\n".join("> " + line for line in inert(citation.text or "").splitlines() or [""]))
         if citation.source:
             opener = labels.label("open_pdf_page", lang, page=citation.page) \
                 if citation.source.lower().endswith(".pdf") and citation.page else labels.label("open_document", lang)
@@ -94,7 +95,7 @@ def render_answer_details(answer, lang: str) -> None:
 def render_answer(answer, lang: str) -> None:
     if answer.abstained or not answer.grounded:
         st.info(labels.label("not_in_documents", lang), icon=":material/search_off:")
-    st.markdown(answer.answer)
+    st.markdown(inert(answer.answer))  # document text: no image fetched, no link off the machine (#19)
     render_answer_details(answer, lang)
 
 
@@ -102,7 +103,7 @@ def render_more(answer, lang: str) -> None:
     """What the sources add beyond the short answer, folded away (an owner's answer is short by default)."""
     if getattr(answer, "more", ""):
         with st.expander(labels.label("more_from_sources", lang)):
-            st.markdown(answer.more)
+            st.markdown(inert(answer.more))
 
 
 def render_error(turn: conversation.Turn, index: int) -> None:
@@ -173,7 +174,7 @@ def ask(question: str) -> None:
 
             text_box = st.empty()
             with text_box:
-                streamed = st.write_stream(pieces())
+                streamed = st.write_stream(inert_stream(pieces()))
             answer = holder.get("answer")
             if answer is None:
                 raise RagCarError("the assistant finished without an answer", "ask again; if it persists, run `rag-car doctor`")
@@ -182,7 +183,7 @@ def ask(question: str) -> None:
                 kind = "empty_index" if "nothing is indexed" in failure.lower() else "error"
                 message, _, fix = failure.partition(": ")
                 _fail(turn, kind, message, fix)
-            if answer.abstained or not answer.grounded or (answer.answer or "").strip() != (streamed or "").strip():
+            if answer.abstained or not answer.grounded or inert(answer.answer or "").strip() != (streamed or "").strip():
                 text_box.empty()
                 with text_box.container():
                     render_answer(answer, frame_of(question))
