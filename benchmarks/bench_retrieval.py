@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/bench_retrieval.py --part quality
     .venv/bin/python benchmarks/bench_retrieval.py --part embed
     nice .venv/bin/python benchmarks/bench_retrieval.py --part latency --sizes 100000 --soak 3000
+    nice .venv/bin/python benchmarks/bench_retrieval.py --part latency --part ingest --sizes 100000   # #18's figures
 
 quality: the bundled knowledge/ is ingested with the real embedding model and tests/eval/qa.jsonl (and, over
   ../shared/data when present, tests/eval/real_qa.jsonl over NHTSA/DTC/OVMS and tests/eval/real_manual_qa.jsonl over
@@ -17,6 +18,13 @@ latency: the real chunks (bundled knowledge + ../shared/data NHTSA, DTC, OVMS) a
   dimension, cosine ~0.8 to the original) renormalised; metadata is kept. Every question of the QA files is
   searched with the full hybrid retriever (query embedding included) and, in the same loop, with a plain
   LangChain ``Chroma.similarity_search`` on the same collection and the same embedding model.
+  With the multilingual companion in use (``embedding.multilingual``, on by default), the chunks' cross-lingual
+  vectors are scaled up the same way into the companion collection, and the Chinese questions (tests/eval/zh_*.jsonl)
+  are searched in the same loop: a Chinese question is embedded by the multilingual model and scanned over every
+  chunk's cross-lingual vector; an English one is embedded by both models (the Chinese chunks are reached through
+  their cross-lingual vectors).
+ingest: the bundled knowledge/ ingested twice, side by side, both models warm: the English model alone
+  (``embedding.multilingual = "off"``) and with the multilingual companion (the default): chunks per second.
 soak (``--soak N``, after the latency loop of each size, same index): N mixed searches in a seeded random
   order: the QA questions with k from 1 to 20, as follow-ups with earlier questions as history, under vehicle,
   doc-type and source filters, in dense-only and BM25-only mode, and odd input (empty, whitespace, control and
@@ -55,6 +63,7 @@ from rag_car.settings import load_settings  # noqa: E402
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
 SHARED_PARTS = ("nhtsa", "dtc", "ovms-docs")
+ZH_QA = ("zh_qa.jsonl", "zh_en_qa.jsonl")
 
 
 def percentile(values, q):
@@ -62,8 +71,10 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))]
 
 
-def settings_for(data_dir: Path, collection: str = "rag_car", **retrieval):
+def settings_for(data_dir: Path, collection: str = "rag_car", multilingual: str | None = None, **retrieval):
     overrides = {"data_dir": str(data_dir), "store": {"collection": collection}}
+    if multilingual is not None:
+        overrides["embedding"] = {"multilingual": multilingual}
     if retrieval:
         overrides["retrieval"] = retrieval
     return load_settings(overrides=overrides)
@@ -79,9 +90,9 @@ def ingest(settings, paths, embedder=None):
     return report
 
 
-def questions() -> list[str]:
+def questions(names=("qa.jsonl", "real_qa.jsonl")) -> list[str]:
     out = []
-    for name in ("qa.jsonl", "real_qa.jsonl"):
+    for name in names:
         path = ROOT / "tests" / "eval" / name
         if path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
@@ -185,22 +196,40 @@ def part_quality(work: Path, embedder, reuse: dict[str, Path] | None = None, onl
 
 
 # -- latency ---------------------------------------------------------------------------------------------------
-def seed_chunks(work: Path, embedder):
-    """The real chunks and their real vectors (ingested once with the real model, vectors read back)."""
-    data_dir = work / "seed"
+def seed_chunks(work: Path, embedder, with_cross: bool = False, seed_dir: Path | None = None):
+    """The real chunks and their real vectors (ingested once with the real models, vectors read back), and with
+    ``with_cross`` their cross-lingual vectors (None without the multilingual model): (chunks, vectors, cross, seed).
+    ``seed_dir``: a data dir that already indexes the seed sources (``--seed``; brought up to date, not re-embedded)."""
+    import numpy as np
+
+    from rag_car.knowledge.embed import load_multilingual
+    from rag_car.knowledge.store import open_store
+
+    data_dir = seed_dir or work / "seed"
     settings = settings_for(data_dir)
     sources = [ROOT / "knowledge"] + [SHARED / p for p in SHARED_PARTS if (SHARED / p).is_dir()]
     t = time.perf_counter()
-    ingest(settings, sources)
-    print(f"seed: ingested {', '.join(str(s.relative_to(ROOT.parent)) for s in sources)} in {time.perf_counter() - t:.0f} s")
-    from rag_car.knowledge.store import open_store
-
+    report = ingest(settings, sources)
+    seconds = time.perf_counter() - t
+    print(f"seed: ingested {', '.join(str(s.relative_to(ROOT.parent)) for s in sources)} in {seconds:.0f} s")
     store = open_store(settings, embedder.dim)
     chunks = list(store.iter_all())
     vectors = store_vectors(store, [c.id for c in chunks])
     if vectors is None:  # the store cannot give vectors back: embed again
         vectors = embedder.embed_documents([c.text for c in chunks])
-    return chunks, vectors
+    multilingual = load_multilingual(settings) if with_cross else None
+    cross = None
+    if multilingual is not None:
+        store.open_multilingual(multilingual.name, multilingual.dim, create=False)
+        got = dict(store.iter_multilingual_vectors())
+        missing = [c for c in chunks if c.id not in got]
+        if missing:  # not expected after an ingest with the model on: embed what is missing
+            got.update(zip([c.id for c in missing], multilingual.embed_documents([c.text for c in missing])))
+        cross = np.asarray([got[c.id] for c in chunks], dtype=np.float32)
+    seed = {"chunks": len(chunks), "ingest_s": round(seconds, 1), "reused": str(seed_dir) if seed_dir else None, "models": [embedder.name]
+            + ([multilingual.name] if multilingual is not None else []), "chunks_added": report.chunks_added,
+            "chunks_per_s": round(report.chunks_added / seconds, 2) if seconds else None}
+    return chunks, vectors, cross, seed
 
 
 def store_vectors(store, ids):
@@ -217,15 +246,16 @@ def store_vectors(store, ids):
     return np.asarray([out[i] for i in ids], dtype=np.float32)
 
 
-def synthetic(chunks, vectors, n, seed=7):
-    """n chunks: the real ones, then perturbed copies of them (see the module docstring)."""
+def synthetic(chunks, vectors, n, seed=7, cross=None):
+    """n chunks: the real ones, then perturbed copies of them (see the module docstring); with ``cross`` (the
+    chunks' cross-lingual vectors) also their copies, perturbed the same way: (chunks, vectors, cross or None)."""
     import numpy as np
 
     from rag_car.knowledge.chunk import Chunk
 
     rng = np.random.default_rng(seed)
     pyrng = random.Random(seed)
-    texts, metas, ids, vecs = [], [], [], []
+    texts, metas, ids, vecs, cross_vecs = [], [], [], [], []
     base = len(chunks)
     for i in range(n):
         j = i % base
@@ -235,6 +265,8 @@ def synthetic(chunks, vectors, n, seed=7):
             texts.append(chunk.text)
             metas.append(dict(chunk.metadata))
             vecs.append(vectors[j])
+            if cross is not None:
+                cross_vecs.append(cross[j])
             continue
         copy = i // base
         sentences = [s for s in chunk.text.replace("\n", " ").split(". ") if s]
@@ -247,8 +279,11 @@ def synthetic(chunks, vectors, n, seed=7):
         ids.append(f"{chunk.id}~{copy}")
         v = vectors[j] + rng.normal(0.0, 0.02, size=vectors.shape[1]).astype(np.float32)
         vecs.append(v / np.linalg.norm(v))
+        if cross is not None:
+            c = cross[j] + rng.normal(0.0, 0.02, size=cross.shape[1]).astype(np.float32)
+            cross_vecs.append(c / np.linalg.norm(c))
     out = [Chunk(id=i, text=t, metadata=m) for i, t, m in zip(ids, texts, metas)]
-    return out, np.asarray(vecs, dtype=np.float32)
+    return out, np.asarray(vecs, dtype=np.float32), (np.asarray(cross_vecs, dtype=np.float32) if cross is not None else None)
 
 
 class _LangChainEmbeddings:
@@ -335,38 +370,73 @@ def soak(retriever, qs: list[str], n: int, seed: int = 19) -> dict:
     return row
 
 
-def part_latency(work: Path, embedder, sizes, n_queries: int, n_soak: int = 0) -> dict:
+def wait_for_load(limit: float | None, max_s: float) -> dict:
+    """Sleep until the 1-minute load average is at most ``limit`` (at most ``max_s`` seconds): on a shared machine the
+    index is built whatever the load, and only the timed loop waits for a quiet minute. What it saw is returned."""
+    if limit is None:
+        return {}
+    started = time.monotonic()
+    while os.getloadavg()[0] > limit and time.monotonic() - started < max_s:
+        time.sleep(5)
+    load = os.getloadavg()[0]
+    print(f"  waited {time.monotonic() - started:.0f} s for the load average ({load:.2f}, limit {limit:g})")
+    return {"waited_s": round(time.monotonic() - started), "loadavg_before_loop": round(load, 2),
+            "load_limit_met": load <= limit}
+
+
+def part_latency(work: Path, embedder, sizes, n_queries: int, n_soak: int = 0, seed_dir: Path | None = None,
+                 load_limit: float | None = None, wait_max_s: float = 1800) -> dict:
     from rag_car.knowledge.retrieve import open_retriever
     from rag_car.knowledge.store import open_store
 
-    chunks, vectors = seed_chunks(work, embedder)
-    print(f"seed: {len(chunks)} real chunks")
+    from rag_car.knowledge.embed import load_multilingual
+
+    chunks, vectors, cross, seed = seed_chunks(work, embedder, with_cross=True, seed_dir=seed_dir)
+    multilingual = load_multilingual(settings_for(seed_dir or work / "seed")) if cross is not None else None
+    print(f"seed: {len(chunks)} real chunks; {seed['chunks_per_s']} chunks/s with {' + '.join(seed['models'])}")
     qs = questions()
     if not qs:
         qs = [c.text[:80] for c in chunks[:50]]
     qs = (qs * (1 + n_queries // max(1, len(qs))))[:n_queries]
-    results = {"seed_chunks": len(chunks), "queries": len(qs), "sizes": []}
+    # Chinese questions (over the Chinese manual and over English documents): only when the companion is in use
+    zh = questions(ZH_QA) if multilingual is not None else []
+    zh = (zh * (1 + n_queries // max(1, len(zh))))[:n_queries] if zh else []
+    results = {"seed_chunks": len(chunks), "queries": len(qs), "zh_queries": len(zh), "seed": seed,
+               "multilingual": multilingual.name if multilingual is not None else None, "sizes": []}
     for n in sizes:
         data_dir = work / f"scale-{n}"
         settings = settings_for(data_dir)
-        fake, fake_vecs = synthetic(chunks, vectors, n)
+        fake, fake_vecs, fake_cross = synthetic(chunks, vectors, n, cross=cross)
         t = time.perf_counter()
         store = open_store(settings, embedder.dim)
         for start in range(0, n, 4000):
             store.add(fake[start:start + 4000], fake_vecs[start:start + 4000])
         add_s = time.perf_counter() - t
+        add_cross_s = 0.0
+        if fake_cross is not None:
+            t = time.perf_counter()
+            store.open_multilingual(multilingual.name, multilingual.dim)
+            ids = [c.id for c in fake]
+            for start in range(0, n, 4000):
+                store.add_multilingual(ids[start:start + 4000], fake_cross[start:start + 4000])
+            add_cross_s = time.perf_counter() - t
         close = getattr(store, "close", None)
         if callable(close):
             close()
         t = time.perf_counter()
         retriever = open_retriever(settings, embedder=embedder)
         bm25_build_s = time.perf_counter() - t
+        cross_rows = 0 if retriever._cross_ready() is None else len(retriever._cross_ready())
+        if fake_cross is not None and cross_rows != n:
+            print(f"  the retriever did not load the cross-lingual vectors ({cross_rows} of {n} rows)")
         lc = langchain_store(settings, embedder)
-        for q in qs[:10]:  # warm-up: caches, HNSW pages, numpy
+        waited = wait_for_load(load_limit, wait_max_s)
+        for q in qs[:10] + zh[:10]:  # warm-up: caches, HNSW pages, numpy
             retriever.search(q, k=8)
             lc.similarity_search(q, k=8)
         ours, embed, theirs, rest, dense = [], [], [], [], []
-        for q in qs:
+        zh_ours, zh_embed, zh_dense = [], [], []
+        for i, q in enumerate(qs):
             t = time.perf_counter()
             result = retriever.search(q, k=8)
             ours.append((time.perf_counter() - t) * 1000)
@@ -376,6 +446,12 @@ def part_latency(work: Path, embedder, sizes, n_queries: int, n_soak: int = 0) -
             t = time.perf_counter()
             lc.similarity_search(q, k=8)
             theirs.append((time.perf_counter() - t) * 1000)
+            if i < len(zh):  # the Chinese questions, in the same loop (same load, same caches)
+                t = time.perf_counter()
+                result = retriever.search(zh[i], k=8)
+                zh_ours.append((time.perf_counter() - t) * 1000)
+                zh_embed.append(result.timings.get("embed_ms", 0.0))
+                zh_dense.append(result.timings.get("dense_ms", 0.0))
         soak_row = None
         if n_soak:
             try:
@@ -385,7 +461,8 @@ def part_latency(work: Path, embedder, sizes, n_queries: int, n_soak: int = 0) -
                 print(f"  soak could not run: {soak_row['setup_error']}")
         retriever.close()
         row = {
-            "chunks": n, "add_s": round(add_s, 1), "bm25_build_s": round(bm25_build_s, 1),
+            "chunks": n, "add_s": round(add_s, 1), "add_cross_s": round(add_cross_s, 1), "cross_rows": cross_rows,
+            "bm25_build_s": round(bm25_build_s, 1),
             "hybrid_p50_ms": round(statistics.median(ours), 2), "hybrid_p95_ms": round(percentile(ours, 0.95), 2),
             "embed_p50_ms": round(statistics.median(embed), 2), "embed_p95_ms": round(percentile(embed, 0.95), 2),
             "hybrid_without_embed_p50_ms": round(statistics.median(rest), 2),
@@ -396,6 +473,12 @@ def part_latency(work: Path, embedder, sizes, n_queries: int, n_soak: int = 0) -
         }
         row["ratio_p50"] = round(row["hybrid_p50_ms"] / row["langchain_p50_ms"], 2)
         row["ratio_p95"] = round(row["hybrid_p95_ms"] / row["langchain_p95_ms"], 2)
+        row.update(waited)
+        if zh_ours:
+            row.update({"zh_hybrid_p50_ms": round(statistics.median(zh_ours), 2),
+                        "zh_hybrid_p95_ms": round(percentile(zh_ours, 0.95), 2),
+                        "zh_embed_p50_ms": round(statistics.median(zh_embed), 2),
+                        "zh_dense_step_p50_ms": round(statistics.median(zh_dense), 2)})
         if soak_row is not None:
             row["soak"] = soak_row
         results["sizes"].append(row)
@@ -404,6 +487,10 @@ def part_latency(work: Path, embedder, sizes, n_queries: int, n_soak: int = 0) -
               f"p95 {row['hybrid_without_embed_p95_ms']:.1f}) | langchain p50 {row['langchain_p50_ms']:.1f} p95 {row['langchain_p95_ms']:.1f} "
               f"| ratio {row['ratio_p50']:.2f}x  (add {row['add_s']:.0f} s, bm25 build {row['bm25_build_s']:.0f} s, "
               f"load {row['loadavg']:.1f})")
+        if zh_ours:
+            print(f"{'':>7} Chinese questions ({len(zh_ours)}): hybrid p50 {row['zh_hybrid_p50_ms']:.1f} ms "
+                  f"p95 {row['zh_hybrid_p95_ms']:.1f} ms (multilingual embed {row['zh_embed_p50_ms']:.1f}, "
+                  f"cross-lingual scan {row['zh_dense_step_p50_ms']:.1f}); {cross_rows:,} cross-lingual rows")
         shutil.rmtree(data_dir, ignore_errors=True)
     return results
 
@@ -447,9 +534,35 @@ def part_embed(work: Path, n_queries: int) -> dict:
     return row
 
 
+def part_ingest(work: Path, embedder) -> dict:
+    """knowledge/ ingested with the English model alone and with the multilingual companion, both models warm."""
+    from rag_car.knowledge.embed import load_multilingual
+
+    both = settings_for(work / "ingest-both", multilingual="auto")
+    multilingual = load_multilingual(both)
+    embedder.embed_documents(["warm up"])
+    if multilingual is None:
+        return {"error": "the multilingual model is off or unavailable"}
+    multilingual.embed_documents(["warm up"])
+    rows = {}
+    for key, settings in (("english_only", settings_for(work / "ingest-en", multilingual="off")), ("both", both)):
+        t = time.perf_counter()
+        report = ingest(settings, [ROOT / "knowledge"], embedder=embedder)
+        seconds = time.perf_counter() - t
+        rows[key] = {"chunks": report.chunks_added, "seconds": round(seconds, 1),
+                     "chunks_per_s": round(report.chunks_added / seconds, 2), "loadavg": round(os.getloadavg()[0], 2)}
+    rows["models"] = [embedder.name, multilingual.name]
+    rows["time_ratio"] = round(rows["both"]["seconds"] / rows["english_only"]["seconds"], 2)
+    print(f"ingest knowledge/: {rows['english_only']['chunks']} chunks, {embedder.name} alone "
+          f"{rows['english_only']['chunks_per_s']:.1f} chunks/s, with {multilingual.name} "
+          f"{rows['both']['chunks_per_s']:.1f} chunks/s ({rows['time_ratio']:.2f}x the time)")
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=("all", "quality", "latency", "embed"), default="all")
+    parser.add_argument("--part", choices=("all", "quality", "latency", "embed", "ingest"), action="append",
+                        help="what to measure (repeatable; default all)")
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--soak", type=int, default=0, metavar="N",
@@ -459,8 +572,17 @@ def main(argv=None) -> int:
     parser.add_argument("--work", type=Path, default=None, help="working directory (default: a temporary one)")
     parser.add_argument("--index", action="append", default=[], metavar="SET=DIR",
                         help="quality: reuse a data dir indexing that set's corpus (bundled, real, manual; copied first)")
+    parser.add_argument("--wait-load", type=float, default=None, metavar="X",
+                        help="latency: before each timed loop, wait until the 1-minute load average is <= X")
+    parser.add_argument("--wait-max", type=float, default=1800, metavar="S", help="...for at most S seconds")
+    parser.add_argument("--seed", type=Path, default=None, metavar="DIR",
+                        help="latency: a data dir that already indexes the seed sources (made by an earlier run's work "
+                             "dir or `rag-car --data-dir DIR ingest`): its ingest is only brought up to date")
     parser.add_argument("--sets", nargs="+", default=None, help="quality: only these sets (bundled, real, manual)")
     args = parser.parse_args(argv)
+    parts = set(args.part or ["all"])
+    if "all" in parts:
+        parts = {"quality", "embed", "latency", "ingest"}
     from rag_car.knowledge.embed import load_embedder
 
     work = args.work or Path(tempfile.mkdtemp(prefix="rag-car-bench-"))
@@ -470,17 +592,20 @@ def main(argv=None) -> int:
     out = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "loadavg_at_start": [round(x, 2) for x in load]},
            "embedder": embedder.name, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     print(f"embedder {embedder.name}; {os.cpu_count()} cpus; load average at start {load[0]:.2f}")
-    if args.part in ("all", "quality"):
+    if "quality" in parts:
         reuse = dict((k, Path(v)) for k, v in (spec.split("=", 1) for spec in args.index))
         out["quality"] = part_quality(work, embedder, reuse, args.sets)
-    if args.part in ("all", "embed"):
+    if "embed" in parts:
         out["embed"] = part_embed(work, args.queries)
-    if args.part in ("all", "latency"):
+    if "latency" in parts:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-        out["latency"] = part_latency(work, embedder, sizes, args.queries, args.soak)
+        out["latency"] = part_latency(work, embedder, sizes, args.queries, args.soak, args.seed, args.wait_load,
+                                      args.wait_max)
+    if "ingest" in parts:
+        out["ingest"] = part_ingest(work, embedder)
     out["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = args.results or ("retrieval.json" if args.part == "all" else f"retrieval-{args.part}.json")
+    name = args.results or ("retrieval.json" if len(parts) == 4 else f"retrieval-{'-'.join(sorted(parts))}.json")
     (RESULTS / name).write_text(json.dumps(out, indent=1), encoding="utf-8")
     print(f"wrote {RESULTS / name}")
     if args.work is None:

@@ -164,7 +164,8 @@ class UISettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8501, gt=0, lt=65536)
     language: Literal["auto", "en", "zh"] = Field(
-        "auto", description="the UI's labels: auto follows the browser's language (st.context.locale), en or zh")
+        "auto", description="the web UI's and the CLI's own words (rag_car/language.py): auto follows the browser's "
+        "language (st.context.locale) or the terminal's locale, and the frame around an answer its question's; en or zh")
     allowed_hosts: list[str] = Field(
         default_factory=list, description="host names the UI answers to besides 127.0.0.1, localhost, [::1] and ui.host "
         "(the names people type when ui.host exposes it, e.g. [\"carpc.local\"]); any other Host or Origin is refused")

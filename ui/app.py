@@ -60,8 +60,7 @@ with st.sidebar:
     st.segmented_control(
         labels.label("answer_for", LANG), options=list(PERSONAS), key=conversation.bind(conversation.PERSONA),
         on_change=conversation.store, args=(conversation.PERSONA,),
-        format_func=lambda p: labels.label(f"persona_{p}", LANG) if f"persona_{p}" in labels.KEYS else p,
-        help="Owner: plain steps and when to see a dealer. Technician: codes, values, procedures.",
+        format_func=lambda p: labels.persona(p, LANG), help=labels.label("answer_for_help", LANG),
     )
     vehicles = {resources.vehicle_label(v): v for v in resources.known_vehicles()}
     options = [conversation.ANY_VEHICLE, *sorted(vehicles)]
@@ -69,18 +68,20 @@ with st.sidebar:
         st.session_state[conversation.VEHICLE] = conversation.ANY_VEHICLE
     picked = st.selectbox(labels.label("vehicle", LANG), options, key=conversation.bind(conversation.VEHICLE),
                           on_change=conversation.store, args=(conversation.VEHICLE,),
-                          help="Only documents for this vehicle are searched. The list shows what is indexed.")
+                          format_func=lambda v: labels.label("any_vehicle", LANG) if v == conversation.ANY_VEHICLE else v,
+                          help=labels.label("vehicle_help", LANG))
     years = resources.vehicle_years(vehicles.get(picked))
     if years:
         year_options = [conversation.ANY_YEAR, *years]
         if st.session_state.get(conversation.YEAR) not in year_options:
             st.session_state[conversation.YEAR] = conversation.ANY_YEAR
         st.selectbox(labels.label("model_year", LANG), year_options, key=conversation.bind(conversation.YEAR),
-                     on_change=conversation.store, args=(conversation.YEAR,))
+                     on_change=conversation.store, args=(conversation.YEAR,),
+                     format_func=lambda y: labels.label("any_year", LANG) if y == conversation.ANY_YEAR else str(y))
     conversation.set_vehicle_filter(vehicles.get(picked), st.session_state.get(conversation.YEAR) if years else None)
     st.toggle(labels.label("use_live", LANG), key=conversation.bind(conversation.USE_LIVE),
               on_change=conversation.store, args=(conversation.USE_LIVE,),
-              help="Answers also use the signals, warning lamps and trouble codes on the bus.")
-    st.caption(f"Backend **{settings.llm.backend}** · bus `{settings.can.bus}`")
+              help=labels.label("use_live_help", LANG))
+    st.caption(labels.label("backend_bus", LANG, backend=settings.llm.backend, bus=settings.can.bus))
 
 page.run()

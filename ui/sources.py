@@ -1,8 +1,9 @@
 """A cited document -> a link that opens it (a PDF at the cited page), and the route that serves it.
 
-Only documents rag-car itself knows are served: files under the bundled knowledge/ folder, under
-settings.uploads_dir, or listed as a source in the index. Anything else is a 404, so the route
-cannot be used to read arbitrary files of the machine.
+Only documents rag-car itself knows are served: files of a type it ingests, under the bundled knowledge/
+folder, under settings.uploads_dir, or listed as a source in the index. Anything else is a 404, so the
+route cannot be used to read arbitrary files of the machine (nor a key or a settings file that sits in
+one of those folders).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def resolve_servable(raw: str, roots: list[Path] | None = None, indexed: set[str
         path = Path(raw).expanduser().resolve(strict=True)
     except (OSError, RuntimeError):
         return None
-    if not path.is_file():
+    if not path.is_file() or not _servable_type(path):
         return None
     if indexed and str(path) in indexed:
         return path
@@ -68,6 +69,13 @@ def resolve_servable(raw: str, roots: list[Path] | None = None, indexed: set[str
         except ValueError:
             continue
     return None
+
+
+def _servable_type(path: Path) -> bool:
+    from rag_car.knowledge.load import DATA_EXTENSIONS, DOCUMENT_EXTENSIONS, TABLE_EXTENSIONS
+
+    suffix = path.suffix.lower()
+    return suffix in DOCUMENT_EXTENSIONS or suffix in TABLE_EXTENSIONS or suffix in DATA_EXTENSIONS
 
 
 def content_type(path: Path) -> str:

@@ -9,13 +9,17 @@ a passage that supports the question well is. Beside that, a question is not ans
 nothing mentions, asks about a model year the documents do not cover, or asks for a quantity ("how long",
 "how much") that none of its best sentences gives, or a quantity of a known kind (a speed, a time, a fuel economy,
 a power, a weight, a length, an interval, a price) that none of its best sentences gives in that kind's units.
+The value must also be about the thing asked: a sentence that gives it names, in its own words or its section's
+headings, one of the question's words that say what it is about (not the words that ask for a quantity: "how
+often", "maximum", "weight"), of those the documents use. "When do the spark plugs have to be replaced?" over a
+manual that gives the fire extinguisher's "every 2 years" but no interval for spark plugs is not answered with it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -53,18 +57,39 @@ QUANTITY_KINDS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
         (r"\b(?:curb|kerb|gross|maximum|max)\s+(?:\w+\s+)?(?:weight|load)\b|\bpayload\b|\bhow heavy\b",
          _N + r"(?:kg|lbs?|pounds|tonnes?)\b"),
         (r"\bground clearance\b|\bhow (?:tall|wide|long) is (?:the|it|my) (?:car|vehicle)\b",
-         _N + r"(?:mm|cm|in|inch(?:es)?|ft)\b"),
+         _N + r"(?:mm|cm|inch(?:es)?|ft|in\b(?!\s+[a-z]))\b"),  # "7 in" a length, "step 2 in the manual" not
         (r"\bhow often\b", _N + r"(?:km|miles?|mi|months?|years?)\b"),
         # "when": after a distance or a time, or at a wear limit ("below 2 mm")
         (r"\bwhen (?:do|does|should|must)\b.*\b(?:replac|chang|renew)", _N + r"(?:km|miles?|mi|months?|years?|mm|in)\b"),
         (r"\b(?:cost|price)\b", r"[$€£]\s?\d|" + _N + r"(?:usd|eur|gbp|dollars?|euros?)\b"),
     ))
+# A yes/no question ("can I overload it past its max weight?") asks whether, not how much, even when it names a
+# quantity: the English auxiliaries such a question opens with.
+YES_NO_QUESTION = re.compile(r"^\W*(?:can|could|may|might|should|shall|is|are|am|was|were|do|does|did|will|would|must|"
+                             r"has|have)\b", re.IGNORECASE)
 # the words that say what kind of answer is wanted, not what it is about
 _ASKING = {"much", "mani", "long", "far", "fast", "big", "often", "kind", "type"}
+# ... and the English words a quantity question asks with (those of QUANTITY_QUESTION and QUANTITY_KINDS): a value
+# is about the thing asked when its sentence names something else of the question
+_QUANTITY_WORDS = frozenset(t for w in (
+    "quick quickly heavy top maximum max minimum speed acceleration weight load payload capacity size torque "
+    "horsepower power output mileage price cost consumption economy clearance interval replace replaced replacing "
+    "change changed changing renew renewed value spec specification").split() for t in terms(w)) | _ASKING
 # meaning weighs more than words in the support: a driver's words are not the manual's ("pop the hood")
 DENSE_WEIGHT = 0.7
 TOP_PASSAGES = 5  # the best passages retrieval returns are the evidence; the rest are there for context
 QUANTITY_SENTENCES = 12  # the best sentences searched for the quantity a quantity question asks for
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A best-ranked sentence of the sources and the terms of its section's headings (title, section path)."""
+
+    text: str
+    headings: frozenset[str] = frozenset()
+
+    def names(self, term: str) -> bool:
+        return term in self.headings or term in terms(self.text)
 
 
 @dataclass(frozen=True)
@@ -127,11 +152,14 @@ def chunk_cosines(retriever: Any, vector: Any) -> Callable[[Any], float | None]:
 
 
 def judge(question: str, *, unknown_codes: list[str], known_codes: list[str], support: Support, threshold: float,
-          vehicles: list[dict[str, Any]], live_focus: bool, best_sentences: list[str] = ()) -> Verdict:
+          vehicles: list[dict[str, Any]], live_focus: bool, best_sentences: Sequence[str | Evidence] = (),
+          about: Sequence[str] = ()) -> Verdict:
     """The verdict for one question (see the module docstring). ``threshold``: the support a question must reach
     on this index (its calibration). ``live_focus``: active codes or stop conditions give the answer something to
     stand on even when the question is vague ("what's wrong with my car?"). ``best_sentences``: the best-ranked
-    sentences of the sources, searched for the quantity a quantity question asks for."""
+    sentences of the sources (text, or Evidence with their headings), searched for the quantity a quantity question
+    asks for. ``about``: the terms that say what the question is about (:func:`topic_terms`); a value counts only
+    from a sentence that names one of them, itself or in its headings (all count when there are none)."""
     if unknown_codes and not known_codes:
         listed = ", ".join(unknown_codes)
         return Verdict(False, f"The documents do not mention {listed}, so I cannot say what it means.")
@@ -148,12 +176,22 @@ def judge(question: str, *, unknown_codes: list[str], known_codes: list[str], su
         return Verdict(True)
     if support.score < threshold:
         return Verdict(False, "The documents do not cover this question, so I will not guess.")
-    if QUANTITY_QUESTION.search(question) and not any(numbers(s) for s in best_sentences):
-        return Verdict(False, "The documents do not give this value, so I will not guess.")
+    evidence = [s if isinstance(s, Evidence) else Evidence(s) for s in best_sentences]
     units = [given for asked, given in QUANTITY_KINDS if asked.search(question)]
-    if units and not any(given.search(s) for given in units for s in best_sentences):
-        return Verdict(False, "The documents do not give this value, so I will not guess.")
+    if (units or QUANTITY_QUESTION.search(question)) and not YES_NO_QUESTION.search(question):
+        of_it = [e for e in evidence if not about or any(e.names(t) for t in about)]  # values of the thing asked
+        if not any(numbers(e.text) for e in of_it):
+            return Verdict(False, "The documents do not give this value, so I will not guess.")
+        if units and not any(given.search(e.text) for given in units for e in of_it):
+            return Verdict(False, "The documents do not give this value, so I will not guess.")
     return Verdict(True)
+
+
+def topic_terms(question: str, vocabulary: Any, vehicle_words: set[str]) -> list[str]:
+    """The question's salient terms that say what it is about, not what kind of value it asks for, of those the
+    documents use (a driver's word the documents never use cannot be looked for in them: "pop the hood")."""
+    return [t for t in salient_terms(question, vocabulary, vehicle_words)
+            if t not in _QUANTITY_WORDS and (vocabulary is None or t in vocabulary)]
 
 
 def salient_terms(question: str, vocabulary: Any, vehicle_words: set[str]) -> list[str]:

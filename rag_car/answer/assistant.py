@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 import time
 
+import numpy as np
+
 from rag_car.answer import i18n
 from rag_car.answer.i18n import answer_language, quoted_note
 from rag_car.text.lang import detect_language
@@ -64,6 +66,7 @@ MAX_ACTIVE_CODES = 4
 MAX_WARNINGS = 4  # safety notices carried with one answer (nearest in the documents' structure first)
 MAX_PROTECTED_SECTIONS = 3  # the quoted sections whose notices are looked up
 DIRECT_NOTICE_RANK = 5  # a notice among this many best-ranked sentences answers the question itself
+STRUCTURE_STEP = 0.05  # closeness to the question a notice one level further away in the structure must make up
 TOP_RETRIEVED = 3  # the passages retrieval ranks best: the only ones a notice may come from without structure
 _STOP_WORDS = re.compile(r"\b(?:stop|pull over|switch off|turn off the engine|do not drive|don't drive|tow)\b", re.IGNORECASE)
 
@@ -92,6 +95,7 @@ class _Turn:
     vector: Any = None  # the question's embedding
     support: float = 0.0  # how well the best passage supports it (set when judged)
     passages: list[Any] = field(default_factory=list)  # what retrieval returned for the question, best first
+    sentence_vectors: Any = None  # what embeds sentences in the space of ``vector`` (None: no vectors)
 
 
 class Assistant:
@@ -139,6 +143,12 @@ class Assistant:
         """The vehicle profile in force for an answer: the snapshot's own (its LiveState resolved it), else the one
         the garage resolves from the snapshot's VIN, the user's pick and the DBCs in use; none without live data
         unless one is picked."""
+        from rag_car.answer.live_answer import dbc_misfit
+        from rag_car.vehicle.live import LiveSnapshot
+
+        misfit = dbc_misfit(snapshot) if isinstance(snapshot, LiveSnapshot) else ""
+        if misfit:  # the bus is another car's than its DBC's: no profile's facts apply to it
+            return Resolution(None, "none", (misfit,))
         own = getattr(snapshot, "profile", None)
         if own is not None:
             return Resolution(own, str(getattr(snapshot, "profile_how", "") or "picked"),
@@ -147,8 +157,10 @@ class Assistant:
         picked = self.settings.vehicle.profile or None
         if snapshot is None:
             return self.garage.resolve(picked=picked)
-        resolution = self.garage.resolve(vin=str(vehicle.get("vin") or "") or None, picked=picked,
-                                         dbc=self.settings.dbc_files())
+        # the DBC files the bus is decoded with: the live state's own, else the configured ones
+        db = getattr(self.live, "db", None)
+        in_use = [f.path for f in getattr(db, "files", None) or []] or self.settings.dbc_files()
+        resolution = self.garage.resolve(vin=str(vehicle.get("vin") or "") or None, picked=picked, dbc=in_use)
         extra = tuple(getattr(snapshot, "profile_notes", ()) or ())
         return Resolution(resolution.profile, resolution.how, tuple(dict.fromkeys(extra + resolution.notes)))
 
@@ -301,7 +313,7 @@ class Assistant:
         snapshot = self._snapshot() if use_live else None
         bus_first = self._live_first(text, snapshot, answer, t0) if snapshot is not None and live_first else None
         if bus_first is not None:  # the bus answers this one: its readings lead (rag_car/answer/live_first.py)
-            pieces, defer = bus_first
+            pieces, defer, live = bus_first
             if defer:
                 # active codes or lamps: the documents' fault answer (stop instruction, the codes' entries, bulletins)
                 # leads when it has one; the bus's findings answer when the documents have nothing
@@ -311,6 +323,8 @@ class Assistant:
                 if isinstance(final, Answer) and not final.abstained:
                     yield from documented
                     return
+                if live.defer:  # a question for the documents, which have nothing: say so, then what the bus reads
+                    live.sentences.insert(0, "No document answers this question; what the bus reads now:")
             yield from pieces
             return
         try:
@@ -348,7 +362,7 @@ class Assistant:
         return live
 
     def _live_first(self, question: str, snapshot: Any, answer: Answer,
-                    t0: float) -> tuple[Iterator[str | Answer], bool] | None:
+                    t0: float) -> tuple[Iterator[str | Answer], bool, Any] | None:
         """The answer's pieces when the question is about the car now and the bus answers it, else None; and whether
         the documents' fault answer should lead instead (a health question while codes or lamps are active)."""
         from rag_car.answer.live_first import explanations_for, stream_live_answer
@@ -369,9 +383,9 @@ class Assistant:
         resolution = self.profile_for(snapshot)
         if resolution.profile is not None:  # which vehicle's facts this answer used, and why
             answer.vehicle = {"profile": resolution.name, "profile_from": resolution.how}
-        defer = live.kind == "health" and bool(live.dtcs or any(l.state != "off" for l in snapshot.lamps))
+        defer = live.defer or (live.kind == "health" and bool(live.dtcs or any(l.state != "off" for l in snapshot.lamps)))
         explain = explanations_for(live, snapshot, resolution.profile)
-        return stream_live_answer(self.live_answerer, live, answer, search, t0, explain), defer
+        return stream_live_answer(self.live_answerer, live, answer, search, t0, explain), defer, live
 
     @property
     def live_answerer(self) -> Any:
@@ -496,7 +510,8 @@ class Assistant:
                      unknown_codes=list(result.unknown_codes), known_codes=[c for c in result.codes
                                                                            if c not in result.unknown_codes],
                      vehicle=vehicle_info, retrieve_ms=retrieve_ms, filters=filters, profile=resolution,
-                     vector=vector, passages=list(result.passages))
+                     vector=vector, passages=list(result.passages),
+                     sentence_vectors=sentence_vectors if vector is not None else None)
 
     def _filters(self, vehicle: Any, snapshot: Any, retriever: Any, profile: Any = None) -> tuple[Any, dict[str, Any]]:
         """The retrieval filter and what it says: the question's ``vehicle`` (--vehicle), else the VIN's vehicle,
@@ -648,10 +663,13 @@ class Assistant:
         answer.dtcs = turn.sources.dtc_citations()
 
     def _protecting(self, turn: _Turn, body: list[Part]) -> list[SafetyWarning]:
-        """The notices that protect the sections the answer quotes (see rag_car.answer.structure), nearest first,
-        those of the leading section before the others', at most MAX_WARNINGS: from the index's headings tree
-        when the retriever keeps one, and from the passages at hand in any case. Notices of passages the answer
-        does not quote, or of unrelated sections, never travel with it."""
+        """The notices that protect the sections the answer quotes (see rag_car.answer.structure), at most
+        MAX_WARNINGS: from the index's headings tree when the retriever keeps one, and from the passages at hand
+        in any case. The structure decides which notices may travel (notices of unrelated sections never do);
+        among those, the ones closest in meaning to the question come first, a notice nearer in the tree (of the
+        leading section rather than another quoted one) counting STRUCTURE_STEP more per level. A notice among the
+        best-ranked sentences of a passage retrieved for the question answers it itself and leads; so does the
+        notice of such a passage that is closer in meaning to the question than any the structure offers."""
         docs = {d.n: d for d in turn.sources.docs}
         cited = {n for p in body for n in p.docs}
         order: list[tuple[str, str]] = []
@@ -662,22 +680,21 @@ class Assistant:
                     order.append((d.passage.source, d.passage.section))
         if not order:
             return []
-        q_terms = turn.ranking.question_terms
-        # (leading section?, distance, relevance, reading order) -> the notice and where it is quoted from
-        found: dict[str, tuple[tuple, Any, str]] = {}
+        # notice key -> (steps away in the structure, reading order, where it is quoted from, text, kind)
+        found: dict[str, tuple[int, int, Any, str, str]] = {}
+        direct: dict[str, int] = {}  # notice key -> place among the best-ranked sentences
 
-        def offer(rank: tuple, text: str, chunk: Any, kind: str) -> None:
-            key = re.sub(r"\W+", " ", text.lower()).strip()
-            if key and (key not in found or rank < found[key][0]):
-                found[key] = (rank, chunk, text, kind)  # type: ignore[assignment]
+        def offer(steps: int, position: int, text: str, where: Any, kind: str) -> None:
+            key = _notice_key(text)
+            if key and (key not in found or (steps, position) < found[key][:2]):
+                found[key] = (steps, position, where, text, kind)
 
         for i, (source, section) in enumerate(order[:MAX_PROTECTED_SECTIONS]):
             lead = 0 if i == 0 else 1
             for notice in self._outline.notices_for(self.retriever, source, section):
                 if lead and notice.distance > 1:
                     continue  # another quoted section brings its own notices, not its chapter's
-                relevance = -len(set(terms(notice.text)) & q_terms)
-                offer((lead, notice.distance, relevance, notice.position), notice.text, notice.chunk, "")
+                offer(lead + notice.distance, notice.position, notice.text, notice.chunk, "")
             for d in turn.sources.docs:  # the passages at hand (every retriever has these)
                 if d.passage.source != source:
                     continue
@@ -686,20 +703,46 @@ class Assistant:
                     continue
                 for sentence in d.sentences:
                     if sentence.is_safety:
-                        relevance = -len(set(terms(sentence.text)) & q_terms)
-                        offer((lead, distance, relevance, sentence.position), sentence.text, d, sentence.kind)
-        # a notice that itself answers the question best ("is it safe to reach in near the fan?") travels too:
-        # one among the best-ranked sentences of a passage retrieved for the question
+                        offer(lead + distance, sentence.position, sentence.text, d, sentence.kind)
         asked = {d.n for d in turn.sources.docs if d.reason in ("question", "section")}
         for place, scored in enumerate(turn.ranking.sentences[:DIRECT_NOTICE_RANK]):
             if scored.sentence.is_safety and scored.n in asked:
-                offer((0, 0, -100 + place, 0), scored.sentence.text, docs[scored.n], scored.sentence.kind)
-        chosen = sorted(found.values(), key=lambda item: item[0])[:MAX_WARNINGS]
+                key = _notice_key(scored.sentence.text)
+                direct.setdefault(key, place)
+                offer(0, scored.sentence.position, scored.sentence.text, docs[scored.n], scored.sentence.kind)
+        loose = [(s.n, s.sentence) for s in turn.ranking.sentences if s.sentence.is_safety and s.n in asked
+                 and _notice_key(s.sentence.text) not in found]
+        texts = [item[3] for item in found.values()] + [sentence.text for _, sentence in loose]
+        relevance = self._closeness(turn, texts)
+        score = {key: relevance[i] - STRUCTURE_STEP * item[0] for i, (key, item) in enumerate(found.items())}
+        if loose and relevance:
+            best = max(range(len(found), len(texts)), key=lambda i: relevance[i])
+            if relevance[best] > max(relevance[:len(found)], default=0.0):
+                n, sentence = loose[best - len(found)]
+                key = _notice_key(sentence.text)
+                found[key] = (0, sentence.position, docs[n], sentence.text, sentence.kind)
+                direct.setdefault(key, DIRECT_NOTICE_RANK)
+                score[key] = relevance[best]
+        chosen = sorted(found, key=lambda k: (direct.get(k, DIRECT_NOTICE_RANK + 1), -score.get(k, 0.0),
+                                              found[k][0], found[k][1]))[:MAX_WARNINGS]
         out: list[SafetyWarning] = []
-        for _rank, where, text, kind in chosen:
-            n = self._source_number(turn, where)
-            out.append(SafetyWarning(n, text, kind or "warning"))
+        for key in chosen:
+            _steps, _position, where, text, kind = found[key]
+            out.append(SafetyWarning(self._source_number(turn, where), text, kind or "warning"))
         return out
+
+    def _closeness(self, turn: _Turn, texts: list[str]) -> list[float]:
+        """How close in meaning each of ``texts`` is to the question (cosine of the sentence vectors, in the space
+        the answer's sentences were ranked in), or, without vectors, the share of the question's terms it names."""
+        vectors = turn.sentence_vectors
+        if texts and vectors is not None and turn.vector is not None:
+            try:
+                mat = vectors.embed(texts)
+                return [float(v) for v in np.clip(mat @ np.asarray(turn.vector, dtype=np.float32), 0.0, 1.0)]
+            except Exception:  # a vector cache gone: the words decide
+                pass
+        wanted = turn.ranking.question_terms
+        return [len(set(terms(t)) & wanted) / max(len(wanted), 1) for t in texts]
 
     def _source_number(self, turn: _Turn, where: Any) -> int:
         """The number of the source ``where`` (a DocSource, or a Chunk read from the index) is, added to the
@@ -754,7 +797,7 @@ class Assistant:
         return found
 
     def _abstain_reason(self, turn: _Turn) -> str | None:
-        from rag_car.answer.answerability import judge
+        from rag_car.answer.answerability import Evidence, judge, topic_terms
 
         live_focus = bool(turn.live_idx) and any(d.reason.startswith(("dtc", "bulletin", "stop"))
                                                  for d in turn.sources.docs)
@@ -771,10 +814,12 @@ class Assistant:
             calibration = self.calibration()
         # the index's own yardstick, never below the floor (an index too small or too odd to calibrate)
         threshold = max(calibration.threshold if calibration is not None else 0.0, self.tuning.answer.abstain_below)
-        best = [s.sentence.text for s in turn.ranking.sentences[:QUANTITY_SENTENCES] if s.n in self._question_docs(turn)]
+        docs = {d.n: d for d in turn.sources.docs if d.reason in ("question", "section")}
+        best = [Evidence(s.sentence.text, docs[s.n].heading_terms)
+                for s in turn.ranking.sentences[:QUANTITY_SENTENCES] if s.n in docs]
         verdict = judge(turn.question, unknown_codes=turn.unknown_codes, known_codes=turn.known_codes,
                         support=support, threshold=threshold, vehicles=self.vehicles(), live_focus=live_focus,
-                        best_sentences=best)
+                        best_sentences=best, about=topic_terms(turn.query, self.vocabulary, self._vehicle_words()))
         turn.support = support.score
         if not verdict.answerable:
             return verdict.reason
@@ -782,19 +827,18 @@ class Assistant:
             return "The documents do not cover this question, so I will not guess."
         return None
 
-    @staticmethod
-    def _question_docs(turn: _Turn) -> set[int]:
-        return {d.n for d in turn.sources.docs if d.reason in ("question", "section")}
-
     def _support(self, question: str, passages: list[Any], vector: Any) -> Any:
         """How well the best of ``passages`` supports ``question`` (rag_car.answer.answerability.Support)."""
         from rag_car.answer.answerability import chunk_cosines, passage_support, salient_terms
 
         vocabulary = self.vocabulary
-        vehicle_words = {t for v in self.vehicles() for k in ("make", "model") for t in terms(str(v.get(k, "")))}
-        wanted = salient_terms(question, vocabulary, vehicle_words)
+        wanted = salient_terms(question, vocabulary, self._vehicle_words())
         idf = vocabulary.idf if vocabulary is not None else (lambda term: 1.0)
         return passage_support(wanted, idf, passages, chunk_cosines(self.retriever, vector))
+
+    def _vehicle_words(self) -> set[str]:
+        """The terms of the indexed vehicles' makes and models: a question's name for the car says nothing of its topic."""
+        return {t for v in self.vehicles() for k in ("make", "model") for t in terms(str(v.get(k, "")))}
 
     def crosslingual(self) -> Any:
         """The cross-lingual side of the retriever (rag_car.answer.crosslingual), None when it has none."""
@@ -858,8 +902,13 @@ class Assistant:
         return parts
 
     def _extractive_parts(self, turn: _Turn, exclude: list[str]) -> list[Part]:
+        from rag_car.knowledge.retrieve.rewrite import is_follow_up
+
+        said = [t["content"] for t in turn.history if t.get("role") == "assistant"]
+        follow_up = said[-1] if said and is_follow_up(turn.question, True) else ""
         request = Request(question=turn.question, persona=turn.persona, sources=turn.sources, ranking=turn.ranking,
-                          live_idx=turn.live_idx, exclude=exclude, only_docs=self._live_docs(turn))
+                          live_idx=turn.live_idx, exclude=exclude, only_docs=self._live_docs(turn),
+                          follow_up=follow_up)
         backend = self.backend("extractive")
         return backend.compose(request)
 
@@ -939,6 +988,11 @@ def _section_key(doc: DocSource | None) -> Any:
     if doc is None:
         return None
     return (doc.passage.source, doc.passage.section) if doc.passage.section else ("chunk", doc.n)
+
+
+def _notice_key(text: str) -> str:
+    """One notice however it is cut or punctuated: its words, lower case."""
+    return re.sub(r"\W+", " ", text.lower()).strip()
 
 
 def _full_warning(part: Part, sources: Sources) -> Part:

@@ -1,6 +1,7 @@
 """Document sentences and questions -> what is addressed to the assistant rather than to a reader.
 
-Read from the form of the text, never from a list of known attack sentences:
+Read from the form of the text, never from a list of known attack sentences (English here; the same forms in
+Chinese, German, French, Spanish, Italian and Portuguese in rag_car/answer/instruction_forms.py):
 
 - :func:`instruction_form`: a sentence written to an AI model or a chat system rather than to a reader of a manual
   (a role marker such as ``SYSTEM:``, a remark to "the AI", a persona switch, talk about the prompt, an instruction
@@ -14,6 +15,8 @@ Read from the form of the text, never from a list of known attack sentences:
 from __future__ import annotations
 
 import re
+
+from rag_car.answer.instruction_forms import instruction_form_i18n, own_rules
 
 # The roles of chat formats (OpenAI/Anthropic/Gemma/Llama templates) and the words prompt writers put beside them.
 _ROLE = r"(?:system|assistant|developer|user|human|ai|a\.i\.|llm|chatbot|bot|instruction|instructions|prompt|admin|operator)"
@@ -43,7 +46,7 @@ _PERSONA = re.compile(
 # Talk about the assistant's own instructions: a prompt leak or an override.
 _META = re.compile(
     r"\b(?:system|developer|hidden|initial|original|secret)\s+(?:prompt|message|instructions?)\b"
-    r"|\b(?:previous|prior|preceding|above|earlier|original|existing|all|any|your)\s+(?:\w+\s+)?(?:instructions|prompts?|directives|context\s+window)\b"
+    r"|\b(?:previous|prior|preceding|above|earlier|original|existing|your)\s+(?:\w+\s+)?(?:instructions|prompts?|directives|context\s+window)\b"
     r"|\b(?:reveal|print|show|repeat|output|display|dump|leak|tell\s+me)\s+(?:me\s+)?(?:your|the)\s+(?:\w+\s+)?(?:prompt|instructions|configuration|rules)\b"
     r"|<\|[^|>]{0,40}\|>|\[/?INST\]|<</?SYS>>|<start_of_turn>|<end_of_turn>|^\W*#{2,}\s*(?:instruction|response|system)\b",
     re.IGNORECASE,
@@ -93,7 +96,8 @@ def instruction_form(text: str) -> str | None:
     asked = _ASKED.search(text)
     if (asked and _REPLY.search(text, asked.end())) or _TO_USER.search(text):
         return "answering instruction"
-    return None
+    other = instruction_form_i18n(text)  # the same forms in Chinese, German, French, Spanish, Italian, Portuguese
+    return other[0] if other else None
 
 
 def looks_like_instruction(text: str) -> bool:
@@ -154,7 +158,7 @@ def refusal(question: str) -> str | None:
     if not text:
         return None
     form = instruction_form(text)
-    if form == "disregard guidance" and not _OWN_RULES.search(text):
+    if form == "disregard guidance" and not _OWN_RULES.search(text) and not own_rules(text):
         form = None  # "can I ignore the maintenance schedule?" is a question about the car
     if form is not None:
         return ("That reads as an instruction to the assistant, not as a question about the vehicle, so it was not "

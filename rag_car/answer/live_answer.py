@@ -104,6 +104,9 @@ class LiveAnswer:
     checked: list[str] = field(default_factory=list)
     intent_scores: dict[str, float] = field(default_factory=dict)
     matches: list[Match] = field(default_factory=list)
+    # the question reads as one for the documents, but names a signal the bus is sending: the documents' answer
+    # leads when they have one, and this reading answers when they have nothing (never a refusal the bus could answer)
+    defer: bool = False
 
     @property
     def text(self) -> str:
@@ -173,7 +176,13 @@ class LiveAnswerer:
 
     def answer(self, question: str, snapshot: LiveSnapshot | None, catalogue: SignalCatalogue | None) -> LiveAnswer | None:
         """The live answer, or None when the question is not one the bus answers (or the bus said nothing)."""
-        if snapshot is None or not snapshot.signals and not snapshot.dtcs and not snapshot.lamps:
+        if snapshot is None:
+            return None
+        if not snapshot.signals and not snapshot.dtcs and not snapshot.lamps:
+            # frames came but none decoded: a health question is told why (another car's log, the wrong DBC)
+            scores = self.intent_scores(question)
+            if dbc_misfit(snapshot) and max(scores, key=lambda k: scores[k]) == "health":
+                return self.health(snapshot, catalogue, scores)
             return None
         if _DTC.search(question or ""):
             return None  # "what does P0301 mean": the documents' entry answers that
@@ -196,6 +205,9 @@ class LiveAnswerer:
             scores = self.intent_scores(question)
         # a tie goes to the documents: they answer, and the bus's readings still follow the answer
         kind = max(scores, key=lambda k: (scores[k], k == "document"))
+        if kind == "document" and named and _asks_state(frame) and _is_state(matches[0].entry):
+            # "is my X fastened?", "am I in X?": a yes/no question whose subject is a state the bus reports
+            kind = "reading"
         if kind == "health":
             health = self.health(snapshot, catalogue, scores)
             if named and matches[0].lexical >= 0.5:
@@ -205,8 +217,10 @@ class LiveAnswerer:
                 health.shown[:0] = asked.shown
                 health.matches = asked.matches
             return health
-        if named and kind in ("reading", "document") and scores["reading"] >= scores["document"] - 0.05:
-            return self.reading(snapshot, catalogue, matches, scores)
+        if named and kind in ("reading", "document"):
+            live = self.reading(snapshot, catalogue, matches, scores)
+            live.defer = kind == "document" and scores["reading"] < scores["document"] - 0.05
+            return live
         return None
 
     def _matches(self, question: str, snapshot: LiveSnapshot, catalogue: SignalCatalogue | None,
@@ -221,7 +235,7 @@ class LiveAnswerer:
         if not matches:
             return False
         best = matches[0]
-        if best.lexical >= 0.3:
+        if best.lexical >= 0.3 and best.terms:  # not by the words for the vehicle itself alone ("check my car")
             return True
         if best.semantic is None or self.embed is None or catalogue is None:
             return False
@@ -245,6 +259,15 @@ class LiveAnswerer:
         # of near-equal candidates, one sitting on the edge of its DBC range is more likely a "not available" or
         # substitute value (raw all-ones or all-zeros) than a measurement: the others go first
         chosen.sort(key=lambda m: (_at_edge(by_key.get(m.entry.key), m.entry) and m.score >= 0.97 * best, -m.score))
+        # of near-equal candidates that differ by seat ("my seat belt": driver's, passenger's, rear), the driver's:
+        # the one asking is most likely driving
+        seat = _driver_words(catalogue)
+        near = [m for m in chosen if m.score >= 0.97 * best]
+        from rag_car.text.terms import terms
+
+        asked_seat = frozenset(terms(" ".join(seat[0] | seat[1] | {"driver", "passenger"})))
+        if len(near) > 1 and not any(asked_seat & m.terms for m in near):
+            chosen.sort(key=lambda m: (m.score < 0.97 * best, not _sits(m.entry, seat)))
         shown = [self.show(by_key[m.entry.key], m.entry, clock, m.score) for m in chosen if m.entry.key in by_key]
         sentences = [s.sentence() for s in shown]
         explain = [f"{s.label} {s.status_key}" for s in shown if s.status_key in ("low", "high")]
@@ -329,6 +352,9 @@ class LiveAnswerer:
             sentences.append(f"{len(stale)} reading{'s' if len(stale) != 1 else ''} stale (no new value for longer than "
                              f"their message's cycle allows), from {len(names)} message{'s' if len(names) != 1 else ''}: "
                              + ", ".join(names[:6]) + (" ..." if len(names) > 6 else "") + ".")
+        misfit = dbc_misfit(snapshot)
+        if misfit:
+            sentences.append(misfit)
         if odd:
             sentences.append(f"{len(odd)} reading{'s' if len(odd) != 1 else ''} outside the range the DBC declares "
                              f"(often a DBC that does not fit this car exactly, or a 'not available' value, rather than "
@@ -342,7 +368,7 @@ class LiveAnswerer:
             f"{len(snapshot.lamps)} warning lamp{'s' if len(snapshot.lamps) != 1 else ''} known",
             f"{len(shown)} signals in {len({s.reading.message for s in shown})} messages against their ranges and ages",
         ]
-        if not (dtcs or lamps or abnormal or silent or stale):
+        if not (dtcs or lamps or abnormal or silent or stale or misfit):
             lead = (f"Nothing wrong found: no trouble codes, no lamps on, {len(in_range)} signals in range, {read_for}."
                     if not clock.not_live else
                     f"The bus is {clock.not_live}: nothing current can be checked; the last values showed no trouble "
@@ -352,13 +378,49 @@ class LiveAnswerer:
             problems = len(dtcs) + len(lamps) + len(abnormal)
             if problems:
                 lead = f"The bus reports {problems} problem{'s' if problems != 1 else ''} ({read_for}):"
+            elif misfit and not shown:
+                lead = f"Nothing can be checked ({read_for}):"
             else:
                 lead = f"No trouble codes, no lamps on and no reading outside its normal range ({read_for}); but:"
             sentences.insert(0, lead)
-            sentences.append(f"{len(in_range)} other signals are in range.")
+            if in_range:
+                sentences.append(f"{len(in_range)} other signals are in range.")
         sentences.append("Checked: " + "; ".join(checked) + ".")
         return LiveAnswer("health", sentences, shown=abnormal + odd[:4], dtcs=dtcs, explain=explain, checked=checked,
                           intent_scores=dict(scores or {}))
+
+
+# a yes/no question whose subject is the signal (masked "X") or the asker: "is my X X fastened?", "am I in X?",
+# "are the X X on?" -- not "is it safe to drive with the X open?" (its subject is "it")
+_STATE_QUESTION = re.compile(r"^\s*(?:is|are|am|was|were)\s+(?:(?:the|my|our|your|a|an|this|that|its|his|her|their)\s+)?"
+                             r"(?:X|I|we)\b", re.IGNORECASE)
+
+
+def _asks_state(frame: str) -> bool:
+    return "X" in frame and bool(_STATE_QUESTION.match(frame))
+
+
+def _is_state(entry: CatalogueEntry) -> bool:
+    """A signal that reads as a state rather than a quantity: a value table, or one or two bits (a switch)."""
+    return bool(entry.choices) or 0 < entry.length <= 2
+
+
+def _driver_words(catalogue: SignalCatalogue | None) -> tuple[frozenset[str], frozenset[str]]:
+    """The words of the driver's seat position ("front left", from the glossary's seats) and of the other seats'."""
+    from rag_car.vehicle.catalogue import bundled_glossary
+
+    seats = (catalogue.glossary if catalogue is not None else bundled_glossary()).seats
+    mine = frozenset(seats.get("driver", "").split())
+    others = frozenset(w for seat, words in seats.items() if seat != "driver" for w in words.split()) - mine
+    return mine, others
+
+
+def _sits(entry: CatalogueEntry, seat: tuple[frozenset[str], frozenset[str]]) -> bool:
+    """Whether the signal is the driver's seat's: its meaning says "driver", or names the driver's position and no
+    other seat's ("left seat belt", "front left door"; not "rear left door")."""
+    words = set(entry.meaning.split())
+    mine, others = seat
+    return "driver" in words or bool(words & mine) and not words & others
 
 
 def _catalogue_of_readings(snapshot: LiveSnapshot) -> SignalCatalogue:
@@ -395,6 +457,24 @@ def _silent_senders(stale: list[ShownReading], current: list[ShownReading]) -> l
     alive = {s for r in current if r.entry is not None for s in r.entry.senders}
     quiet = {s for r in stale if r.entry is not None for s in r.entry.senders}
     return sorted(q for q in quiet - alive if q and q.lower() not in ("vector__xxx", "xxx"))
+
+
+# below this share of frames with an id the DBC defines, the DBC (or the vehicle profile naming it) is not this bus's:
+# real logs with their own car's DBC decode 42-100 % of their frames (../shared/data/INDEX.md), another car's ~0 %
+_MIN_FIT = 0.05
+_MIN_FRAMES_FOR_FIT = 200
+
+
+def dbc_misfit(snapshot: LiveSnapshot) -> str:
+    """"" when the bus's frames fit its DBC; else a sentence saying they do not, and what to do."""
+    counters = snapshot.counters or {}
+    frames = int(counters.get("frames", 0) or 0)
+    decoded = int(counters.get("decoded", 0) or 0)
+    if frames < _MIN_FRAMES_FOR_FIT or decoded >= _MIN_FIT * frames:
+        return ""
+    return (f"Only {decoded} of {frames} frames received have an id the DBC defines: this bus or log looks like "
+            "another car's than the DBC's (and its vehicle profile's), so its readings cannot be checked; decode it "
+            "with its own car's DBC (can.dbc, or `rag-car vehicle add NAME --dbc FILE`).")
 
 
 def _listened_s(snapshot: LiveSnapshot) -> float | None:

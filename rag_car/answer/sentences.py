@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 
-from rag_car.text.lang import chinese_words, has_cjk
+from rag_car.text.lang import has_cjk
 from rag_car.text.notices import SAFETY_LEAD, safety_kind
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rag_car.text.sentences import split_sentences as sentence_pieces
-from rag_car.text.words import NEGATIONS, PARTICLES, SPELLINGS, SYNONYMS, stem
-from rag_car.text.words import STOPWORDS as _STOPWORDS
+# terms live in rag_car.text (the signal catalogue reads them too); answers import them from here as before
+from rag_car.text.terms import (STOPWORDS, TERMS_VERSION, _WORD, normalise_term,  # noqa: F401
+                                terms, words)
 
 # A sentence kind: "text", "step" (a list item or numbered step), "row" (a table row), or a safety notice's own
 # label: "warning", "caution", "danger", "notice".
@@ -31,16 +32,6 @@ _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*
 _SAFETY_LEAD = SAFETY_LEAD  # rag_car.text.notices: English and Chinese labels
 _CITATION_MARK = re.compile(r"\s*\[(?:live|\d+(?:\s*[,;]\s*\d+)*)\]", re.IGNORECASE)
 
-# "CoolantTemp" -> "Coolant Temp" in words of 6+ letters (not units: "kPa", "mA")
-_CAMEL_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]{5,}(?![A-Za-z0-9])")
-_CAMEL_CUT = re.compile(r"(?<=[a-z])(?=[A-Z])")
-
-
-def _split_camel(text: str) -> str:
-    return _CAMEL_WORD.sub(lambda m: _CAMEL_CUT.sub(" ", m.group(0)), text)
-
-
-_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 _NUMBER = re.compile(r"(?<![A-Za-z0-9.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![A-Za-z0-9.,])\d+(?:[.,]\d+)?")
 _DTC = re.compile(r"\b[PCBU][0-3][0-9A-F]{3}\b")
 _CODE = re.compile(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]+(?:-[A-Z0-9]+)*\b|\b\d+(?:-\d+)+\b", re.IGNORECASE)
@@ -49,15 +40,6 @@ _CODE = re.compile(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]+(?:-[A-Z0-9]+
 UNIT_TERMS = frozenset("""nm n-m lb-ft lbft ft in kpa mpa psi bar mm cm km mi mph kph rpm v mv a ma c f l ml kg lb g s ms min
     h hz kw w ah ohm degc deg percent""".split())
 
-# Bumped when terms() changes, so that caches of terms (the vocabulary) are rebuilt.
-TERMS_VERSION = 6
-
-# one word list for answers and retrieval (rag_car.text.words; answers also drop the particles); a negation folds to
-# "not", so that "don't" and "do not" compare equal
-STOPWORDS = _STOPWORDS | PARTICLES
-_CANONICAL = {**{typed: ("not" if spelled in NEGATIONS else spelled) for typed, spelled in SPELLINGS.items()},
-              **SYNONYMS,
-              **{negation: "not" for negation in NEGATIONS if " " not in negation}}
 
 
 @dataclass(frozen=True)
@@ -210,53 +192,6 @@ def citation_marks(text: str) -> tuple[set[int], bool]:
         else:
             numbers.update(int(part) for part in re.split(r"\s*[,;]\s*", inner) if part.strip().isdigit())
     return numbers, live
-
-
-def words(text: str) -> list[str]:
-    """Lowercase words in order (codes and hyphenated words kept whole)."""
-    return [w.lower() for w in _WORD.findall(text or "")]
-
-
-@lru_cache(maxsize=100_000)
-def _fold(word: str) -> tuple[str, ...]:
-    word = word.lower()
-    canonical = _CANONICAL.get(word, word)
-    out = []
-    for part in canonical.split():
-        if part in STOPWORDS:
-            continue
-        out.append(part if any(ch.isdigit() for ch in part) or "-" in part else stem(part))
-    return tuple(out)
-
-
-def normalise_term(word: str) -> str:
-    """One word as a term: its canonical form, stemmed ("tyres" -> "tire", "warning" -> "warn")."""
-    folded = _fold(word)
-    return folded[0] if folded else word.lower()
-
-
-def terms(text: str) -> list[str]:
-    """Content terms: words without stopwords, folded (spelling variants, a few synonyms) and stemmed. A signal
-    name's words count on their own ("ECM_EngineTemps.CoolantTemp": engine, temperature, coolant)."""
-    return list(_terms(text or ""))
-
-
-@lru_cache(maxsize=100_000)  # the same source sentences are scored, checked and quoted answer after answer
-def _terms(text: str) -> tuple[str, ...]:
-    out: list[str] = []
-    for w in words(_split_camel(text)):
-        if (w in STOPWORDS or len(w) < 2) and not w.isdigit():
-            continue
-        if "-" in w and w.replace("-", "").isalpha():
-            # "space-saver" is "space saver"; a code ("5w-30", "p0301-00") stays whole
-            for part in w.split("-"):
-                if part and part not in STOPWORDS and len(part) > 1:
-                    out.extend(_fold(part))
-            continue
-        out.extend(_fold(w))
-    if has_cjk(text):  # Chinese words by jieba (rag_car.text.lang): the same terms BM25 searched with
-        out.extend(chinese_words(text))
-    return tuple(out)
 
 
 # a quantity's unit names what it measures: "13.2-14.8 V" is a voltage, "240 kPa" a pressure

@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import typer
 
+from rag_car.cli import labels
 from rag_car.cli.state import state
 from rag_car.cli.terminal import json_text
 
@@ -50,6 +51,7 @@ def register(app: typer.Typer) -> None:
                                         "vehicle": {"profile": profile}})
 
         from rag_car.answer.assistant import Assistant
+        from rag_car.language import frame_language
 
         live_feed = None
         if bus:
@@ -63,7 +65,8 @@ def register(app: typer.Typer) -> None:
                 for text in questions:
                     if question == "-" and not text.strip():
                         continue
-                    answer = _answer(assistant, text, vehicle, as_json, stream=not as_json and question != "-", more=more)
+                    answer = _answer(assistant, text, vehicle, as_json, stream=not as_json and question != "-", more=more,
+                                     lang=frame_language(settings.ui.language, text))
                     failed = failed or answer.error is not None
                 if failed and question != "-":
                     raise typer.Exit(1)
@@ -72,8 +75,9 @@ def register(app: typer.Typer) -> None:
                 live_feed.close()
 
 
-def _answer(assistant: Any, text: str, vehicle: str | None, as_json: bool, stream: bool, more: bool = False) -> Any:
-    """Answer one question and print it; returns the Answer."""
+def _answer(assistant: Any, text: str, vehicle: str | None, as_json: bool, stream: bool, more: bool = False,
+            lang: str = "en") -> Any:
+    """Answer one question and print it, its frame in ``lang`` (JSON keeps its keys); returns the Answer."""
     if as_json:
         answer = assistant.ask(text, vehicle=vehicle)
         typer.echo(json_text(answer.to_json(), ensure_ascii=False))
@@ -92,25 +96,38 @@ def _answer(assistant: Any, text: str, vehicle: str | None, as_json: bool, strea
         sys.stdout.write(answer.answer)
     sys.stdout.write("\n")
     if answer.more and more:
-        sys.stdout.write(f"\nMore:\n{answer.more}\n")
+        sys.stdout.write(f"\n{labels.text('more', lang)}\n{answer.more}\n")
     elif answer.more:
-        typer.echo("(more in the sources: --more)", err=True)
-    print_footer(answer)
+        typer.echo(labels.text("more_hint", lang), err=True)
+    print_footer(answer, lang)
     return answer
 
 
-def print_footer(answer: Any) -> None:
-    """Sources, then the notes (fallback first) on stderr."""
+def print_footer(answer: Any, lang: str = "en") -> None:
+    """Sources, then the notes (fallback first) on stderr; the frame's words in ``lang``, the sources' titles and the
+    notes' own text as they are."""
+    from rag_car.language import doc_type_name
+
     if answer.citations:
-        typer.echo("\nSources:")
+        typer.echo("\n" + labels.text("sources", lang))
         for c in answer.citations:
-            typer.echo(f"  [{c.n}] {c.label()} ({c.doc_type})")
+            kind = c.doc_type if lang == "en" else doc_type_name(c.doc_type, lang)
+            typer.echo(f"  [{c.n}] {citation_label(c, lang)} ({kind})")
+    note = lambda text: typer.echo(labels.text("note", lang, text=text), err=True)  # noqa: E731
     if answer.fallback:
-        typer.echo(f"note: answered by the extractive backend: {answer.fallback}", err=True)
+        note(labels.text("fallback", lang, reason=answer.fallback))
     if answer.vehicle.get("profile"):
-        typer.echo(f"note: vehicle profile {answer.vehicle['profile']} ({answer.vehicle.get('profile_from', '')})", err=True)
-    for note in answer.notices:
-        if answer.fallback and note.startswith(answer.fallback):
+        note(labels.text("profile", lang, name=answer.vehicle["profile"], how=answer.vehicle.get("profile_from", "")))
+    for notice in answer.notices:
+        if answer.fallback and notice.startswith(answer.fallback):
             continue
-        typer.echo(f"note: {note}", err=True)
+        note(notice)
     sys.stdout.flush()
+
+
+def citation_label(citation: Any, lang: str = "en") -> str:
+    """``Title, Section, p. 42`` (``Title，Section，第 42 页`` in Chinese): how the CLI lists a source."""
+    if lang == "en":
+        return citation.label()
+    label = "，".join(part for part in (citation.title or citation.source, citation.section) if part)
+    return labels.text("page", lang, label=label, page=citation.page) if citation.page else label

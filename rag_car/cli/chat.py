@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Optional
 
 import typer
 
+from rag_car.cli import labels
 from rag_car.cli.state import state
-
-HELP = """commands:
-  /reset                       forget the conversation
-  /persona owner|technician    change who the answers are written for
-  /live on|off                 use the live bus data or not
-  /backend NAME                extractive, llamacpp, ollama or openai
-  /help                        this list
-  /quit                        leave (or Ctrl-D)"""
+from rag_car.language import frame_language, persona_name, terminal_locale
 
 
 def register(app: typer.Typer) -> None:
@@ -52,15 +47,17 @@ def register(app: typer.Typer) -> None:
             from rag_car.cli.bus_listen import listen_to_bus
 
             feed = listen_to_bus(settings, bus, 0.0)
-        session = ChatSession(persona=settings.llm.persona, backend=settings.llm.backend, live=feed is not None)
+        # the frame's language: ui.language, else each question's; before the first question, the terminal's locale
+        session = ChatSession(persona=settings.llm.persona, backend=settings.llm.backend, live=feed is not None,
+                              lang=frame_language(settings.ui.language, locale=terminal_locale(os.environ)))
         interactive = sys.stdin.isatty()
         if interactive:
-            typer.echo("rag-car chat: ask about your vehicle; /help for commands, /quit to leave.", err=True)
+            typer.echo(labels.text("chat_greeting", session.lang), err=True)
         try:
             with Assistant(settings, live=feed.state if feed else None) as assistant:
                 while True:
                     try:
-                        line = input("you> " if interactive else "")
+                        line = input(labels.text("chat_prompt", session.lang) if interactive else "")
                     except EOFError:
                         break
                     line = line.strip()
@@ -77,10 +74,11 @@ def register(app: typer.Typer) -> None:
                         sys.stdout.write(piece)
                         sys.stdout.flush()
 
+                    session.lang = frame_language(settings.ui.language, line)
                     answer = assistant.ask(line, history=session.history, persona=session.persona, vehicle=vehicle,
                                            backend=session.backend, use_live=session.live, stream=show)
                     sys.stdout.write("\n")
-                    print_footer(answer)
+                    print_footer(answer, session.lang)
                     typer.echo("")
                     session.remember(line, answer.answer)
         finally:
@@ -89,10 +87,12 @@ def register(app: typer.Typer) -> None:
 
 
 class ChatSession:
-    """The state a chat keeps between questions: history, persona, backend, whether live data is used."""
+    """The state a chat keeps between questions: history, persona, backend, whether live data is used, and the
+    language its replies are in (``lang``: the last question's, see rag_car/language.py)."""
 
     def __init__(self, persona: str = "owner", backend: str = "extractive", live: bool = True, turns: int = 10,
-                 has_bus: bool | None = None) -> None:
+                 has_bus: bool | None = None, lang: str = "en") -> None:
+        self.lang = lang
         self.persona = persona
         self.has_bus = live if has_bus is None else has_bus
         self.backend = backend
@@ -108,30 +108,35 @@ class ChatSession:
         """Apply a slash command; returns the reply to print, or None to leave."""
         from rag_car.settings import LLM_BACKENDS, PERSONAS
 
+        lang = self.lang
         name, _, arg = line.strip().partition(" ")
         name, arg = name.lower(), arg.strip().lower()
         if name in ("/quit", "/exit", "/q"):
             return None
         if name == "/reset":
             self.history = []
-            return "conversation reset"
+            return labels.text("reset", lang)
         if name == "/persona":
             if arg not in PERSONAS:
-                return f"usage: /persona {'|'.join(PERSONAS)} (now {self.persona})"
+                return labels.text("persona_usage", lang, choices="|".join(PERSONAS), now=self._persona(self.persona))
             self.persona = arg
-            return f"persona: {arg}"
+            return labels.text("persona_set", lang, name=self._persona(arg))
         if name == "/live":
             if arg not in ("on", "off"):
-                return f"usage: /live on|off (now {'on' if self.live else 'off'})"
+                return labels.text("live_usage", lang, now=labels.text("on" if self.live else "off", lang))
             self.live = arg == "on"
             if self.live and not self.has_bus:
-                return "live data: on (no bus is connected: start rag-car chat with --bus SPEC)"
-            return f"live data: {arg}"
+                return labels.text("live_no_bus", lang)
+            return labels.text("live_set", lang, state=labels.text(arg, lang))
         if name == "/backend":
             if arg not in LLM_BACKENDS:
-                return f"usage: /backend {'|'.join(LLM_BACKENDS)} (now {self.backend})"
+                return labels.text("backend_usage", lang, choices="|".join(LLM_BACKENDS), now=self.backend)
             self.backend = arg
-            return f"backend: {arg}"
+            return labels.text("backend_set", lang, name=arg)
         if name == "/help":
-            return HELP
-        return f"unknown command {name}\n{HELP}"
+            return labels.text("chat_help", lang)
+        return labels.text("unknown_command", lang, name=name) + "\n" + labels.text("chat_help", lang)
+
+    def _persona(self, persona: str) -> str:
+        """``owner`` in English; ``车主（owner）`` in Chinese, so that the key to type stays in sight."""
+        return persona if self.lang == "en" else f"{persona_name(persona, self.lang)}（{persona}）"

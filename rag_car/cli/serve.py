@@ -32,6 +32,12 @@ def streamlit_command(host: str, port: int, app: Path = APP, max_upload_mb: floa
         "--server.fileWatcherType", "none",
         "--server.runOnSave", "false",
         "--server.maxUploadSize", str(max(1, math.ceil(max_upload_mb))),
+        # Pinned here, over a user's ~/.streamlit/config.toml or STREAMLIT_* environment: uploads need the XSRF
+        # token of a page this server rendered (a strict same-site cookie), and no other site may call it (CORS).
+        "--server.enableXsrfProtection", "true",
+        "--server.xsrfCookieSameSite", "strict",
+        "--server.enableCORS", "true",
+        "--server.enableStaticServing", "false",
         "--browser.gatherUsageStats", "false",
         "--global.developmentMode", "false",
         "--client.toolbarMode", "minimal",

@@ -43,6 +43,9 @@ def register(app: typer.Typer) -> None:
         embed = None
         if model:
             embed = _embed_function(state(ctx).settings())
+        note = catalogue.unplaced_note(", ".join(p.name for p in dbc))
+        if note:
+            typer.echo(f"note: {note}", err=True)
         matches = catalogue.search(query, k=k, embed=embed, include_internal=internal)
         if not matches:
             typer.echo(f"no signal of {len(catalogue)} in {', '.join(p.name for p in dbc)} matches {query!r}")

@@ -89,6 +89,12 @@ def register(app: typer.Typer) -> None:
                    f"{len(loaded.messages)} messages and {signals} signals -> {target}")
         if not signals:
             typer.echo(f"warning: the DBC files of {name} define no signals: nothing on its bus can be decoded", err=True)
+        else:
+            from rag_car.vehicle.catalogue import build_catalogue
+
+            note = build_catalogue(loaded).unplaced_note(f"the DBC files of {name}")
+            if note:
+                typer.echo(f"warning: {note}", err=True)
         if pattern is None and not profile.identity.wmi:
             typer.echo("note: no --vin-pattern or --wmi: this profile applies only when picked "
                        f"(RAG_CAR_VEHICLE__PROFILE={name}, or the web UI)", err=True)

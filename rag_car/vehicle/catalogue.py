@@ -35,6 +35,8 @@ _UMLAUTS = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "O
 # a compound is read as glossary parts only when they cover most of it ("kuehlmitteltemp": all of it)
 MIN_COMPOUND_COVER = 0.75
 MIN_PART = 3
+# a question word a signal shares only by its stem ("park" / "parking") counts this much of one it carries as written
+_STEM_ONLY = 0.85
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,17 @@ class Glossary:
     units: dict[str, str]
     quantities: dict[str, str]
     source: Path
+    selector: dict[str, str] = field(default_factory=dict)  # "p" -> "park": a transmission selector's letters
+    seats: dict[str, str] = field(default_factory=dict)  # "driver" -> "front left": the position words of a seat
+    subject: dict[str, str] = field(default_factory=dict)  # "car" -> "vehicle": words for the vehicle itself
+
+    def value_words(self, choices: Sequence[str]) -> tuple[str, ...]:
+        """What a value table's labels name, beyond the labels: a selector's letters read as positions ("P" ->
+        park), when the table holds at least three of P, R, N, D."""
+        letters = {c.strip().lower() for c in choices if len(c.strip()) == 1}
+        if len(letters & {"p", "r", "n", "d"}) < 3:
+            return ()
+        return tuple(word for letter, word in self.selector.items() if letter in letters)
 
     def meaning(self, token: str) -> str | None:
         return self.words.get(token)
@@ -78,7 +91,10 @@ def load_glossary(path: str | Path | None = None) -> Glossary:
              **{k.lower(): str(v) for k, v in data.get("german", {}).items()}}
     return Glossary(words=words, internal={k.lower(): str(v) for k, v in data.get("internal", {}).items()},
                     units={k.lower(): str(v) for k, v in data.get("units", {}).items()},
-                    quantities={k.lower(): str(v) for k, v in data.get("quantities", {}).items()}, source=path)
+                    quantities={k.lower(): str(v) for k, v in data.get("quantities", {}).items()}, source=path,
+                    selector={k.lower(): str(v) for k, v in data.get("selector", {}).items()},
+                    seats={k.lower(): str(v) for k, v in data.get("seats", {}).items()},
+                    subject={k.lower(): str(v) for k, v in data.get("subject", {}).items()})
 
 
 @lru_cache(maxsize=1)
@@ -100,6 +116,7 @@ class CatalogueEntry:
     unit: str = ""
     comment: str = ""
     choices: tuple[str, ...] = ()
+    value_words: tuple[str, ...] = ()  # what the labels name beyond themselves ("park" for "P")
     minimum: float | None = None
     maximum: float | None = None
     length: int = 0
@@ -110,6 +127,7 @@ class CatalogueEntry:
     internal: str = ""
     senders: tuple[str, ...] = ()
     cycle_ms: int | None = None
+    system: str = ""  # what the message name says of the system it comes from ("ESP12": stability program brake)
 
     @property
     def key(self) -> str:
@@ -128,8 +146,14 @@ class CatalogueEntry:
         if self.quantity:
             parts.append(f"a {self.quantity}" + (f" in {self.unit}" if self.unit else ""))
         if self.choices:
-            parts.append("values " + ", ".join(self.choices[:8]))
+            parts.append("values " + ", ".join(self.choices[:8])
+                         + (f" ({', '.join(self.value_words)})" if self.value_words else ""))
         return ". ".join(p for p in parts if p)
+
+    def values_text(self) -> str:
+        """What the signal can read, in words ("gear: park, reverse, neutral, drive"); "" without a value table."""
+        values = self.value_words or self.choices[:8]
+        return f"{self.meaning or ' '.join(self.tokens)}: {', '.join(values)}" if values else ""
 
     def name_text(self) -> str:
         """What the name alone says (meaning and unit, no comment): a long comment must not drown a clear name."""
@@ -165,20 +189,25 @@ class SignalCatalogue:
     entries: list[CatalogueEntry]
     glossary: Glossary
     _by_key: dict[str, CatalogueEntry] = field(default_factory=dict, repr=False)
-    _terms: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = field(default_factory=dict, repr=False)
+    # key -> terms of its name, its unit's quantity, its comment, its value table (labels and what they name)
+    _terms: dict[str, tuple[frozenset[str], ...]] = field(default_factory=dict, repr=False)
     _df: dict[str, int] = field(default_factory=dict, repr=False)
-    _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # key -> (2, dim): full text, name
+    _surface: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)  # key -> its words as written
+    _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # key -> (2-3, dim): full text, name, values
 
     def __post_init__(self) -> None:
-        from rag_car.answer.sentences import terms
+        from rag_car.text.terms import terms
 
         for entry in self.entries:
             self._by_key.setdefault(entry.key, entry)
             name_terms = frozenset(terms(f"{entry.meaning} {' '.join(entry.tokens)} {entry.name}"))
             unit_terms = frozenset(terms(f"{entry.quantity} {self.glossary.units.get(entry.unit.lower(), '')}"))
-            other_terms = frozenset(terms(f"{entry.comment} {' '.join(entry.choices)}"))
-            self._terms[entry.key] = (name_terms, unit_terms, other_terms)
-            for t in name_terms | unit_terms | other_terms:
+            other_terms = frozenset(terms(f"{entry.comment} {entry.system}"))
+            value_terms = frozenset(terms(f"{' '.join(entry.choices)} {' '.join(entry.value_words)}"))
+            self._terms[entry.key] = (name_terms, unit_terms, other_terms, value_terms)
+            self._surface[entry.key] = frozenset(_plain_words(
+                f"{entry.meaning} {' '.join(entry.tokens)} {' '.join(entry.choices)} {' '.join(entry.value_words)}"))
+            for t in name_terms | unit_terms | other_terms | value_terms:
                 self._df[t] = self._df.get(t, 0) + 1
 
     def __len__(self) -> int:
@@ -193,14 +222,24 @@ class SignalCatalogue:
         """Entries whose name the glossary could read at least in part, or that carry a unit or comment."""
         return [e for e in self.entries if e.expanded or e.quantity or e.comment]
 
+    def unplaced_note(self, where: str) -> str:
+        """"" when some signal can be placed; else what that means and what to do (a DBC of bare names)."""
+        if not self.entries or self.placed:
+            return ""
+        return (f"none of the {len(self.entries)} signals of {where} could be placed: no name the glossary reads, no "
+                "unit, no comment, so questions can find them only by name; add units or comments (CM_ SG_) to the "
+                "DBC, or the name's words to rag_car/vehicle/glossary.toml")
+
     def query_terms(self, query: str) -> frozenset[str]:
         """The question's terms, with everyday quantity words read as their quantity ("fast": speed)."""
-        from rag_car.answer.sentences import terms
+        from rag_car.text.terms import terms
 
         plain = _plain_words(query)
         everyday = {t for w in plain if w in self.glossary.quantities for t in terms(w)}
         words = [t for t in terms(query) if t not in everyday]
         extra = [self.glossary.quantities[w] for w in plain if w in self.glossary.quantities]
+        extra += [self.glossary.seats[w] for w in plain if w in self.glossary.seats]  # "driver": also front left
+        extra += [self.glossary.subject[w] for w in plain if w in self.glossary.subject]  # "car": the vehicle
         return frozenset(words + [t for e in extra for t in terms(e)])
 
     def search(self, query: str, k: int = 10, embed: EmbedFn | None = None, only: Iterable[str] | None = None,
@@ -211,11 +250,21 @@ class SignalCatalogue:
         ``only``: restrict to these "Message.Signal" keys (the signals the bus is sending). Housekeeping signals
         are left out unless ``include_internal``.
         """
+        from rag_car.text.terms import terms
+
         wanted = None if only is None else set(only)
         pool = [e for e in self.entries if (wanted is None or e.key in wanted) and (include_internal or not e.internal)]
         if not pool:
             return []
         q_terms = self.query_terms(query)
+        from_subject = frozenset(t for w in _plain_words(query) if w in self.glossary.subject
+                                 for t in terms(self.glossary.subject[w])) - frozenset(terms(query))
+        # the question's words as written, per term: a word the signal carries as written ("park", a gear position)
+        # is surer evidence than one that only shares its stem ("parking" brake)
+        written: dict[str, set[str]] = {}
+        for word in _plain_words(query):
+            for t in terms(word):
+                written.setdefault(t, set()).add(word)
         n = max(len(self.entries), 1)
         # a question word no signal of this DBC uses ("going") is weak evidence either way: it counts a little, so
         # that "tire pressure" on a DBC without tires still prefers nothing strongly
@@ -224,23 +273,36 @@ class SignalCatalogue:
         semantic = self._semantic(query, pool, embed) if embed is not None else None
         matches = []
         for i, entry in enumerate(pool):
-            name_terms, unit_terms, other_terms = self._terms[entry.key]
+            name_terms, unit_terms, other_terms, value_terms = self._terms[entry.key]
             by_name = q_terms & name_terms
             by_unit = (q_terms & unit_terms) - by_name
-            by_other = (q_terms & other_terms) - by_name - by_unit
-            covered = sum(idf[t] for t in by_name) + 0.6 * sum(idf[t] for t in by_unit) + 0.4 * sum(idf[t] for t in by_other)
+            # a question that names one of the signal's values ("am I in park": P = park) names the signal almost
+            # as surely as its name does
+            by_value = (q_terms & value_terms) - by_name - by_unit
+            by_other = (q_terms & other_terms) - by_name - by_unit - by_value
+            surface = self._surface[entry.key]
+
+            def sure(t: str) -> float:
+                return 1.0 if not written.get(t) or written[t] & surface else _STEM_ONLY
+
+            covered = (sum(idf[t] * sure(t) for t in by_name) + 0.6 * sum(idf[t] for t in by_unit)
+                       + sum(idf[t] * sure(t) for t in by_value) + 0.4 * sum(idf[t] for t in by_other))
             coverage = covered / total
             # of two signals that both say "speed", the one that says little else is the speed
             precision = len(by_name) / max(len(name_terms), 1)
             lexical = min(1.0, 0.85 * coverage + 0.15 * precision) if covered else 0.0
-            if covered and q_terms & unit_terms:
-                lexical = min(1.0, lexical + 0.1)  # the question asks for the quantity this signal's unit measures
+            if covered and (q_terms & unit_terms or by_value):
+                # the question asks for the quantity this signal's unit measures, or for one of its values
+                lexical = min(1.0, lexical + 0.1)
             sem = None if semantic is None else float(semantic[i])
             score = lexical if sem is None else 0.55 * lexical + 0.45 * max(sem, 0.0)
             if score <= 0.0:
                 continue
-            reasons = _reasons(entry, by_name, by_unit, by_other, sem)
-            matches.append(Match(entry, score, lexical, sem, reasons, frozenset(by_name | by_unit | by_other)))
+            reasons = _reasons(entry, by_name, by_unit, by_other, sem, by_value)
+            matched = frozenset(by_name | by_unit | by_other | by_value) - from_subject
+            if not matched and sem is None:
+                continue  # only the words for the vehicle itself: no signal is named
+            matches.append(Match(entry, score, lexical, sem, reasons, matched))
         matches.sort(key=lambda m: (-m.score, len(m.entry.tokens), m.entry.key))
         return matches[:k]
 
@@ -258,10 +320,14 @@ class SignalCatalogue:
         """The similarity of ``query`` to each entry: the better of its full description and its name alone."""
         missing = [e for e in pool if e.key not in self._vectors]
         if missing:
-            texts = [t for e in missing for t in (e.text(), e.name_text())]
-            rows = np.asarray(embed(texts), dtype=np.float32)
-            for i, entry in enumerate(missing):
-                self._vectors[entry.key] = rows[2 * i: 2 * i + 2]
+            # the full description, the name alone, and (a value table) what it can read: "am I in park" is about
+            # a gear whose description says little of parking
+            per_entry = [[e.text(), e.name_text()] + ([e.values_text()] if e.values_text() else []) for e in missing]
+            rows = np.asarray(embed([t for texts in per_entry for t in texts]), dtype=np.float32)
+            start = 0
+            for entry, texts in zip(missing, per_entry):
+                self._vectors[entry.key] = rows[start: start + len(texts)]
+                start += len(texts)
         q = np.asarray(embed([query]), dtype=np.float32)[0]
         return np.array([float(np.max(self._vectors[e.key] @ q)) for e in pool], dtype=np.float32)
 
@@ -323,11 +389,18 @@ def describe_signal(message: Any, signal: Any, glossary: Glossary | None = None,
     if low is not None and high is not None and (low == high == 0 or low >= high):
         low = high = None  # [0|0] is "not given" in most real DBCs
     return CatalogueEntry(
-        message=message.name, name=signal.name, unit=unit, comment=comment, choices=choices, minimum=low, maximum=high,
+        message=message.name, name=signal.name, unit=unit, comment=comment, choices=choices,
+        value_words=glossary.value_words(choices), minimum=low, maximum=high,
         length=int(getattr(signal, "length", 0) or 0), tokens=tokens, meaning=" ".join(_dedupe(meaning_words)),
         expanded=tuple(expanded), quantity=glossary.units.get(_unit_key(unit), ""), internal=internal,
         senders=tuple(getattr(message, "senders", None) or ()), cycle_ms=getattr(message, "cycle_time", None),
+        system=_system(message.name, glossary),
     )
+
+
+def _system(message_name: str, glossary: Glossary) -> str:
+    """The glossary's words for the message name's tokens ("ESP12" -> stability program brake; "Bremse_3" -> brake)."""
+    return " ".join(_dedupe([glossary.words[t] for t in name_tokens(message_name) if glossary.words.get(t)]))
 
 
 def name_tokens(name: str) -> tuple[str, ...]:
@@ -409,7 +482,7 @@ def _plain_words(text: str) -> list[str]:
 
 
 def _reasons(entry: CatalogueEntry, by_name: set[str], by_unit: set[str], by_other: set[str],
-             semantic: float | None) -> tuple[str, ...]:
+             semantic: float | None, by_value: set[str] = frozenset()) -> tuple[str, ...]:  # type: ignore[assignment]
     out = []
     if by_name:
         read = ", ".join(f"{token}={english}" for token, english in entry.expanded) if entry.expanded else ""
@@ -417,8 +490,12 @@ def _reasons(entry: CatalogueEntry, by_name: set[str], by_unit: set[str], by_oth
                    f"{', '.join(sorted(by_name))}")
     if by_unit:
         out.append(f"unit {entry.unit or '-'} is a {entry.quantity}")
+    if by_value:
+        out.append(f"value table ({', '.join(entry.choices[:8])}) names {', '.join(sorted(by_value))}")
     if by_other:
-        out.append(f"{'comment' if entry.comment else 'value table'} mentions {', '.join(sorted(by_other))}")
+        where = " and ".join(w for w, has in (("comment", entry.comment), (f"message {entry.message} ({entry.system})",
+                                                                            entry.system)) if has)
+        out.append(f"{where or 'comment'} mentions {', '.join(sorted(by_other))}")
     if semantic is not None:
         out.append(f"meaning similarity {semantic:.2f}")
     return tuple(out)

@@ -115,3 +115,91 @@ def test_eval_live_scores_the_right_signal_value_and_refusal(shared_data, tmp_pa
     assert first.passed and first.signal_ok and first.value_ok and not first.refused
     assert not second.passed and not second.signal_ok
     assert report.rate() == 0.5 and "MISS b" in format_live_report(report)
+
+
+def test_a_log_of_another_car_than_the_profiles_is_named_and_none_of_its_facts_applied(shared_data, tmp_path):
+    """The Corrin's profile picked (its DBC), but the log is the Kona's: almost nothing decodes. A health question
+    says so and what to do; no reading is offered; nothing of the Corrin (its ranges, its lamps) is claimed."""
+    from rag_car.settings import BUNDLED_DBC_DIR, BUNDLED_KNOWLEDGE
+    from rag_car.vehicle.profile import BUNDLED_NAME, load_profile
+
+    corrin = load_profile(BUNDLED_KNOWLEDGE / "facts.toml", name=BUNDLED_NAME, bundled=True)
+    state = LiveState(str(BUNDLED_DBC_DIR / "aldmoor_corrin.dbc"), profile=corrin, profile_how="picked")
+    with open_log(shared_data / "eldominio-canbuslogs/kona/turnonlog.log") as reading:
+        for message in reading:
+            state.on_frame(message, received_at=message.timestamp)
+    state.set_bus(spec="replay:turnonlog.log", state="ended")
+    snapshot = state.snapshot()
+    assert snapshot.counters["frames"] > 1000 and snapshot.counters["decoded"] < 0.05 * snapshot.counters["frames"]
+    catalogue = build_catalogue(state.db)
+    answerer = LiveAnswerer()
+    health = answerer.answer("is anything wrong with my car?", snapshot, catalogue)
+    assert health is not None and health.kind == "health"
+    assert "another car's than the DBC's" in health.text and "rag-car vehicle add" in health.text
+    assert "Nothing wrong found" not in health.text and "normal range" not in health.text.replace("no reading outside its normal range", "")
+    # frames of the right car decode: no such sentence
+    kona = _replayed(shared_data, ("eldominio-canbuslogs/kona/turnonlog.log", "opendbc/hyundai_can.dbc"))
+    assert "another car's" not in answerer.answer("is anything wrong?", kona.snapshot(), build_catalogue(kona.db)).text
+    # the assistant sets the picked profile aside on such a bus: no Corrin fact reaches any answer
+    settings = load_settings(None, {"data_dir": tmp_path / "data", "embedding": {"model": "hash"}})
+    with Assistant(settings) as assistant:
+        resolution = assistant.profile_for(snapshot)
+    assert resolution.profile is None and "another car's" in resolution.notes[0]
+
+
+def test_a_bus_that_went_silent_mid_drive_says_how_old_its_readings_are(shared_data):
+    """Frames stopped 30 s ago on a bus still 'connected' (no replay end): the reading is shown, stale, with its age;
+    a health question names the quiet messages."""
+    import time
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        state = LiveState([shared_data / CAMARO[1]])
+    with open_log(shared_data / CAMARO[0]) as reading:
+        frames = list(reading)
+    last = frames[-1].timestamp
+    silent_since = time.time() - 30.0
+    for message in frames:
+        state.on_frame(message, received_at=silent_since - (last - message.timestamp))
+    state.set_bus(spec="socketcan:can0", state="connected")
+    snapshot = state.snapshot()
+    catalogue = build_catalogue(state.db)
+    live = LiveAnswerer().answer("what's the coolant temp?", snapshot, catalogue)
+    assert live is not None and live.kind == "reading" and live.shown[0].status_key == "stale"
+    assert "stale: no new value for 3" in live.text  # 30 s, give or take the test's own run time
+    health = LiveAnswerer().answer("is anything wrong with my car?", snapshot, catalogue)
+    assert health.kind == "health" and "stale" in health.text and "Nothing wrong found" not in health.text
+
+
+KONA = ("eldominio-canbuslogs/kona/turnonlog.log", "opendbc/hyundai_can.dbc")
+
+
+@pytest.mark.parametrize("pair,question,first", [
+    (KONA, "am I in park?", {"CLU15.CF_Clu_Gear", "LVR12.CF_Lvr_Gear"}),  # the value table: P = park
+    (KONA, "how fast is the car going?", {"CLU15.CF_Clu_VehicleSpeed"}),  # the vehicle's speed, not one wheel's
+    (KONA, "is my seat belt fastened?", {"CGW2.CF_Gway_DrvSeatBeltInd", "CGW4.CF_Gway_DrvSeatBeltInd"}),  # the driver's
+    (CAMARO, "is my seat belt fastened?", {"BCMDoorBeltStatus.LeftSeatBelt"}),  # left-hand drive
+    (CAMARO, "is the driver's door open?", {"BCMDoorBeltStatus.FrontLeftDoor"}),
+    (CAMARO, "is the passenger seat belt on?", {"BCMDoorBeltStatus.RightSeatBelt"}),
+])
+def test_yes_no_questions_value_tables_and_seats_by_terms_alone(shared_data, pair, question, first):
+    """Without the embedding model, by the catalogue's evidence alone: the reading asked about leads."""
+    state = _replayed(shared_data, pair)
+    live = LiveAnswerer().answer(question, state.snapshot(), build_catalogue(state.db))
+    assert live is not None and live.kind == "reading" and live.shown[0].key in first, (live and live.text)
+
+
+def test_a_document_question_naming_a_live_signal_gets_the_reading_when_the_documents_have_nothing(shared_data,
+                                                                                                     assistant):
+    """Nothing is indexed: the documents cannot answer "how do I replace the coolant?"; the answer says so, then what
+    the bus reads now about what the question names."""
+    question = "how do I replace the coolant?"
+    state = _replayed(shared_data, AUDI)
+    live = LiveAnswerer().answer(question, state.snapshot(), build_catalogue(state.db))
+    assert live is not None and live.defer  # the documents go first
+    assistant.live = state
+    answer = assistant.ask(question)
+    assert answer.answer.startswith("No document answers this question; what the bus reads now:")
+    assert answer.signals and "Kuehlmittel" in answer.signals[0].name
+    # the Audi's DBC is the bus's, not the bundled car's: no profile applies (none was the Corrin's before)
+    assert "profile" not in answer.vehicle

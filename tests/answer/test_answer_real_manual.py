@@ -87,3 +87,15 @@ def test_awkward_questions_get_an_answer_or_a_refusal(assistant, question):
     answer = assistant.ask(question)
     assert answer.answer.strip()
     assert answer.abstained or answer.citations
+
+
+def test_a_value_from_another_section_does_not_answer_and_a_yes_no_question_is_not_a_value_question(assistant):
+    """#15: the manual never gives a spark plug interval; the fire extinguisher's "every 2 years" among the best
+    sentences used to answer it. A yes/no question naming a quantity ("exceed the maximum roof load?") used to be
+    refused for lacking a weight in kg; the manual's own rule answers it."""
+    plugs = assistant.ask("When do the spark plugs have to be replaced?")
+    assert plugs.abstained and "value" in plugs.answer, plugs.answer
+    roof = assistant.ask("Is it okay to exceed the maximum roof load on a short trip?")
+    assert not roof.abstained, roof.answer
+    assert any("roof" in c.section.lower() for c in roof.citations[:5]), [c.section for c in roof.citations]
+    assert "exceed" in roof.answer.lower()

@@ -4,7 +4,7 @@ the prompt's data fences, the layout and the backend registry's errors."""
 
 from answer_fakes import passage, reading, snapshot
 
-from rag_car.answer.answerability import Support, judge, passage_support, salient_terms
+from rag_car.answer.answerability import Evidence, Support, judge, passage_support, salient_terms, topic_terms
 from rag_car.answer.calibration import Calibration, CalibrationCache, calibrate, unrelated_probes
 from rag_car.answer.grounding import Part
 from rag_car.answer.layout import Layout
@@ -60,6 +60,31 @@ def test_abstains_from_evidence_not_from_vocabulary():
     assert verdict("What is the ground clearance?", best_sentences=["Ground clearance: 180 mm."]).answerable
     # live faults give a vague question something to stand on
     assert verdict("what's wrong with my car?", support=0.1, live_focus=True).answerable
+
+
+def test_a_value_counts_only_from_a_sentence_about_the_thing_asked():
+    vocab = Vocabulary({"spark": 2, "plug": 2, "fire": 3, "extinguish": 3, "coolant": 9, "replac": 40, "roof": 3,
+                        "load": 20}, 300)
+    about = topic_terms("When do the spark plugs have to be replaced?", vocab, set())
+    assert about == ["spark", "plug"]  # "replaced" asks for an interval; it is not what the question is about
+    other = [Evidence("Have it checked every 2 years.", frozenset({"fire", "extinguish"}))]
+    refused = verdict("When do the spark plugs have to be replaced?", best_sentences=other, about=about)
+    assert not refused.answerable and "value" in refused.reason
+    # the same value under the asked thing's heading, or naming it, answers
+    under = [Evidence("Replace them every 60,000 km.", frozenset({"spark", "plug"}))]
+    assert verdict("When do the spark plugs have to be replaced?", best_sentences=under, about=about).answerable
+    assert verdict("When do the spark plugs have to be replaced?", about=about,
+                   best_sentences=["Spark plugs: replace every 4 years."]).answerable
+    # a word the documents never use is no topic to look for ("pop"), so it never refuses by itself
+    assert topic_terms("how far can I pop the roof load", vocab, set()) == ["roof"]
+    # a yes/no question asks whether, not how much, even when it names a quantity
+    assert verdict("Can I exceed the maximum roof load for a short trip?", about=["roof"],
+                   best_sentences=[Evidence("Do not exceed the approved roof load.", frozenset({"roof"}))]).answerable
+    assert not verdict("What is the maximum roof load?", about=["roof"],
+                       best_sentences=[Evidence("Do not exceed the approved roof load.", frozenset({"roof"}))]).answerable
+    # "step 2 in the" is no length
+    assert not verdict("What is the ground clearance?", best_sentences=["Do step 2 in the workshop."]).answerable
+    assert verdict("What is the ground clearance?", best_sentences=["Ground clearance: 7 in (178 mm)."]).answerable
 
 
 def test_support_mixes_the_passage_embedding_with_the_question_weight_its_words_and_headings_hold():

@@ -128,3 +128,51 @@ def test_odd_input_is_an_answer_or_a_clear_refusal(tmp_path, question):
     answer = make(tmp_path).ask(question)
     assert answer.answer.strip()
     assert answer.abstained or answer.citations
+
+
+PARKING = [
+    chunk(10, "Parking > Leaving the vehicle",
+          "Before you get out of the car, on a slope or on the flat, switch off the drive-ready state and take the key.\n"
+          "NOTICE: Wet paint can mark the seat covers. There is a risk of damage. Wait until the paint has dried.\n"
+          "CAUTION: A door opened into traffic can be hit. There is a risk of accident. Look behind before opening.\n"
+          "NOTICE: Items left on the dashboard can fade in sunlight. There is a risk of damage. Store them away.\n"
+          "WARNING: Children left alone can work the windows. There is a risk of injury. Take children with you."),
+    chunk(11, "Parking > Safety information",
+          "WARNING: A car left on a slope without the parking brake set may roll. There is a risk of accident. "
+          "Set the parking brake before you get out on a slope."),
+]
+SLOPE = PARKING[1].text
+
+
+def test_the_notice_closest_to_the_question_travels_first(tmp_path):
+    # the answered section holds four notices of its own; the one about the question sits in its "Safety
+    # information" sibling: nearer in meaning, it leads the notices even though it is a level further away
+    answer = make(tmp_path, IndexedRetriever(PARKING)).ask("What do I do before I get out of the car on a slope?")
+    assert "switch off the drive-ready state" in answer.answer
+    notices = answer.answer.split("\n\n")[1:]
+    assert notices and strip_citations(notices[0]).strip() == SLOPE, answer.answer
+    assert "Parking > Safety information" in {c.section for c in answer.citations}
+
+
+TIRES = [
+    chunk(20, "Tires > Tire pressures",
+          "The recommended cold tire pressures are on the label on the door pillar.\n"
+          "| Load | Pressure |\n|---|---|\n| Normal load | Front 240 kPa, rear 230 kPa |\n"
+          "| Full load | Front 250 kPa, rear 280 kPa |"),
+    chunk(21, "Displays > Warning lamps > Tire pressure lamp",
+          "Lamp on steadily: a tire is at least 25 % below its recommended pressure, below about 180 kPa at the "
+          "front or 173 kPa at the rear.\nReduce speed and check the pressures at the next opportunity."),
+]
+
+
+def test_a_follow_up_goes_on_with_the_section_the_answer_before_led_with(tmp_path):
+    assistant = make(tmp_path, IndexedRetriever(TIRES))
+    before = ("Normal load | Front 240 kPa, rear 230 kPa [1]. The recommended cold tire pressures are on the label "
+              "on the door pillar [1].")
+    history = [{"role": "user", "content": "What is the tire pressure?"}, {"role": "assistant", "content": before}]
+    rear = assistant.ask("and the rear ones?", history=history)
+    assert "230 kPa" in rear.answer.split("\n")[0], rear.answer  # the rear pressure, not the lamp's threshold
+    assert not rear.answer.startswith("Lamp on")
+    # a question that does not lean on the answer before is answered on its own
+    lamp = assistant.ask("When does the tire pressure lamp come on?", history=history)
+    assert lamp.answer.startswith("Lamp on"), lamp.answer

@@ -34,3 +34,34 @@ def test_typos_are_corrected_only_to_a_known_word_one_slip_away():
     assert known.correct("cost") == "cost"  # ... but not in a short one
     assert known.correct("dashcam") == "dashcam" and known.correct("P0301") == "P0301"
     assert is_slip("torq", "torqu") and not is_slip("paint", "point")
+
+
+def _imported_modules(path) -> set[str]:
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+    return out
+
+
+def test_earlier_stages_never_import_the_answer_stage():
+    """vehicle/ and text/ come before answer/ in the data flow: the catalogue reads terms from rag_car.text."""
+    from pathlib import Path
+
+    import rag_car
+
+    root = Path(rag_car.__file__).parent
+    offenders = {str(p.relative_to(root)): sorted(m for m in _imported_modules(p) if m.startswith("rag_car.answer"))
+                 for folder in ("vehicle", "text") for p in (root / folder).rglob("*.py")}
+    offenders = {k: v for k, v in offenders.items() if v}
+    assert not offenders, offenders
+    from rag_car.answer.sentences import terms as answer_terms
+    from rag_car.text.terms import terms as text_terms
+
+    assert answer_terms is text_terms  # one copy, not two
+    assert text_terms("CoolantTemp warning") == ["coolant", "temperatur", "warn"]

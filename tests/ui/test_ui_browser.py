@@ -103,3 +103,39 @@ def _drive(url, page, tmp_path) -> None:
     page.screenshot(path=str(tmp_path / "05-chat-kept.png"), full_page=True)
     assert sorted(p.name for p in tmp_path.glob("*.png")) == [
         "01-chat-empty.png", "02-chat-answer.png", "03-citation.png", "04-live.png", "05-chat-kept.png"]
+
+
+def test_auto_follows_a_chinese_browser(server, tmp_path):
+    """ui.language = auto (the default) and a browser whose language is zh-CN: the frame, the live tiles and their
+    units in Chinese; a Chinese question's answer framed in Chinese."""
+    url, root = server
+    with browser() as chromium:
+        context = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            page.goto(url + "/")
+            page.get_by_role("heading", name="关于您的车辆，请提问").wait_for(timeout=30_000)
+            page.get_by_test_id("stSidebar").get_by_text("使用车辆实时数据").wait_for(timeout=30_000)
+            sidebar = page.get_by_test_id("stSidebar").inner_text()
+            assert "回答对象" in sidebar and "车主" in sidebar and "Answer for" not in sidebar, sidebar
+            submit_question(page, "冷却液温度警告灯在多少度时点亮？")
+            answer = page.get_by_test_id("stChatMessage").nth(1)
+            answer.get_by_text(re.compile(r"由 extractive 回答")).wait_for(timeout=60_000)
+            assert re.search(r"资料来源|最接近的资料", answer.inner_text()) and "Answered by" not in answer.inner_text()
+
+            page.get_by_role("link", name="车辆实时数据").click()
+            page.get_by_role("heading", name="车辆实时数据").wait_for(timeout=30_000)
+            page.wait_for_function(
+                """() => [...document.querySelectorAll('[data-testid="stMetric"]')]
+                         .some(m => m.innerText.includes('车速') && /\\d 公里\\/小时/.test(m.innerText))""", timeout=30_000)
+            page.get_by_text(re.compile(r"已连接 `?remote:ws://127\.0\.0\.1:\d+/")).wait_for(timeout=30_000)
+            page.screenshot(path=str(tmp_path / "zh-live.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "zh-failure.png"), full_page=True)
+            print(f"screenshots in {tmp_path}; server log:\n" + (root / "serve.log").read_text(errors="replace")[-3000:])
+            raise
+        finally:
+            context.close()
+    assert not errors, errors

@@ -50,6 +50,8 @@ def server(tmp_path_factory, indexed_data):  # noqa: F811
     root = tmp_path_factory.mktemp("ui-hostile")
     shutil.copytree(indexed_data, root / "data")
     env = base_env(root / "data")
+    # a user's environment that turns Streamlit's own protections off: `rag-car serve` must pin them on
+    env.update({"STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION": "false", "STREAMLIT_SERVER_ENABLE_CORS": "false"})
     with serve(env, root / "serve.log") as (url, proc):
         yield url, root
         log = (root / "serve.log").read_text(errors="replace")
@@ -132,6 +134,57 @@ def test_websocket_upgrades_need_a_configured_host_and_origin(server):
     assert _websocket_handshake(url, f"{REBOUND}:{port}", f"http://{REBOUND}:{port}") in (403, 421)
     # another site's page opening a socket to 127.0.0.1 directly
     assert _websocket_handshake(url, f"127.0.0.1:{port}", f"http://{REBOUND}") == 403
+
+
+def _request(url: str, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_uploads_need_the_xsrf_token_and_no_other_site_is_let_in(server):
+    """Though the environment turns XSRF and CORS off: a PUT to the upload endpoint without the page's token is
+    refused (403), the token's cookie is same-site strict, and no response invites another origin."""
+    url, _ = server
+    port = urlsplit(url).port
+    host = {"Host": f"127.0.0.1:{port}"}
+    status, headers, _ = _request(url, "GET", "/_stcore/health", host)  # where the page fetches its token
+    assert status == 200
+    cookie = headers.get("set-cookie", "")
+    assert "_streamlit_xsrf=" in cookie and "samesite=strict" in cookie.lower(), cookie
+    boundary = "rag-car-test"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.md\"\r\n"
+            f"Content-Type: text/markdown\r\n\r\n# A\n\nText.\r\n--{boundary}--\r\n").encode()
+    form = {**host, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    status, _, answer = _request(url, "PUT", "/_stcore/upload_file/some-session/some-file", form, body)
+    assert status == 403 and b"XSRF" in answer, (status, answer[:200])
+    status, headers, _ = _request(url, "OPTIONS", "/_stcore/upload_file/s/f", {**host, "Origin": f"http://127.0.0.1:{port}"})
+    assert headers.get("access-control-allow-origin", "") != "*", headers
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_source_route_serves_documents_only(server):
+    """A file that is no document, in a folder the route serves (the uploads folder), and a path that climbs out
+    of it, are not served; the documents are."""
+    url, root = server
+    uploads = root / "data" / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    (uploads / "server.key").write_text("private key")
+    (uploads / "manual.md").write_text("# Manual\n\nCheck the oil.\n")
+    port = urlsplit(url).port
+    for path, expected in ((uploads / "server.key", 404), (uploads / ".." / "uploads" / "server.key", 404),
+                           (uploads / ".." / "rag_car.toml", 404), (uploads / "manual.md", 200)):
+        status, body = _get(url, "/rag-car/source?path=" + str(path).replace("/", "%2F"), host=f"127.0.0.1:{port}")
+        assert status == expected, (path, status, body[:100])
+        assert b"private" not in body
 
 
 # -- offline in a browser ----------------------------------------------------------------------------

@@ -122,5 +122,13 @@ def test_only_known_documents_are_served(tmp_path):
     assert resolve_servable(str(secret), roots=[root]) is None
     assert resolve_servable(str(secret), roots=[root], indexed={str(secret.resolve())}) == secret.resolve()
     assert resolve_servable("/etc/passwd", roots=[root]) is None
+    # a file that is no document, though under a served folder (a key, settings, the index's own files): never
+    for name in ("id_rsa", "server.key", "rag_car.toml", "chroma.sqlite3", "notes.sh"):
+        (root / name).write_text("private")
+        assert resolve_servable(str(root / name), roots=[root]) is None, name
+        assert resolve_servable(str(root / name), roots=[root], indexed={str((root / name).resolve())}) is None, name
+    link = root / "link.pdf"  # a document's name on a link to something else of the machine
+    link.symlink_to(secret)
+    assert resolve_servable(str(link), roots=[root]) is None
     assert source_url(str(doc), 7).endswith("#page=7")
     assert "#page" not in source_url(str(secret), 7)

@@ -80,3 +80,48 @@ def test_signals_command_lists_matches_with_their_reason(shared_data, capsys, tm
     assert "Kuehlm" in out and "kuehlm" in out.lower() and "=coolant" in out
     code = run(["--data-dir", str(tmp_path), "signals", "--dbc", str(tmp_path / "missing.dbc"), "coolant"])
     assert code != 0 and "DBC file not found" in capsys.readouterr().err
+
+
+BARE_DBC = """VERSION ""
+
+BU_: ECU1
+
+BO_ 256 M100: 8 ECU1
+ SG_ XQ1 : 0|16@1+ (0.1,0) [0|6553.5] "" Vector__XXX
+ SG_ ZV7 : 16|8@1+ (1,-40) [-40|215] "" Vector__XXX
+
+BO_ 257 M101: 8 ECU1
+ SG_ KWJ : 0|8@1+ (1,0) [0|255] "" Vector__XXX
+"""
+
+
+def test_a_dbc_with_no_signal_the_catalogue_can_place(tmp_path, capsys):
+    """Bare names, no units, no comments: the commands say so and what to do; the bus answers no reading it cannot
+    place, and still answers a health question."""
+    import can
+
+    from rag_car.answer.live_answer import LiveAnswerer
+    from rag_car.cli.main import run
+    from rag_car.vehicle.catalogue import build_catalogue
+    from rag_car.vehicle.live import LiveState
+
+    dbc = tmp_path / "bare.dbc"
+    dbc.write_text(BARE_DBC, encoding="utf-8")
+    catalogue = load_catalogue([dbc])
+    assert len(catalogue) == 3 and catalogue.placed == []
+    assert "none of the 3 signals of bare.dbc could be placed" in catalogue.unplaced_note("bare.dbc")
+    code = run(["--data-dir", str(tmp_path / "d"), "signals", "--dbc", str(dbc), "--no-model", "coolant"])
+    captured = capsys.readouterr()
+    assert code != 0 and "could be placed" in captured.err and "glossary" in captured.err
+
+    state = LiveState(str(dbc))
+    for t in range(5):
+        state.on_frame(can.Message(arbitration_id=256, data=bytes([10, 0, 130, 0, 0, 0, 0, 0]), is_extended_id=False,
+                                   timestamp=float(t)), received_at=float(t))
+        state.on_frame(can.Message(arbitration_id=257, data=bytes(8), is_extended_id=False, timestamp=float(t)),
+                       received_at=float(t))
+    state.set_bus(spec="replay:x.log", state="ended")
+    answerer = LiveAnswerer()
+    assert answerer.answer("what's the coolant temperature?", state.snapshot(), build_catalogue(state.db)) is None
+    health = answerer.answer("is anything wrong with my car?", state.snapshot(), build_catalogue(state.db))
+    assert health is not None and health.kind == "health" and "3 signals" in health.text

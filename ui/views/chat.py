@@ -8,8 +8,10 @@ import traceback
 import streamlit as st
 
 from rag_car.errors import BackendUnavailable, EmptyIndexError, RagCarError
+from rag_car.language import doc_type_name, with_unit
 
 from ui import conversation, labels, resources
+from ui.inert_markdown import inert, inert_stream
 from ui.sources import origin_note, source_url
 
 settings = resources.settings()
@@ -20,8 +22,8 @@ LANG = labels.current(st.session_state)
 head, tools = st.columns([5, 1], vertical_alignment="bottom")
 with head:
     st.title(labels.label("chat_title", LANG))
-    scope = "any indexed vehicle" if vehicle == conversation.ANY_VEHICLE else vehicle
-    st.caption(f"Answering as **{persona}** for **{scope}** · change both in the sidebar")
+    scope = labels.label("any_indexed_vehicle", LANG) if vehicle == conversation.ANY_VEHICLE else vehicle
+    st.caption(labels.label("answering_as", LANG, persona=labels.persona_in_text(persona, LANG), scope=scope))
 with tools:
     if st.button(labels.label("new_conversation", LANG), icon=":material/add_comment:", key="new_conversation", width="stretch"):
         conversation.new_conversation()
@@ -30,81 +32,93 @@ with tools:
 
 # -- how one answer looks -----------------------------------------------------------------------
 
-def render_citation(citation) -> None:
+def frame_of(question: str) -> str:
+    """The language of the frame around the answer to ``question`` (ui.language, else the question's own)."""
+    return labels.answer_frame_language(settings.ui.language, question, LANG)
+
+
+def render_citation(citation, lang: str) -> None:
     """A chip ``[n] Title, p. N`` that opens onto the passage, its section and page."""
-    page = f" · p. {citation.page}" if citation.page else ""
+    page = " · " + labels.label("page_n", lang, page=citation.page) if citation.page else ""
     origin = origin_note(citation.metadata)  # a user's upload or an unverified file is marked as such (#19)
-    label = f"[{citation.n}] {citation.title or citation.source.rsplit('/', 1)[-1]}{page}" + (f" · {origin}" if origin else "")
+    key = {"your upload": "your_upload", "unverified": "unverified"}.get(origin, "")
+    shown = labels.label(key, lang) if key else origin
+    label = f"[{citation.n}] {citation.title or citation.source.rsplit('/', 1)[-1]}{page}" + (f" · {shown}" if shown else "")
     with st.popover(label, width="content", icon=":material/person:" if origin == "your upload" else None):
         st.markdown(f"**{citation.title or citation.source}**")
-        where = [part for part in (citation.section, f"page {citation.page}" if citation.page else "",
-                                   citation.doc_type.replace("_", " "), origin) if part]
+        where = [part for part in (citation.section, labels.label("page_word", lang, page=citation.page) if citation.page else "",
+                                   doc_type_name(citation.doc_type, lang), shown) if part]
         st.caption(" · ".join(where))
-        st.markdown("\n".join("> " + line for line in (citation.text or "").splitlines() or [""]))
+        st.markdown("\n".join("> " + line for line in inert(citation.text or "").splitlines() or [""]))
         if citation.source:
-            kind = "PDF at page %d" % citation.page if citation.source.lower().endswith(".pdf") and citation.page else "document"
-            st.markdown(f"[:material/open_in_new: Open the {kind}]({source_url(citation.source, citation.page)})")
+            opener = labels.label("open_pdf_page", lang, page=citation.page) \
+                if citation.source.lower().endswith(".pdf") and citation.page else labels.label("open_document", lang)
+            st.markdown(f"[:material/open_in_new: {opener}]({source_url(citation.source, citation.page)})")
 
 
-def render_answer_details(answer) -> None:
+def render_answer_details(answer, lang: str) -> None:
     """Everything around the answer text: "more", notices, readings, codes, sources, backend."""
-    render_more(answer)
+    render_more(answer, lang)
     if answer.fallback:
-        st.warning(f"**{answer.requested_backend or settings.llm.backend}** was not available "
-                   f"({answer.fallback}); this answer comes from the **{answer.backend}** backend.",
-                   icon=":material/swap_horiz:")
+        st.warning(labels.label("fallback", lang, requested=answer.requested_backend or settings.llm.backend,
+                                reason=answer.fallback, backend=answer.backend), icon=":material/swap_horiz:")
     for warning in answer.warnings:
         st.error(warning, icon=":material/warning:")
     if answer.signals:
-        st.markdown("**Live readings used**")
+        st.markdown(f"**{labels.label('live_readings_used', lang)}**")
         with st.container(horizontal=True, gap="small"):
             for signal in answer.signals:
                 value = signal.value if not isinstance(signal.value, float) else f"{signal.value:.4g}"
                 color = {"ok": "green", "low": "orange", "high": "red", "stale": "gray"}.get(signal.status, "blue")
-                age = f", {signal.age_s:.1f} s ago" if signal.age_s is not None else ""
-                st.badge(f"live · {signal.name} {value} {signal.unit} ({signal.status}{age})",
+                age = (", " if lang == "en" else "，") + labels.label("seconds_ago", lang, age=f"{signal.age_s:.1f}") \
+                    if signal.age_s is not None else ""
+                st.badge(labels.label("live_badge", lang, name=signal.name, value=with_unit(str(value), signal.unit, lang),
+                                      status=labels.status(signal.status, lang), age=age),
                          icon=":material/sensors:", color=color)
     if answer.dtcs:
-        st.markdown("**Trouble codes read from the vehicle**: " + ", ".join(
+        st.markdown(f"**{labels.label('dtcs_read', lang)}**: " + ", ".join(
             f"`{d.code}` {d.description}".strip() for d in answer.dtcs))
     if answer.citations:
-        st.markdown("**Closest sources**" if not answer.grounded or answer.abstained else "**Sources**")
+        heading = "closest_sources" if not answer.grounded or answer.abstained else "sources"
+        st.markdown(f"**{labels.label(heading, lang)}**")
         with st.container(horizontal=True, gap="small"):
             for citation in answer.citations:
-                render_citation(citation)
+                render_citation(citation, lang)
     for notice in answer.notices:
         st.caption(f":material/info: {notice}")
     total = answer.timings.get("total_ms")
-    timing = f" in {total / 1000:.1f} s" if total else ""
-    st.caption(f"Answered by **{answer.backend}**{timing} · {answer.persona}")
+    timing = labels.label("in_seconds", lang, seconds=f"{total / 1000:.1f}") if total else ""
+    st.caption(labels.label("answered_by", lang, backend=answer.backend, timing=timing,
+                            persona=labels.persona_in_text(answer.persona, lang)))
 
 
-def render_answer(answer) -> None:
+def render_answer(answer, lang: str) -> None:
     if answer.abstained or not answer.grounded:
-        st.info("Not in the documents: the indexed documents do not answer this. The closest sources are below.",
-                icon=":material/search_off:")
-    st.markdown(answer.answer)
-    render_answer_details(answer)
+        st.info(labels.label("not_in_documents", lang), icon=":material/search_off:")
+    st.markdown(inert(answer.answer))  # document text: no image fetched, no link off the machine (#19)
+    render_answer_details(answer, lang)
 
 
-def render_more(answer) -> None:
+def render_more(answer, lang: str) -> None:
     """What the sources add beyond the short answer, folded away (an owner's answer is short by default)."""
     if getattr(answer, "more", ""):
-        with st.expander("More from the sources"):
-            st.markdown(answer.more)
+        with st.expander(labels.label("more_from_sources", lang)):
+            st.markdown(inert(answer.more))
 
 
 def render_error(turn: conversation.Turn, index: int) -> None:
+    lang = frame_of(turn.question)
     if turn.error_kind == "empty_index":
         st.warning(f"{turn.error}. {turn.fix}", icon=":material/inventory_2:")
-        st.page_link("views/documents.py", label="Add documents", icon=":material/upload_file:")
+        st.page_link("views/documents.py", label=labels.label("add_documents", lang), icon=":material/upload_file:")
     elif turn.error_kind == "interrupted":
         st.info(f"{turn.error}.", icon=":material/pause_circle:")
     else:
-        st.error(f"{turn.error}" + (f"\n\nFix: {turn.fix}" if turn.fix else ""), icon=":material/error:")
+        st.error(f"{turn.error}" + ("\n\n" + labels.label("fix", lang, fix=turn.fix) if turn.fix else ""),
+                 icon=":material/error:")
         if settings.debug and turn.meta.get("traceback"):
             st.code(turn.meta["traceback"])
-    if st.button("Retry", key=f"retry_{index}", icon=":material/refresh:"):
+    if st.button(labels.label("retry", lang), key=f"retry_{index}", icon=":material/refresh:"):
         conversation.turns().pop(index)
         conversation.ask_from_elsewhere(turn.question, turn.persona)
         st.rerun()
@@ -114,18 +128,16 @@ for index, turn in enumerate(conversation.turns()):
     with st.chat_message("user"):
         st.markdown(turn.question)
         if turn.persona != persona or turn.vehicle != vehicle:
-            st.caption(f"{turn.persona} · {turn.vehicle}")
+            st.caption(f"{labels.persona_in_text(turn.persona, LANG)} · {turn.vehicle}")
     with st.chat_message("assistant"):
         if turn.ok:
-            render_answer(turn.answer)
+            render_answer(turn.answer, frame_of(turn.question))
         else:
             render_error(turn, index)
 
 if not conversation.turns():
-    st.markdown("Ask about a warning lamp, a trouble code, a maintenance step or what the car is doing right now. "
-                "Each answer cites the manual pages it comes from.")
-    examples = ["What does the coolant temperature warning lamp mean?", "What does P0217 mean and is it safe to drive?",
-                "What tire pressure should I use?"]
+    st.markdown(labels.label("intro", LANG))
+    examples = [labels.label(f"example_{n}", LANG) for n in (1, 2, 3)]
     with st.container(horizontal=True):
         for n, example in enumerate(examples):
             if st.button(example, key=f"example_{n}", type="tertiary"):
@@ -147,7 +159,7 @@ def ask(question: str) -> None:
         started = time.perf_counter()
         holder: dict = {}
         try:
-            with st.spinner("Searching the documents…", show_time=False):
+            with st.spinner(labels.label("searching", frame_of(question)), show_time=False):
                 assistant = resources.assistant()
             stream = assistant.stream(question, history=context, persona=persona, vehicle=filter_vehicle,
                                       use_live=bool(st.session_state.get(conversation.USE_LIVE, True)))
@@ -162,7 +174,7 @@ def ask(question: str) -> None:
 
             text_box = st.empty()
             with text_box:
-                streamed = st.write_stream(pieces())
+                streamed = st.write_stream(inert_stream(pieces()))
             answer = holder.get("answer")
             if answer is None:
                 raise RagCarError("the assistant finished without an answer", "ask again; if it persists, run `rag-car doctor`")
@@ -171,12 +183,12 @@ def ask(question: str) -> None:
                 kind = "empty_index" if "nothing is indexed" in failure.lower() else "error"
                 message, _, fix = failure.partition(": ")
                 _fail(turn, kind, message, fix)
-            if answer.abstained or not answer.grounded or (answer.answer or "").strip() != (streamed or "").strip():
+            if answer.abstained or not answer.grounded or inert(answer.answer or "").strip() != (streamed or "").strip():
                 text_box.empty()
                 with text_box.container():
-                    render_answer(answer)
+                    render_answer(answer, frame_of(question))
             else:
-                render_answer_details(answer)
+                render_answer_details(answer, frame_of(question))
             turn.answer = answer
             turn.meta["first_ms"] = holder.get("first_ms")
         except EmptyIndexError as exc:

@@ -7,30 +7,32 @@ import streamlit as st
 from rag_car.errors import RagCarError
 from rag_car.health import run_checks
 
-from ui import resources
+from ui import labels, resources
 
 settings = resources.settings()
-st.title("Settings")
-st.caption("The resolved configuration of this server and whether each part is reachable (same checks as `rag-car doctor`).")
+LANG = labels.current(st.session_state)
+st.title(labels.label("page_settings", LANG))
+st.caption(labels.label("settings_caption", LANG))
 
 
-@st.cache_data(ttl=10, show_spinner="Checking…")
+@st.cache_data(ttl=10, show_spinner=labels.label("checking", LANG))
 def _checks(_key: str):
     return run_checks(resources.settings(), timeout_s=1.0)
 
 
-if st.button("Check again", icon=":material/refresh:", key="recheck"):
+if st.button(labels.label("check_again", LANG), icon=":material/refresh:", key="recheck"):
     _checks.clear()
 checks = _checks(str(settings.data_dir))
 
 a, b, c = st.columns(3)
-a.metric("Answer backend", settings.llm.backend, border=True)
-b.metric("Vector store", settings.store.mode, border=True,
+a.metric(labels.label("m_backend", LANG), settings.llm.backend, border=True)
+b.metric(labels.label("m_store", LANG), settings.store.mode, border=True,
          help=f"Chroma server at {settings.store.host}:{settings.store.port}" if settings.store.mode == "server"
          else f"embedded under {settings.index_dir}")
-c.metric("CAN bus", settings.can.bus.split(":", 1)[0], border=True, help=settings.can.bus)
+c.metric(labels.label("m_bus", LANG), settings.can.bus.split(":", 1)[0], border=True, help=settings.can.bus)
+st.caption(labels.label("language_setting", LANG, setting=settings.ui.language, now=LANG))
 
-st.subheader("Health")
+st.subheader(labels.label("health", LANG))
 for check in checks:
     if check.ok:
         st.success(f"**{check.name}**: {check.detail}", icon=":material/check_circle:")
@@ -64,7 +66,7 @@ else:
     st.caption(f"The assistant is answering; the indexed sentences are being embedded in the background "
                f"({warm['state']}), which makes the first answers a little slower until it is done.")
 
-st.subheader("Vehicle profile")
+st.subheader(labels.label("vehicle_profile", LANG))
 st.caption("What rag-car knows about the vehicle on the bus (normal ranges, lamps, trouble codes, bulletins) comes "
            "from its profile only: the one whose VIN pattern matches the VIN heard on the bus, else the one picked "
            "here, else none. Add profiles with `rag-car vehicle add NAME --dbc FILE`.")
@@ -88,9 +90,9 @@ if garage is not None:
         st.error(f"**{problem.source}**: {problem.message}", icon=":material/error:")
     names = ["(none)"] + garage.names()
     current = in_force.name if in_force is not None and in_force.name in names else "(none)"
-    chosen = st.selectbox("Pick a profile", names, index=names.index(current), key="vehicle_profile",
+    chosen = st.selectbox(labels.label("pick_profile", LANG), names, index=names.index(current), key="vehicle_profile",
                           help="Applied when the bus sends no VIN that matches a profile.")
-    if chosen != current and st.button("Use this profile", key="use_profile"):
+    if chosen != current and st.button(labels.label("use_profile", LANG), key="use_profile"):
         resolution = resources.pick_profile(None if chosen == "(none)" else chosen)
         if resolution is not None and resolution.name != ("" if chosen == "(none)" else chosen):
             st.warning("; ".join(resolution.notes) or "the bus's VIN selects another profile", icon=":material/info:")
@@ -100,7 +102,7 @@ if garage is not None:
                    "VINs": p.identity.vin_pattern.text if p.identity.vin_pattern else ", ".join(p.identity.wmi)}
                   for p in garage.profiles], hide_index=True)
 
-st.subheader("How to change them")
+st.subheader(labels.label("how_to_change", LANG))
 st.markdown(f"""
 Settings are read once when the server starts, highest precedence first: command-line flags, environment
 variables (`RAG_CAR_` prefix, `__` between section and key), `rag_car.toml` in the working directory
@@ -114,11 +116,12 @@ variables (`RAG_CAR_` prefix, `__` between section and key), `rag_car.toml` in t
 | CAN bus or OBD-II adapter | `{settings.can.bus}` | `RAG_CAR_CAN__BUS=socketcan:can0` or `elm327:/dev/ttyUSB0` | `[can]` `bus = "remote:ws://127.0.0.1:54701/"` |
 | vehicle profile picked | `{settings.vehicle.profile or "(none)"}` | `RAG_CAR_VEHICLE__PROFILE=kona` | `[vehicle]` `profile = "kona"` |
 | data folder | `{settings.data_dir}` | `RAG_CAR_DATA_DIR=/srv/rag-car` | `data_dir = "/srv/rag-car"` |
+| UI language (`auto`, `en`, `zh`) | `{settings.ui.language}` | `RAG_CAR_UI__LANGUAGE=zh` | `[ui]` `language = "zh"` |
 | upload size limit | {settings.ingest.max_file_mb:g} MB | `RAG_CAR_INGEST__MAX_FILE_MB=100` | `[ingest]` `max_file_mb = 100` |
 
 On the command line: `rag-car serve --bus remote:ws://127.0.0.1:54701/`, `rag-car serve --with-simulator`,
 `rag-car --data-dir DIR serve`. `rag-car config` prints the resolved values, `rag-car doctor` runs the checks above.
 """)
 
-with st.expander("All resolved settings", icon=":material/data_object:"):
+with st.expander(labels.label("all_settings", LANG), icon=":material/data_object:"):
     st.json(settings.masked(), expanded=False)

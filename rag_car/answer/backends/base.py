@@ -36,6 +36,7 @@ class Request:
     live_idx: list[int] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)  # sentences already in the answer (the lead)
     only_docs: set[int] | None = None  # answer from these sources only (a vague question about live faults)
+    follow_up: str = ""  # the previous answer, when the question leans on it ("and the rear ones?")
     messages: list[tuple[str, str]] = field(default_factory=list)
     completion_prompt: str = ""
     max_tokens: int = 200

@@ -12,7 +12,7 @@ from rag_car.answer.backends.base import Backend, Request
 from rag_car.answer.grounding import Part
 from rag_car.answer.personas import ACTION, DIAGNOSTIC_STEP, DRIVE_SAFETY, WORKSHOP, WORKSHOP_DOC_TYPES
 from rag_car.answer.selection import Scored
-from rag_car.answer.sentences import numbers, terms
+from rag_car.answer.sentences import numbers, strip_citations, terms
 
 # A question asking how to do something wants the procedure, not a few of its steps.
 HOW_TO = re.compile(
@@ -177,6 +177,25 @@ class ExtractiveBackend(Backend):
         key = max(per_section, key=lambda k: (value(k), -sections[k].order))
         return per_section[key][0]
 
+    @staticmethod
+    def _continued(previous: str, ranked: list[Scored], sections: dict, of_doc: dict) -> Scored | None:
+        """For a question that leans on the previous answer ("and the rear ones?"): the best sentence of the
+        section that answer led with, when that section answers this question too (the conversation goes on
+        about the same thing); None otherwise."""
+        said = _norm(strip_citations(previous))
+        if not said:
+            return None
+        lead: tuple[int, tuple[str, str]] | None = None
+        for key, section in sections.items():
+            for s in section.seq:
+                text = _norm(s.sentence.text)
+                at = said.find(text) if len(text) >= 20 else -1
+                if at >= 0 and (lead is None or at < lead[0]):
+                    lead = (at, key)
+        if lead is None:
+            return None
+        return next((s for s in ranked if of_doc[s.n] == lead[1]), None)
+
     def stream(self, request: Request) -> Iterator[str]:
         yield " ".join(p.render() for p in self.compose(request))
 
@@ -196,7 +215,8 @@ class ExtractiveBackend(Backend):
             return []
         by_doc = {doc.n: doc for doc in request.sources.docs}
         sections, of_doc = _sections(request.sources.docs, usable)
-        best = self._anchor(ranked, sections, of_doc, by_doc, request.ranking.question_terms)
+        best = (request.follow_up and self._continued(request.follow_up, ranked, sections, of_doc)) \
+            or self._anchor(ranked, sections, of_doc, by_doc, request.ranking.question_terms)
         chosen = _Selection(sections, of_doc, sections[of_doc[best.n]], persona.max_sentences + 1,
                             800 if persona.name == "owner" else 1100)
         anchor = chosen.anchor

@@ -75,7 +75,9 @@ def load_file(path: Path, source: str = "auto", max_bytes: int = 50_000_000, lim
         check_zip(path, data, limits)
         from rag_car.knowledge.load.markup import load_docx
 
-        return _checked(Loaded([load_docx(path)], kind="document"))
+        warnings = []
+        document = load_docx(path, data, warnings)
+        return _checked(Loaded([document], warnings=warnings, kind="document"))
 
     text, warnings = decode_text(data, path)
     check_text_size(path, len(text), limits)
@@ -108,7 +110,8 @@ def load_file(path: Path, source: str = "auto", max_bytes: int = 50_000_000, lim
             warnings.append(f"{split} line(s) longer than {limits.max_line_chars:,} characters were split at sentence "
                             "ends (ingest.max_line_chars)")
     loader = {"markdown": markup.load_markdown, "html": markup.load_html, "rst": markup.load_rst, "text": markup.load_text}[kind]
-    return _checked(Loaded([loader(path, text)], warnings=warnings, kind="document"))
+    document = loader(path, text, warnings)
+    return _checked(Loaded([document], warnings=warnings, kind="document"))
 
 
 def _load_table(path: Path, text: str, source: str) -> Loaded:

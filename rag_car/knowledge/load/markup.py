@@ -1,5 +1,8 @@
 """Markdown, HTML, DOCX, plain text and reStructuredText -> a Document, through unstructured's partitioners.
 
+HTML (a page's, or the HTML that Markdown and reStructuredText become) loses the text a browser would not show
+a reader before it is partitioned (rag_car/knowledge/load/hidden.py); the loader's ``notes`` say how much.
+
 reStructuredText goes through docutils to HTML first (unstructured's own RST path needs pandoc); plain text
 gets its underlined headings (``Title`` over ``=====``) recognised before unstructured partitions the blocks
 between them. Headers, footers, page numbers and images are dropped; tables are kept whole as rows of
@@ -39,24 +42,28 @@ def _partitioners():
     return partition_md, partition_html, partition_text
 
 
-def load_markdown(path: Path, text: str) -> Document:
-    partition_md, _, _ = _partitioners()
+def load_markdown(path: Path, text: str, notes: list[str] | None = None) -> Document:
+    import markdown
+
+    _, partition_html, _ = _partitioners()
     front, body = split_front_matter(text)
-    elements = convert(partition_md(text=body, languages=_LANGUAGES))
+    # as unstructured's partition_md renders it, so that raw HTML in the Markdown is checked for hidden text too
+    html = markdown.markdown(body, extensions=["tables", "fenced_code"])
+    elements = convert(partition_html(text=_visible(html, notes), languages=_LANGUAGES))
     doc = _document(path, elements, front.get("title", ""))
     apply_front_matter(doc, front)
     return doc
 
 
-def load_html(path: Path, text: str) -> Document:
+def load_html(path: Path, text: str, notes: list[str] | None = None) -> Document:
     _, partition_html, _ = _partitioners()
-    elements = convert(partition_html(text=text, languages=_LANGUAGES))
+    elements = convert(partition_html(text=_visible(text, notes), languages=_LANGUAGES))
     match = _HTML_TITLE.search(text[:20000])
     head_title = " ".join(html_lib.unescape(match.group(1)).split()) if match else ""
     return _document(path, elements, head_title)
 
 
-def load_rst(path: Path, text: str) -> Document:
+def load_rst(path: Path, text: str, notes: list[str] | None = None) -> Document:
     from docutils.core import publish_parts
     from docutils.utils import SystemMessage
 
@@ -72,20 +79,38 @@ def load_rst(path: Path, text: str) -> Document:
         raise IngestError(f"{path} is not valid reStructuredText ({exc})", "fix the markup or save it as .txt") from exc
     body = parts["html_body"]
     body = re.sub(r'<div class="system-message.*?</div>', "", body, flags=re.DOTALL)
-    elements = convert(partition_html(text=body, languages=_LANGUAGES))
+    elements = convert(partition_html(text=_visible(body, notes), languages=_LANGUAGES))
     title = html_lib.unescape(re.sub(r"<[^>]+>", "", parts.get("title", ""))).strip()
     return _document(path, elements, title)
 
 
-def load_docx(path: Path) -> Document:
+def _visible(html: str, notes: list[str] | None) -> str:
+    """``html`` without its hidden text; the note about what went is added to ``notes``."""
+    from rag_car.knowledge.load.hidden import drop_hidden_html
+
+    shown, hidden = drop_hidden_html(html)
+    if hidden.pieces and notes is not None:
+        notes.append(hidden.note())
+    return shown
+
+
+def load_docx(path: Path, data: bytes | None = None, notes: list[str] | None = None) -> Document:
+    """A Word package (``data``: its bytes when already read) without the runs Word hides from a reader."""
+    import io
+
+    from rag_car.knowledge.load.hidden_docx import drop_hidden_docx
     from rag_car.offline import apply_offline_env
 
     apply_offline_env()
     _partitioners()
     from unstructured.partition.docx import partition_docx
 
+    shown, hidden = drop_hidden_docx(data if data is not None else path.read_bytes())
+    if hidden.pieces and notes is not None:
+        notes.append(hidden.note("Word", "Word"))
     try:
-        raw = partition_docx(filename=str(path), languages=_LANGUAGES, include_page_breaks=False)
+        source = {"file": io.BytesIO(shown)} if shown is not None else {"filename": str(path)}
+        raw = partition_docx(**source, languages=_LANGUAGES, include_page_breaks=False)
         core_title = _docx_title(path)
     except Exception as exc:  # python-docx raises zipfile, KeyError and lxml errors for broken files
         raise IngestError(f"{path} is not a readable Word .docx file ({type(exc).__name__}: {exc})",
@@ -106,7 +131,7 @@ def _docx_title(path: Path) -> str:
     return " ".join(html_lib.unescape(match.group(1)).split()) if match else ""
 
 
-def load_text(path: Path, text: str) -> Document:
+def load_text(path: Path, text: str, notes: list[str] | None = None) -> Document:
     """Plain text: underlined headings are titles; unstructured partitions the blocks between them."""
     _, _, partition_text = _partitioners()
     elements: list[Element] = []
