@@ -177,7 +177,7 @@ def test_vehicle_commands(cli, tmp_path, shared_data, data_dir):
     data = json.loads(listed.stdout)
     assert [p["name"] for p in data["profiles"]] == [BUNDLED_NAME, "kona"] and data["problems"] == []
     shown = cli("vehicle", "show", "kona")
-    assert shown.returncode == 0 and "vehicle: Hyundai Kona 2018-2023" in shown.stdout and str(hyundai) in shown.stdout
+    assert shown.returncode == 0 and "vehicle: Hyundai Kona 2018-2023" in shown.stdout and str(hyundai.resolve()) in shown.stdout
     corrin = cli("vehicle", "show", BUNDLED_NAME)
     assert "range ECM_EngineTemps.CoolantTemp: 85-105 degC" in corrin.stdout
     # bad input: one line each, exit 1
