@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rag_car.vehicle.catalogue import CatalogueEntry, EmbedFn, Match, SignalCatalogue
-from rag_car.vehicle.live import LiveSnapshot, SignalReading, format_age, format_number
+from rag_car.vehicle.live import LiveSnapshot, SignalReading, format_age, format_number, side_of
 
 # What each kind of question sounds like, with what it is about masked as "X" (descriptions of the question's frame,
 # not test questions): the question's own frame, its signal words masked the same way, is compared with them.
@@ -295,7 +295,7 @@ class LiveAnswerer:
         unit = f" {reading.unit}" if reading.unit else ""
         normal = reading.normal
         if normal is not None:
-            side = _side(value, normal)
+            side = side_of(value, normal)
             if side:
                 return side, f"{'ABOVE' if side == 'high' else 'BELOW'} its normal range {_range(normal)}{unit}"
             return "ok", f"in its normal range {_range(normal)}{unit}"
@@ -303,7 +303,7 @@ class LiveAnswerer:
         if limits is None and entry is not None and (entry.minimum is not None or entry.maximum is not None):
             limits = (entry.minimum, entry.maximum)
         if limits is not None:
-            side = _side(value, limits)
+            side = side_of(value, limits)
             if side:
                 return side, (f"outside the range the DBC declares ({_range(limits)}{unit}): the DBC may not fit this car, "
                               "or the sender reports 'not available'")
@@ -502,15 +502,6 @@ def _value_text(reading: SignalReading, entry: CatalogueEntry | None) -> str:
 
 def _brief(s: ShownReading) -> str:
     return f"{s.label} {s.value} ({s.status.split(':')[0]}; signal {s.key})"
-
-
-def _side(value: float, bounds: tuple[float | None, float | None]) -> str:
-    low, high = bounds
-    if low is not None and value < low:
-        return "low"
-    if high is not None and value > high:
-        return "high"
-    return ""
 
 
 def _range(bounds: tuple[float | None, float | None]) -> str:

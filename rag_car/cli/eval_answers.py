@@ -9,17 +9,13 @@ from typing import List, Optional
 
 import typer
 
+from rag_car.cli.groups import command_group
 from rag_car.cli.state import state
 from rag_car.cli.terminal import json_text
 
 
 def register(app: typer.Typer) -> None:
-    group = next((g.typer_instance for g in app.registered_groups if g.name == "eval"), None)
-    if group is None:  # eval_cmd not loaded: a group of our own
-        group = typer.Typer(help="Measure rag-car against an evaluation set.", no_args_is_help=True)
-        app.add_typer(group, name="eval")
-
-    @group.command("answers")
+    @command_group(app, "eval").command("answers")
     def answers(
         ctx: typer.Context,
         qa: Path = typer.Option(Path("tests/eval/qa.jsonl"), "--qa", help="QA file: JSON lines with question, history, expected, facts, safety, answerable."),

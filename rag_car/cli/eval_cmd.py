@@ -8,15 +8,13 @@ from typing import List, Optional
 
 import typer
 
+from rag_car.cli.groups import command_group
 from rag_car.cli.state import state
 from rag_car.cli.terminal import json_text
 
 
 def register(app: typer.Typer) -> None:
-    eval_app = typer.Typer(help="Measure rag-car against an evaluation set.", no_args_is_help=True)
-    app.add_typer(eval_app, name="eval")
-
-    @eval_app.command("retrieval")
+    @command_group(app, "eval").command("retrieval")
     def retrieval(
         ctx: typer.Context,
         qa: Path = typer.Option(..., "--qa", help="QA file: JSON lines with question, history, expected [{source, section}]."),

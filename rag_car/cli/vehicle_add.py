@@ -9,21 +9,12 @@ from typing import List, Optional
 
 import typer
 
+from rag_car.cli.groups import command_group
 from rag_car.cli.state import state
 
 
-def vehicle_group(app: typer.Typer) -> typer.Typer:
-    """The `rag-car vehicle` command group (created by whichever vehicle_* module registers first)."""
-    group = next((g.typer_instance for g in app.registered_groups if g.name == "vehicle"), None)
-    if group is None:
-        group = typer.Typer(help="Vehicle profiles: what rag-car knows about each vehicle (DBCs, ranges, lamps, VINs).",
-                            no_args_is_help=True)
-        app.add_typer(group, name="vehicle")
-    return group
-
-
 def register(app: typer.Typer) -> None:
-    @vehicle_group(app).command("add")
+    @command_group(app, "vehicle").command("add")
     def add(
         ctx: typer.Context,
         name: str = typer.Argument(..., help="Profile name: lower-case letters, digits, '-' and '_' (e.g. kona)."),

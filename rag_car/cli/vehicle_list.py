@@ -7,11 +7,11 @@ import json
 import typer
 
 from rag_car.cli.state import state
-from rag_car.cli.vehicle_add import vehicle_group
+from rag_car.cli.groups import command_group
 
 
 def register(app: typer.Typer) -> None:
-    @vehicle_group(app).command("list")
+    @command_group(app, "vehicle").command("list")
     def list_profiles(
         ctx: typer.Context,
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),

@@ -7,11 +7,11 @@ import json
 import typer
 
 from rag_car.cli.state import state
-from rag_car.cli.vehicle_add import vehicle_group
+from rag_car.cli.groups import command_group
 
 
 def register(app: typer.Typer) -> None:
-    @vehicle_group(app).command("show")
+    @command_group(app, "vehicle").command("show")
     def show(
         ctx: typer.Context,
         name: str = typer.Argument(..., help="The profile's name (see `rag-car vehicle list`)."),

@@ -69,7 +69,7 @@ class SignalReading:
         shown = f"{self.label} ({value})" if self.label else f"{value}{unit}"
         detail = ""
         if self.status in ("low", "high"):
-            if self.normal is not None and _outside(self.value, self.normal):
+            if self.normal is not None and side_of(self.value, self.normal):
                 detail = f" ({self.status}: normal {_range(self.normal)}{unit})"
             elif self.limits is not None:
                 detail = f" ({self.status}: outside the DBC range {_range(self.limits)}{unit})"
@@ -494,19 +494,19 @@ def _range_status(value: Any, normal, limits) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or (isinstance(value, float) and math.isnan(value)):
         return "ok"
     for bounds in (limits, normal):
-        if bounds is None:
-            continue
-        low, high = bounds
-        if low is not None and value < low:
-            return "low"
-        if high is not None and value > high:
-            return "high"
+        if bounds is not None and (side := side_of(value, bounds)):
+            return side
     return "ok"
 
 
-def _outside(value: Any, bounds) -> bool:
+def side_of(value: float, bounds: tuple[float | None, float | None]) -> str:
+    """``low`` or ``high`` when ``value`` is outside ``(low, high)`` (either end may be None: open), else ""."""
     low, high = bounds
-    return (low is not None and value < low) or (high is not None and value > high)
+    if low is not None and value < low:
+        return "low"
+    if high is not None and value > high:
+        return "high"
+    return ""
 
 
 def _description(comment: str | None) -> str:
