@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rag_car.vehicle.catalogue import CatalogueEntry, EmbedFn, Match, SignalCatalogue
+from rag_car.vehicle.catalogue import Asked, CatalogueEntry, EmbedFn, Match, SignalCatalogue, StateCue
 from rag_car.vehicle.live import LiveSnapshot, SignalReading, format_age, format_number, side_of
 
 # What each kind of question sounds like, with what it is about masked as "X" (descriptions of the question's frame,
@@ -187,6 +187,8 @@ class LiveAnswerer:
         if _DTC.search(question or ""):
             return None  # "what does P0301 mean": the documents' entry answers that
         live_keys = [f"{r.message}.{r.name}" for r in snapshot.signals]
+        if catalogue is None:
+            catalogue = _catalogue_of_readings(snapshot)
         matches = self._matches(question, snapshot, catalogue, live_keys)
         named = self._names_signal(matches, catalogue, live_keys)
         # the frame of the question decides its kind: what it is about is masked ("is the X open?"), so that the
@@ -208,6 +210,14 @@ class LiveAnswerer:
         if kind == "document" and named and _asks_state(frame) and _is_state(matches[0].entry):
             # "is my X fastened?", "am I in X?": a yes/no question whose subject is a state the bus reports
             kind = "reading"
+        asked = catalogue.asked(question)
+        now = named and self._asks_now(asked, matches[0], catalogue)
+        if kind == "health" and named and not asked.fault and _asks_state(frame) and (
+                now or _is_state(matches[0].entry)) and _top(self.intent_scores(frame)) != "health":
+            # "am I buckled in?": a yes/no about one thing the bus reports is a reading, not a health check
+            kind = "reading"
+        if kind == "document" and now:
+            kind = "reading"
         if kind == "health":
             health = self.health(snapshot, catalogue, scores)
             if named and matches[0].lexical >= 0.5:
@@ -218,7 +228,7 @@ class LiveAnswerer:
                 health.matches = asked.matches
             return health
         if named and kind in ("reading", "document"):
-            live = self.reading(snapshot, catalogue, matches, scores)
+            live = self.reading(snapshot, catalogue, matches, scores, asked)
             live.defer = kind == "document" and scores["reading"] < scores["document"] - 0.05
             return live
         return None
@@ -228,6 +238,15 @@ class LiveAnswerer:
         if catalogue is None:
             catalogue = _catalogue_of_readings(snapshot)
         return catalogue.search(question, k=12, embed=self.embed, only=live_keys)
+
+    @staticmethod
+    def _asks_now(asked: Asked, best: Match, catalogue: SignalCatalogue) -> bool:
+        """Whether the question asks the car's state now, by its form: a state the bus decides ("is the engine
+        running", "are we moving") or a quantity the best signal measures ("how high are the revs", "how far is
+        the wheel turned"), not a document's figure."""
+        if asked.state is not None:
+            return catalogue.measure(best.entry) == catalogue.glossary.measure_of_words(asked.state.asks.split())
+        return bool(asked.measure) and asked.measure != "amount" and catalogue.fit(best.entry, asked)[0] > 1.0
 
     def _names_signal(self, matches: list[Match], catalogue: SignalCatalogue | None, live_keys: list[str]) -> bool:
         """Whether the best match is evidence the question names a signal: a term of its name or unit is in the
@@ -251,25 +270,34 @@ class LiveAnswerer:
 
     # -- a reading ---------------------------------------------------------------------------------------------------
     def reading(self, snapshot: LiveSnapshot, catalogue: SignalCatalogue | None, matches: list[Match],
-                scores: dict[str, float]) -> LiveAnswer:
+                scores: dict[str, float], asked: Asked | None = None) -> LiveAnswer:
         clock = LiveClock.of(snapshot)
         by_key = {f"{r.message}.{r.name}": r for r in snapshot.signals}
         best = matches[0].score
         chosen = [m for m in matches if m.score >= 0.9 * best][:_MAX_READINGS]
         # of near-equal candidates, one sitting on the edge of its DBC range is more likely a "not available" or
         # substitute value (raw all-ones or all-zeros) than a measurement: the others go first
-        chosen.sort(key=lambda m: (_at_edge(by_key.get(m.entry.key), m.entry) and m.score >= 0.97 * best, -m.score))
-        # of near-equal candidates that differ by seat ("my seat belt": driver's, passenger's, rear), the driver's:
-        # the one asking is most likely driving
+        chosen.sort(key=lambda m: (m.score < 0.97 * best, _at_edge(by_key.get(m.entry.key), m.entry), -m.score))
+        # of candidates that differ only by seat ("my seat belt": driver's, passenger's, rear), the driver's: the one
+        # asking is most likely driving
         seat = _driver_words(catalogue)
-        near = [m for m in chosen if m.score >= 0.97 * best]
+        places = seat[0] | seat[1] | {"driver", "passenger"}
         from rag_car.text.terms import terms
 
-        asked_seat = frozenset(terms(" ".join(seat[0] | seat[1] | {"driver", "passenger"})))
-        if len(near) > 1 and not any(asked_seat & m.terms for m in near):
-            chosen.sort(key=lambda m: (m.score < 0.97 * best, not _sits(m.entry, seat)))
+        if chosen and not any(frozenset(terms(" ".join(places))) & m.terms for m in chosen):
+            def base(m: Match) -> frozenset[str]:
+                return frozenset(m.entry.meaning.split()) - places
+
+            driver = next((m for m in chosen if base(m) == base(chosen[0]) and _sits(m.entry, seat)), None)
+            if driver is not None:
+                chosen.remove(driver)
+                chosen.insert(0, driver)
         shown = [self.show(by_key[m.entry.key], m.entry, clock, m.score) for m in chosen if m.entry.key in by_key]
         sentences = [s.sentence() for s in shown]
+        if asked is not None and asked.state is not None and shown and catalogue is not None:
+            verdict = _verdict(asked.state, shown[0], catalogue)
+            if verdict:
+                sentences.insert(0, verdict)
         explain = [f"{s.label} {s.status_key}" for s in shown if s.status_key in ("low", "high")]
         if clock.not_live:
             sentences.append(f"The bus is {clock.not_live}, so these are the last values received.")
@@ -396,6 +424,42 @@ _STATE_QUESTION = re.compile(r"^\s*(?:is|are|am|was|were)\s+(?:(?:the|my|our|you
                              r"(?:X|I|we)\b", re.IGNORECASE)
 
 
+def _top(scores: dict[str, float]) -> str:
+    return max(scores, key=lambda k: (scores[k], k == "document"))
+
+
+def _verdict(cue: StateCue, shown: ShownReading, catalogue: SignalCatalogue) -> str:
+    """Yes or no to a state question ("is the engine running") from the reading that shows it, with the evidence:
+    "" when the reading is not of the quantity that decides it, or there is nothing to compare it with."""
+    entry, value = shown.entry, shown.reading.value
+    if entry is None or not isinstance(value, (int, float)) or isinstance(value, bool) or shown.reading.label:
+        return ""
+    if catalogue.measure(entry) != catalogue.glossary.measure_of_words(cue.asks.split()):
+        return ""
+    evidence = f"{entry.label().lower()} {shown.value}"
+    if cue.yes == "warm":
+        normal = shown.reading.normal
+        if normal is not None and normal[0] is not None:
+            low, against = normal[0], f"the low end of its normal range, {format_number(normal[0])}"
+        elif catalogue.glossary.warm_low is not None and _celsius(entry, catalogue):
+            low = catalogue.glossary.warm_low
+            against = (f"about {format_number(low)} degC, where a warm engine's coolant usually sits (a general figure: "
+                       "no normal range is known for this car)")
+        else:
+            return ""
+        yes = value >= low
+        evidence += f", {'at or above' if yes else 'below'} {against}"
+    else:
+        yes = abs(value) > 0 if cue.yes == "above zero" else abs(value) == 0
+    stale = " (the last value received, now stale)" if shown.status_key == "stale" else ""
+    return f"{'Yes' if yes else 'No'}: {cue.subject} is {'' if yes else 'not '}{cue.state} ({evidence}){stale}."
+
+
+def _celsius(entry: CatalogueEntry, catalogue: SignalCatalogue) -> bool:
+    unit = entry.unit.lower().replace("°", "").strip()
+    return unit in ("c", "degc", "deg", "degreesc", "celsius") and catalogue.measure(entry) == "temperature"
+
+
 def _asks_state(frame: str) -> bool:
     return "X" in frame and bool(_STATE_QUESTION.match(frame))
 
@@ -445,7 +509,10 @@ def _catalogue_of_readings(snapshot: LiveSnapshot) -> SignalCatalogue:
 def _at_edge(reading: SignalReading | None, entry: CatalogueEntry) -> bool:
     if reading is None or reading.label is not None or not isinstance(reading.value, (int, float)):
         return False
-    return reading.value in (entry.minimum, entry.maximum) and entry.minimum is not None and entry.length > 1
+    # raw all-zeros is a real zero (stopped, off) when the range starts at 0; it is "not available" only where an
+    # offset puts the minimum elsewhere (-40 degC)
+    edges = (entry.maximum,) if entry.minimum == 0 else (entry.minimum, entry.maximum)
+    return reading.value in edges and entry.minimum is not None and entry.length > 1
 
 
 def _internal(entry: CatalogueEntry | None) -> bool:

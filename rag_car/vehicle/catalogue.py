@@ -35,8 +35,37 @@ _UMLAUTS = {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "O
 # a compound is read as glossary parts only when they cover most of it ("kuehlmitteltemp": all of it)
 MIN_COMPOUND_COVER = 0.75
 MIN_PART = 3
+# what else answers a quantity asked: a bare "how far" is an extent (a distance, an angle, a position); a
+# position is often given in percent
+_ALSO: dict[str, set[str]] = {"extent": {"distance", "angle", "position", "percent"}, "position": {"percent"}}
 # a question word a signal shares only by its stem ("park" / "parking") counts this much of one it carries as written
 _STEM_ONLY = 0.85
+
+
+@dataclass(frozen=True)
+class StateCue:
+    """A yes/no question's state word ("running") and the physical evidence that decides it: the words of the
+    quantity that shows it (``asks``: "engine speed revolutions"), and when it means yes (``yes``: "above zero",
+    "zero", "warm"); ``subject`` and ``state`` word the verdict ("the engine", "running")."""
+
+    word: str
+    asks: str
+    yes: str
+    subject: str = ""
+    state: str = ""
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks for, beyond its words: the quantity (``measure``: "angle", "revolutions", "extent" for
+    a bare "how far", "" none), the state it asks about (``state``), whether it asks about a fault (``fault``) and
+    whether it names a position (``place``: front, rear, left, right, a seat)."""
+
+    measure: str = ""
+    state: StateCue | None = None
+    fault: bool = False
+    place: bool = False
+    report: bool = False  # asks for a warning, light or status itself
 
 
 @dataclass(frozen=True)
@@ -52,6 +81,26 @@ class Glossary:
     selector: dict[str, str] = field(default_factory=dict)  # "p" -> "park": a transmission selector's letters
     seats: dict[str, str] = field(default_factory=dict)  # "driver" -> "front left": the position words of a seat
     subject: dict[str, str] = field(default_factory=dict)  # "car" -> "vehicle": words for the vehicle itself
+    # quantity -> the word groups of a signal's meaning that show it, in the order they are tried
+    measures: tuple[tuple[str, tuple[frozenset[str], ...]], ...] = ()
+    asks: tuple[tuple[str, str], ...] = ()  # a question's word or phrase -> the quantity it asks, in order
+    states: dict[str, "StateCue"] = field(default_factory=dict)  # "running" -> what decides it
+    diagnostic: dict[str, str] = field(default_factory=dict)  # "fault" -> "fault"; "open" -> "lamp" (only on a lamp)
+    warm_low: float | None = None  # a warm engine's coolant from here (degC), when no profile says
+    idioms: tuple[tuple[str, str], ...] = ()  # "right now" -> "now": read before the words are
+    reports: dict[str, str] = field(default_factory=dict)  # "status" -> "status": a signal about a thing, not it
+    reports_asked: frozenset[str] = frozenset()  # question words that ask for such a report ("warning", "light")
+
+    def plain(self, question: str) -> str:
+        """The question with its idioms read ("is the low beam on right now" -> "... on now")."""
+        for phrase, meaning in self.idioms:
+            question = re.sub(rf"\b{re.escape(phrase)}\b", meaning, question, flags=re.IGNORECASE)
+        return question
+
+    def measure_of_words(self, words: Iterable[str]) -> str:
+        """The quantity the words name ("engine speed rpm": revolutions), "" none."""
+        have = set(words)
+        return next((name for name, groups in self.measures if any(g <= have for g in groups)), "")
 
     def value_words(self, choices: Sequence[str]) -> tuple[str, ...]:
         """What a value table's labels name, beyond the labels: a selector's letters read as positions ("P" ->
@@ -94,7 +143,18 @@ def load_glossary(path: str | Path | None = None) -> Glossary:
                     quantities={k.lower(): str(v) for k, v in data.get("quantities", {}).items()}, source=path,
                     selector={k.lower(): str(v) for k, v in data.get("selector", {}).items()},
                     seats={k.lower(): str(v) for k, v in data.get("seats", {}).items()},
-                    subject={k.lower(): str(v) for k, v in data.get("subject", {}).items()})
+                    subject={k.lower(): str(v) for k, v in data.get("subject", {}).items()},
+                    measures=tuple((str(k), tuple(frozenset(str(g).lower().split()) for g in v))
+                                   for k, v in data.get("measures", {}).items()),
+                    asks=tuple((k.lower(), str(v)) for k, v in data.get("asks", {}).items()),
+                    states={k.lower(): StateCue(word=k.lower(), asks=str(v["asks"]), yes=str(v["yes"]),
+                                                subject=str(v.get("subject", "")), state=str(v.get("state", k)))
+                            for k, v in data.get("states", {}).items()},
+                    diagnostic={k.lower(): str(v) for k, v in data.get("diagnostic", {}).items()},
+                    warm_low=float(data["warm"]["low"]) if "warm" in data and "low" in data["warm"] else None,
+                    idioms=tuple((k.lower(), str(v)) for k, v in data.get("idioms", {}).items()),
+                    reports={k.lower(): str(v) for k, v in data.get("reports", {}).items()},
+                    reports_asked=frozenset(str(w).lower() for w in data.get("reports_asked", {}).get("words", ())))
 
 
 @lru_cache(maxsize=1)
@@ -231,16 +291,102 @@ class SignalCatalogue:
                 "DBC, or the name's words to rag_car/vehicle/glossary.toml")
 
     def query_terms(self, query: str) -> frozenset[str]:
-        """The question's terms, with everyday quantity words read as their quantity ("fast": speed)."""
+        """The question's terms, with everyday words read as what they stand for ("fast": speed; "running": engine
+        speed). An everyday word stays a term of its own only where this DBC's signals use it ("charge" lamp)."""
         from rag_car.text.terms import terms
 
+        query = self.glossary.plain(query)
         plain = _plain_words(query)
-        everyday = {t for w in plain if w in self.glossary.quantities for t in terms(w)}
-        words = [t for t in terms(query) if t not in everyday]
-        extra = [self.glossary.quantities[w] for w in plain if w in self.glossary.quantities]
-        extra += [self.glossary.seats[w] for w in plain if w in self.glossary.seats]  # "driver": also front left
-        extra += [self.glossary.subject[w] for w in plain if w in self.glossary.subject]  # "car": the vehicle
+        g = self.glossary
+        everyday = {t for w in plain if w in g.quantities or w in g.states for t in terms(w)}
+        words = [t for t in terms(query) if t not in everyday or self._df.get(t)]
+        extra = [g.quantities[w] for w in plain if w in g.quantities]
+        extra += [g.states[w].asks for w in plain if w in g.states]  # "running": the engine speed shows it
+        text = " ".join(plain)
+        asks = next((q for phrase, q in g.asks if re.search(rf"\b{re.escape(phrase)}\b", text)), "")
+        if asks in {name for name, _ in g.measures}:
+            extra.append(asks)  # "how far is it turned": an angle
+        extra += [g.seats[w] for w in plain if w in g.seats]  # "driver": also front left
+        extra += [g.subject[w] for w in plain if w in g.subject]  # "car": the vehicle
         return frozenset(words + [t for e in extra for t in terms(e)])
+
+    def asked(self, query: str) -> Asked:
+        """What the question asks for: its quantity, the state it asks about, a fault, a position (see Asked)."""
+        g = self.glossary
+        plain = _plain_words(g.plain(query))
+        text = " ".join(plain)
+        state = next((g.states[w] for w in plain if w in g.states), None)
+        measure = g.measure_of_words(state.asks.split()) if state is not None else ""
+        if not measure:
+            measure = next((q for phrase, q in g.asks if re.search(rf"\b{re.escape(phrase)}\b", text)), "")
+        fault = any(g.diagnostic.get(w, "lamp") != "lamp" for w in plain)
+        return Asked(measure=measure, state=state, fault=fault, place=bool(set(plain) & self._places()),
+                     report=bool(set(plain) & g.reports_asked))
+
+    def measure(self, entry: CatalogueEntry) -> str:
+        """What the signal measures ("revolutions", "angle", "speed", ...), "state" for an on/off or a value table,
+        "" when neither its unit nor its name says. An unambiguous unit decides (deg/s is an angular rate whatever
+        the name); else the name's words (a "deg" signal named temperature is a temperature)."""
+        if entry.choices or 0 < entry.length <= 2 or self.reports_on(entry):
+            return "state"
+        quantity = entry.quantity
+        known = {name for name, _ in self.glossary.measures}
+        if quantity in known:
+            return quantity
+        by_name = self.glossary.measure_of_words([*entry.meaning.split(), *entry.tokens])
+        return by_name or ("" if " or " in quantity else quantity)
+
+    def reports_fault(self, entry: CatalogueEntry) -> str:
+        """"" or what the signal reports instead of the state of its subject ("fault", "diagnosis"): a word of its
+        name (or of a short comment) the glossary marks as diagnostic; "open" only on a lamp (an open circuit)."""
+        words = {*entry.meaning.split(), *entry.tokens, *_plain_words(entry.comment[:60])}
+        for word in words:
+            what = self.glossary.diagnostic.get(word, "")
+            if what == "lamp":
+                if words & {"lamp", "light", "bulb"}:
+                    return "fault (an open circuit)"
+            elif what:
+                return what
+        return ""
+
+    def reports_on(self, entry: CatalogueEntry) -> str:
+        """"" or what the signal is a report of ("status", "warning", "indicator") rather than the thing itself."""
+        return next((self.glossary.reports[w] for w in entry.meaning.split() if w in self.glossary.reports), "")
+
+    def _places(self) -> frozenset[str]:
+        return frozenset(w for words in self.glossary.seats.values() for w in words.split()) | frozenset(
+            self.glossary.seats) | {"left", "right"}
+
+    def fit(self, entry: CatalogueEntry, asked: Asked) -> tuple[float, tuple[str, ...]]:
+        """How well the signal's kind fits what the question asks, as a factor on its score, with the reasons: the
+        quantity it measures against the one asked; a fault or diagnosis report below the signal itself; one part's
+        reading (a wheel, a side) below the whole vehicle's when the question names no part."""
+        factor, why = 1.0, []
+        if asked.measure:
+            measure = self.measure(entry)
+            want = {asked.measure} | _ALSO.get(asked.measure, set())
+            if asked.measure == "amount":  # "how much": any number, not an on/off
+                if measure == "state":
+                    factor *= 0.6
+                    why.append("an on/off or a value table, the question asks how much")
+            elif measure in want:
+                factor *= 1.2
+                why.append(f"measures {measure}, as the question asks")
+            elif measure:
+                factor *= 0.6
+                why.append(f"measures {measure}, the question asks {asked.measure}")
+        fault = self.reports_fault(entry)
+        if fault and not asked.fault:
+            factor *= 0.6
+            why.append(f"reports a {fault}, not the state itself")
+        report = self.reports_on(entry)
+        if report and not asked.report and not fault:
+            factor *= 0.85
+            why.append(f"a {report} about it, not the thing itself")
+        if not asked.place and set(entry.meaning.split()) & self._places():
+            factor *= 0.92
+            why.append("one part's reading (a side or a wheel)")
+        return factor, tuple(why)
 
     def search(self, query: str, k: int = 10, embed: EmbedFn | None = None, only: Iterable[str] | None = None,
                include_internal: bool = False) -> list[Match]:
@@ -257,6 +403,8 @@ class SignalCatalogue:
         if not pool:
             return []
         q_terms = self.query_terms(query)
+        asked = self.asked(query)
+        query = self.glossary.plain(query)
         from_subject = frozenset(t for w in _plain_words(query) if w in self.glossary.subject
                                  for t in terms(self.glossary.subject[w])) - frozenset(terms(query))
         # the question's words as written, per term: a word the signal carries as written ("park", a gear position)
@@ -298,7 +446,9 @@ class SignalCatalogue:
             score = lexical if sem is None else 0.55 * lexical + 0.45 * max(sem, 0.0)
             if score <= 0.0:
                 continue
-            reasons = _reasons(entry, by_name, by_unit, by_other, sem, by_value)
+            factor, fits = self.fit(entry, asked)
+            score *= factor
+            reasons = _reasons(entry, by_name, by_unit, by_other, sem, by_value) + fits
             matched = frozenset(by_name | by_unit | by_other | by_value) - from_subject
             if not matched and sem is None:
                 continue  # only the words for the vehicle itself: no signal is named

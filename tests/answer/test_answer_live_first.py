@@ -177,7 +177,9 @@ KONA = ("eldominio-canbuslogs/kona/turnonlog.log", "opendbc/hyundai_can.dbc")
 @pytest.mark.parametrize("pair,question,first", [
     (KONA, "am I in park?", {"CLU15.CF_Clu_Gear", "LVR12.CF_Lvr_Gear"}),  # the value table: P = park
     (KONA, "how fast is the car going?", {"CLU15.CF_Clu_VehicleSpeed"}),  # the vehicle's speed, not one wheel's
-    (KONA, "is my seat belt fastened?", {"CGW2.CF_Gway_DrvSeatBeltInd", "CGW4.CF_Gway_DrvSeatBeltInd"}),  # the driver's
+    # the driver's: its buckle switch, or the indicator the cluster shows for it
+    (KONA, "is my seat belt fastened?", {"CGW1.CF_Gway_DrvSeatBeltSw", "CGW2.CF_Gway_DrvSeatBeltInd",
+                                         "CGW4.CF_Gway_DrvSeatBeltInd"}),
     (CAMARO, "is my seat belt fastened?", {"BCMDoorBeltStatus.LeftSeatBelt"}),  # left-hand drive
     (CAMARO, "is the driver's door open?", {"BCMDoorBeltStatus.FrontLeftDoor"}),
     (CAMARO, "is the passenger seat belt on?", {"BCMDoorBeltStatus.RightSeatBelt"}),
