@@ -212,9 +212,11 @@ class LiveAnswerer:
             kind = "reading"
         asked = catalogue.asked(question)
         now = named and self._asks_now(asked, matches[0], catalogue)
-        if kind == "health" and named and not asked.fault and _asks_state(frame) and (
-                now or _is_state(matches[0].entry)) and _top(self.intent_scores(frame)) != "health":
-            # "am I buckled in?": a yes/no about one thing the bus reports is a reading, not a health check
+        if kind == "health" and named and not asked.fault and (
+                (now and asked.state is not None) or _asks_state(frame) and (now or _is_state(matches[0].entry))
+                and _top(self.intent_scores(frame)) != "health"):
+            # "am I buckled in?", "is the car stopped?": a yes/no about one thing the bus reports is a reading, not a
+            # health check
             kind = "reading"
         if kind == "document" and now:
             kind = "reading"
@@ -245,7 +247,8 @@ class LiveAnswerer:
         running", "are we moving") or a quantity the best signal measures ("how high are the revs", "how far is
         the wheel turned"), not a document's figure."""
         if asked.state is not None:
-            return catalogue.measure(best.entry) == catalogue.glossary.measure_of_words(asked.state.asks.split())
+            return asked.state.decided_by(best.entry) and (
+                catalogue.measure(best.entry) == catalogue.glossary.measure_of_words(asked.state.asks.split()))
         return bool(asked.measure) and asked.measure != "amount" and catalogue.fit(best.entry, asked)[0] > 1.0
 
     def _names_signal(self, matches: list[Match], catalogue: SignalCatalogue | None, live_keys: list[str]) -> bool:
@@ -284,7 +287,9 @@ class LiveAnswerer:
         places = seat[0] | seat[1] | {"driver", "passenger"}
         from rag_car.text.terms import terms
 
-        if chosen and not any(frozenset(terms(" ".join(places))) & m.terms for m in chosen):
+        # (only where the best is itself one seat's: a whole-vehicle reading stays first)
+        if chosen and set(chosen[0].entry.meaning.split()) & places and not any(
+                frozenset(terms(" ".join(places))) & m.terms for m in chosen):
             def base(m: Match) -> frozenset[str]:
                 return frozenset(m.entry.meaning.split()) - places
 
@@ -434,7 +439,7 @@ def _verdict(cue: StateCue, shown: ShownReading, catalogue: SignalCatalogue) -> 
     entry, value = shown.entry, shown.reading.value
     if entry is None or not isinstance(value, (int, float)) or isinstance(value, bool) or shown.reading.label:
         return ""
-    if catalogue.measure(entry) != catalogue.glossary.measure_of_words(cue.asks.split()):
+    if not cue.decided_by(entry) or catalogue.measure(entry) != catalogue.glossary.measure_of_words(cue.asks.split()):
         return ""
     evidence = f"{entry.label().lower()} {shown.value}"
     if cue.yes == "warm":

@@ -38,6 +38,7 @@ MIN_PART = 3
 # what else answers a quantity asked: a bare "how far" is an extent (a distance, an angle, a position); a
 # position is often given in percent
 _ALSO: dict[str, set[str]] = {"extent": {"distance", "angle", "position", "percent"}, "position": {"percent"}}
+_BEST_FIT = 1.2  # the factor of a signal that measures the quantity asked (SignalCatalogue.fit)
 # a question word a signal shares only by its stem ("park" / "parking") counts this much of one it carries as written
 _STEM_ONLY = 0.85
 
@@ -53,6 +54,11 @@ class StateCue:
     yes: str
     subject: str = ""
     state: str = ""
+    of: frozenset[str] = frozenset()  # a signal decides it only when its meaning carries one of these
+    when: frozenset[str] = frozenset()  # the question means this state only when it carries one of these
+
+    def decided_by(self, entry: "CatalogueEntry") -> bool:
+        return not self.of or bool(self.of & set(entry.meaning.split()))
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,7 @@ class Glossary:
     idioms: tuple[tuple[str, str], ...] = ()  # "right now" -> "now": read before the words are
     reports: dict[str, str] = field(default_factory=dict)  # "status" -> "status": a signal about a thing, not it
     reports_asked: frozenset[str] = frozenset()  # question words that ask for such a report ("warning", "light")
+    asks_of: dict[str, dict[str, str]] = field(default_factory=dict)  # "engine": its "speed" is "revolutions"
 
     def plain(self, question: str) -> str:
         """The question with its idioms read ("is the low beam on right now" -> "... on now")."""
@@ -148,13 +155,15 @@ def load_glossary(path: str | Path | None = None) -> Glossary:
                                    for k, v in data.get("measures", {}).items()),
                     asks=tuple((k.lower(), str(v)) for k, v in data.get("asks", {}).items()),
                     states={k.lower(): StateCue(word=k.lower(), asks=str(v["asks"]), yes=str(v["yes"]),
-                                                subject=str(v.get("subject", "")), state=str(v.get("state", k)))
+                                                subject=str(v.get("subject", "")), state=str(v.get("state", k)),
+                                                of=frozenset(v.get("of", ())), when=frozenset(v.get("when", ())))
                             for k, v in data.get("states", {}).items()},
                     diagnostic={k.lower(): str(v) for k, v in data.get("diagnostic", {}).items()},
                     warm_low=float(data["warm"]["low"]) if "warm" in data and "low" in data["warm"] else None,
                     idioms=tuple((k.lower(), str(v)) for k, v in data.get("idioms", {}).items()),
                     reports={k.lower(): str(v) for k, v in data.get("reports", {}).items()},
-                    reports_asked=frozenset(str(w).lower() for w in data.get("reports_asked", {}).get("words", ())))
+                    reports_asked=frozenset(str(w).lower() for w in data.get("reports_asked", {}).get("words", ())),
+                    asks_of={k.lower(): {str(a): str(b) for a, b in v.items()} for k, v in data.get("asks_of", {}).items()})
 
 
 @lru_cache(maxsize=1)
@@ -298,12 +307,13 @@ class SignalCatalogue:
         query = self.glossary.plain(query)
         plain = _plain_words(query)
         g = self.glossary
-        everyday = {t for w in plain if w in g.quantities or w in g.states for t in terms(w)}
+        cue = _state_cue(g, plain)
+        everyday = {t for w in plain if w in g.quantities or (cue is not None and w in cue.word.split())
+                    for t in terms(w)}
         words = [t for t in terms(query) if t not in everyday or self._df.get(t)]
         extra = [g.quantities[w] for w in plain if w in g.quantities]
-        extra += [g.states[w].asks for w in plain if w in g.states]  # "running": the engine speed shows it
-        text = " ".join(plain)
-        asks = next((q for phrase, q in g.asks if re.search(rf"\b{re.escape(phrase)}\b", text)), "")
+        extra += [cue.asks] if cue is not None else []  # "running": the engine speed shows it
+        asks = _asked_measure(g, plain)
         if asks in {name for name, _ in g.measures}:
             extra.append(asks)  # "how far is it turned": an angle
         extra += [g.seats[w] for w in plain if w in g.seats]  # "driver": also front left
@@ -314,11 +324,10 @@ class SignalCatalogue:
         """What the question asks for: its quantity, the state it asks about, a fault, a position (see Asked)."""
         g = self.glossary
         plain = _plain_words(g.plain(query))
-        text = " ".join(plain)
-        state = next((g.states[w] for w in plain if w in g.states), None)
+        state = _state_cue(g, plain)
         measure = g.measure_of_words(state.asks.split()) if state is not None else ""
         if not measure:
-            measure = next((q for phrase, q in g.asks if re.search(rf"\b{re.escape(phrase)}\b", text)), "")
+            measure = _asked_measure(g, plain)
         fault = any(g.diagnostic.get(w, "lamp") != "lamp" for w in plain)
         return Asked(measure=measure, state=state, fault=fault, place=bool(set(plain) & self._places()),
                      report=bool(set(plain) & g.reports_asked))
@@ -447,7 +456,7 @@ class SignalCatalogue:
             if score <= 0.0:
                 continue
             factor, fits = self.fit(entry, asked)
-            score *= factor
+            score *= factor / _BEST_FIT  # scores stay within 0-1
             reasons = _reasons(entry, by_name, by_unit, by_other, sem, by_value) + fits
             matched = frozenset(by_name | by_unit | by_other | by_value) - from_subject
             if not matched and sem is None:
@@ -480,6 +489,27 @@ class SignalCatalogue:
                 start += len(texts)
         q = np.asarray(embed([query]), dtype=np.float32)[0]
         return np.array([float(np.max(self._vectors[e.key] @ q)) for e in pool], dtype=np.float32)
+
+
+def _state_cue(glossary: Glossary, plain: list[str]) -> StateCue | None:
+    """The state a yes/no question asks about ("running", "engine on"), longest phrase first, or None."""
+    text = f" {' '.join(plain)} "
+    have = set(plain)
+    for key in sorted(glossary.states, key=lambda k: -len(k)):
+        cue = glossary.states[key]
+        if f" {key} " in text and (not cue.when or cue.when & have):
+            return cue
+    return None
+
+
+def _asked_measure(glossary: Glossary, plain: list[str]) -> str:
+    """The quantity the question's words ask ([asks], first in its order), as its subject measures it ([asks_of]:
+    an engine's speed is revolutions); "" none."""
+    text = " ".join(plain)
+    asked = next((q for phrase, q in glossary.asks if re.search(rf"\b{re.escape(phrase)}\b", text)), "")
+    for word in plain:
+        asked = glossary.asks_of.get(word, {}).get(asked, asked)
+    return asked
 
 
 def build_catalogue(messages: Any, glossary: Glossary | None = None) -> SignalCatalogue:

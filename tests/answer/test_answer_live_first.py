@@ -205,3 +205,58 @@ def test_a_document_question_naming_a_live_signal_gets_the_reading_when_the_docu
     assert answer.signals and "Kuehlmittel" in answer.signals[0].name
     # the Audi's DBC is the bus's, not the bundled car's: no profile applies (none was the Corrin's before)
     assert "profile" not in answer.vehicle
+
+
+FORTE = ("eldominio-canbuslogs/forte/turnonwithgague.log", "eldominio-canbuslogs/forte/hyundai_kia_generic.dbc")
+
+
+@pytest.mark.parametrize("pair,question,first,verdict", [
+    # the engine's state from its speed, not from a status code (Forte: EMS16.ENG_STAT; Camaro: the power mode)
+    (FORTE, "is the engine running?", "EMS11.N", "Yes: the engine is running (engine speed rpm 1150 rpm)"),
+    (CAMARO, "is the engine running?", "ECMEngineStatus.EngineRPM", "No: the engine is not running"),
+    # moving or stopped from the vehicle's speed
+    (FORTE, "is the car stopped?", "EMS11.VS", "Yes: the vehicle is stopped (vehicle speed 0 km/h)"),
+    (CAMARO, "are we moving?", "ECMVehicleSpeed.VehicleSpeed", "No: the vehicle is not moving"),
+    # warmed up from the coolant: no profile here, so a general figure, named as one
+    (CAMARO, "has the engine warmed up?", "ECMEngineCoolantTemp.EngineCoolantTemp",
+     "No: the engine is not warmed up (engine coolant temperature 40 C, below about 80 degC"),
+])
+def test_a_state_question_is_decided_from_the_physical_reading_and_cites_it(shared_data, pair, question, first,
+                                                                              verdict):
+    state = _replayed(shared_data, pair)
+    live = LiveAnswerer().answer(question, state.snapshot(), build_catalogue(state.db))
+    assert live is not None and live.kind == "reading" and live.shown[0].key == first, (live and live.text)
+    assert live.text.startswith(verdict), live.text
+    assert f"(signal {first}," in live.text
+    if "general figure" in live.text:
+        assert "no normal range is known for this car" in live.text
+
+
+def test_warmed_up_is_judged_against_the_profiles_normal_range_when_there_is_one(shared_data):
+    """The vehicle's own normal range (here the user's, by Message.Signal) decides, not the general figure."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        state = LiveState([shared_data / CAMARO[1]],
+                          normal_ranges={"ECMEngineCoolantTemp.EngineCoolantTemp": (35.0, 105.0)})
+    with open_log(shared_data / CAMARO[0]) as reading:
+        for message in reading:
+            state.on_frame(message, received_at=message.timestamp)
+    state.set_bus(spec=f"replay:{CAMARO[0]}", state="ended")
+    live = LiveAnswerer().answer("has the engine warmed up?", state.snapshot(), build_catalogue(state.db))
+    assert live.text.startswith("Yes: the engine is warmed up (engine coolant temperature 40 C, at or above the low "
+                                "end of its normal range, 35)"), live.text
+    assert "general figure" not in live.text
+
+
+@pytest.mark.parametrize("pair,question,first", [
+    (CAMARO, "am I buckled in?", {"BCMDoorBeltStatus.LeftSeatBelt"}),  # a yes/no about one thing: a reading
+    (FORTE, "am I buckled in?", {"ACU11.CF_DriBkl_Stat"}),  # the buckle, not its fault status (CF_DriBkl_FltStat)
+    (CAMARO, "how far is the steering wheel turned?", {"PSCMSteeringAngle.SteeringWheelAngle"}),  # not the rate
+    (CAMARO, "how high are the revs?", {"ECMEngineStatus.EngineRPM"}),
+    (AUDI, "is the charge warning lamp on?", {"Kombi_1.Ladekontroll_Lampe__Kombi_"}),  # not the DDS lamp
+    (KONA, "is the low beam on right now?", {"CGW1.CF_Gway_HeadLampLow"}),  # not a bulb's open-circuit report
+])
+def test_the_thing_asked_leads_not_a_look_alike(shared_data, pair, question, first):
+    state = _replayed(shared_data, pair)
+    live = LiveAnswerer().answer(question, state.snapshot(), build_catalogue(state.db))
+    assert live is not None and live.kind == "reading" and live.shown[0].key in first, (live and live.text)

@@ -125,3 +125,75 @@ def test_a_dbc_with_no_signal_the_catalogue_can_place(tmp_path, capsys):
     assert answerer.answer("what's the coolant temperature?", state.snapshot(), build_catalogue(state.db)) is None
     health = answerer.answer("is anything wrong with my car?", state.snapshot(), build_catalogue(state.db))
     assert health is not None and health.kind == "health" and "3 signals" in health.text
+
+
+@pytest.mark.parametrize("question,measure,state", [
+    ("how far is the steering wheel turned?", "angle", None),
+    ("how high are the revs?", "revolutions", None),
+    ("what's the engine speed?", "revolutions", None),
+    ("how fast is the engine spinning?", "revolutions", None),  # an engine's speed is its revolutions
+    ("how fast am I going?", "speed", None),
+    ("how far down is the gas pedal?", "extent", None),
+    ("how much fuel is left?", "amount", None),
+    ("is the engine running right now?", "revolutions", "running"),
+    ("are we stopped?", "speed", "stopped"),
+    ("has the engine warmed up?", "temperature", "warmed"),
+    ("is the door open?", "", None),
+])
+def test_what_a_question_asks_for_is_read_from_its_form(shared_data, question, measure, state):
+    catalogue = _catalogue(shared_data, "opendbc/gm_global_a_powertrain.dbc")
+    asked = catalogue.asked(question)
+    assert asked.measure == measure and (asked.state.word if asked.state else None) == state
+
+
+def test_what_a_signal_measures_comes_from_its_unit_then_its_name(shared_data):
+    camaro = _catalogue(shared_data, "opendbc/gm_global_a_powertrain.dbc")
+    kona = _catalogue(shared_data, "opendbc/hyundai_can.dbc")
+    audi = _catalogue(shared_data, "opendbc/vw_pq.dbc")
+    measured = {key: c.measure(c.entry(key)) for c, keys in (
+        (camaro, ["PSCMSteeringAngle.SteeringWheelAngle", "PSCMSteeringAngle.SteeringWheelRate",
+                  "ECMEngineStatus.EngineRPM", "ECMVehicleSpeed.VehicleSpeed", "BCMTurnSignals.HighBeamsActive"]),
+        (kona, ["EMS12.TEMP_ENG", "SAS11.SAS_Angle", "SAS11.SAS_Stat", "SAS11.SAS_Speed", "TCU_DCT13.Cluster_Engine_RPM"]),
+        (audi, ["Lenkwinkel_1.LW1_LRW", "Lenkwinkel_1.LW1_Lenk_Gesch"])) for key in keys}
+    assert measured == {
+        "PSCMSteeringAngle.SteeringWheelAngle": "angle", "PSCMSteeringAngle.SteeringWheelRate": "angular rate",
+        "ECMEngineStatus.EngineRPM": "revolutions", "ECMVehicleSpeed.VehicleSpeed": "speed",
+        "BCMTurnSignals.HighBeamsActive": "state",
+        "EMS12.TEMP_ENG": "temperature",  # "deg" is an angle or a temperature: the name decides
+        "SAS11.SAS_Angle": "angle", "SAS11.SAS_Stat": "state",  # a sensor's status code is no angle
+        "SAS11.SAS_Speed": "angular rate", "TCU_DCT13.Cluster_Engine_RPM": "revolutions",  # no unit: the name
+        "Lenkwinkel_1.LW1_LRW": "angle", "Lenkwinkel_1.LW1_Lenk_Gesch": "angular rate",  # "°Grad", "°Grad/s"
+    }
+
+
+@pytest.mark.parametrize("dbc,question,first,below", [
+    # the quantity asked against the unit: an angle, not its rate; the engine's revolutions, not a road speed
+    ("opendbc/gm_global_a_powertrain.dbc", "how far is the steering wheel turned?",
+     "PSCMSteeringAngle.SteeringWheelAngle", "PSCMSteeringAngle.SteeringWheelRate"),
+    ("opendbc/gm_global_a_powertrain.dbc", "how high are the revs?", "ECMEngineStatus.EngineRPM",
+     "ECMVehicleSpeed.VehicleSpeed"),
+    # a lamp's open-circuit report is not the lamp being on; a sensor's fault flag is not its reading
+    ("opendbc/hyundai_can.dbc", "are the low beams on?", "CGW1.CF_Gway_HeadLampLow", "CGW5.C_HLampLowLhOpenSts"),
+    ("opendbc/vw_pq.dbc", "what's the coolant temperature?", "Kombi_2.Kuehlmitteltemp__4_1__Kombi_2_",
+     "Kombi_2.Fehlerst__Kuehlmitteltemp__4_1"),
+    # the whole vehicle's speed above one wheel's when the question names no wheel
+    ("opendbc/hyundai_can.dbc", "how fast go I?", "EMS11.VS", "WHL_SPD11.WHL_SPD_FL"),
+    # a number asked: a pedal's travel, not a button
+    ("opendbc/gm_global_a_powertrain.dbc", "how far is the accelerator pedal pushed?",
+     "AcceleratorPedal.AcceleratorPedal", "ASCMSteeringButton.DistanceButton"),
+])
+def test_the_signal_that_is_the_thing_asked_ranks_above_its_look_alikes(shared_data, dbc, question, first, below):
+    catalogue = _catalogue(shared_data, dbc)
+    ranked = [m.entry.key for m in catalogue.search(question, k=len(catalogue))]
+    assert first in ranked and (below not in ranked or ranked.index(first) < ranked.index(below)), ranked[:6]
+
+
+def test_a_fault_question_keeps_the_fault_signal(shared_data):
+    """Ranking a fault report below the signal holds only while the question does not ask about the fault."""
+    catalogue = _catalogue(shared_data, "opendbc/vw_pq.dbc")
+    asked = catalogue.asked("is there a coolant temperature sensor fault?")
+    assert asked.fault
+    entry = catalogue.entry("Kombi_2.Fehlerst__Kuehlmitteltemp__4_1")
+    assert catalogue.reports_fault(entry) == "fault"
+    assert not any("fault" in why for why in catalogue.fit(entry, asked)[1])
+    assert any("fault" in why for why in catalogue.fit(entry, catalogue.asked("what's the coolant temperature?"))[1])
