@@ -448,8 +448,8 @@ class SignalCatalogue:
             # of two signals that both say "speed", the one that says little else is the speed
             precision = len(by_name) / max(len(name_terms), 1)
             lexical = min(1.0, 0.85 * coverage + 0.15 * precision) if covered else 0.0
-            if covered and (q_terms & unit_terms or by_value):
-                # the question asks for the quantity this signal's unit measures, or for one of its values
+            if covered and (q_terms & unit_terms or by_value or asked.measure and asked.measure == self.measure(entry)):
+                # the question asks for the quantity this signal's unit (or name) measures, or for one of its values
                 lexical = min(1.0, lexical + 0.1)
             sem = None if semantic is None else float(semantic[i])
             score = lexical if sem is None else 0.55 * lexical + 0.45 * max(sem, 0.0)
