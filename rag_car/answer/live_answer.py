@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -211,7 +211,9 @@ class LiveAnswerer:
             # "is my X fastened?", "am I in X?": a yes/no question whose subject is a state the bus reports
             kind = "reading"
         asked = catalogue.asked(question)
-        now = named and self._asks_now(asked, matches[0], catalogue)
+        if asked.state is not None and not _YES_NO.match(question):
+            asked = replace(asked, state=None)  # "should I stop driving?" asks advice, not whether we are moving
+        now = named and self._asks_now(asked, matches[0], catalogue, question)
         if kind == "health" and named and not asked.fault and (
                 (now and asked.state is not None) or _asks_state(frame) and (now or _is_state(matches[0].entry))
                 and _top(self.intent_scores(frame)) != "health"):
@@ -242,14 +244,15 @@ class LiveAnswerer:
         return catalogue.search(question, k=12, embed=self.embed, only=live_keys)
 
     @staticmethod
-    def _asks_now(asked: Asked, best: Match, catalogue: SignalCatalogue) -> bool:
+    def _asks_now(asked: Asked, best: Match, catalogue: SignalCatalogue, question: str) -> bool:
         """Whether the question asks the car's state now, by its form: a state the bus decides ("is the engine
         running", "are we moving") or a quantity the best signal measures ("how high are the revs", "how far is
         the wheel turned"), not a document's figure."""
         if asked.state is not None:
             return asked.state.decided_by(best.entry) and (
                 catalogue.measure(best.entry) == catalogue.glossary.measure_of_words(asked.state.asks.split()))
-        return bool(asked.measure) and asked.measure != "amount" and catalogue.fit(best.entry, asked)[0] > 1.0
+        return (bool(asked.measure) and asked.measure != "amount" and bool(_HOW_MUCH.match(question))
+                and catalogue.fit(best.entry, asked)[0] > 1.0)
 
     def _names_signal(self, matches: list[Match], catalogue: SignalCatalogue | None, live_keys: list[str]) -> bool:
         """Whether the best match is evidence the question names a signal: a term of its name or unit is in the
@@ -427,6 +430,13 @@ class LiveAnswerer:
 # "are the X X on?" -- not "is it safe to drive with the X open?" (its subject is "it")
 _STATE_QUESTION = re.compile(r"^\s*(?:is|are|am|was|were)\s+(?:(?:the|my|our|your|a|an|this|that|its|his|her|their)\s+)?"
                              r"(?:X|I|we)\b", re.IGNORECASE)
+
+
+# a yes/no question ("is the engine running", "are we stopped"), and a question after an amount ("how far is it
+# turned", "how high are the revs"; not "how do I", "how often")
+_YES_NO = re.compile(r"^\s*(?:is|are|am|has|have|was|were|did|does|do)\b", re.IGNORECASE)
+_HOW_MUCH = re.compile(r"^\s*how\s+(?!do\b|does\b|did\b|can\b|could\b|should\b|often\b|to\b|long\b|is\b|are\b)\w+",
+                       re.IGNORECASE)
 
 
 def _top(scores: dict[str, float]) -> str:
