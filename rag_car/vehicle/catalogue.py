@@ -143,6 +143,15 @@ def load_glossary(path: str | Path | None = None) -> Glossary:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"signal glossary {path} cannot be read ({exc})", "restore rag_car/vehicle/glossary.toml") from exc
+    try:
+        return _glossary(data, path)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"signal glossary {path} has an entry of the wrong shape ({type(exc).__name__}: {exc})",
+                          "each [states] entry needs asks and yes; [measures] lists words; [warm] low is a number; "
+                          "or restore rag_car/vehicle/glossary.toml") from exc
+
+
+def _glossary(data: dict[str, Any], path: Path) -> Glossary:
     words = {**{k.lower(): str(v) for k, v in data.get("abbreviations", {}).items()},
              **{k.lower(): str(v) for k, v in data.get("german", {}).items()}}
     return Glossary(words=words, internal={k.lower(): str(v) for k, v in data.get("internal", {}).items()},

@@ -68,6 +68,11 @@ def test_a_broken_glossary_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_glossary(bad)
     assert str(bad) in str(info.value) and info.value.fix
+    # valid TOML, an entry of the wrong shape: a state word without the quantity that decides it
+    bad.write_text('[states]\nrunning = { yes = "above zero" }\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_glossary(bad)
+    assert str(bad) in str(info.value) and "asks" in str(info.value) and info.value.fix
 
 
 def test_signals_command_lists_matches_with_their_reason(shared_data, capsys, tmp_path):
