@@ -103,10 +103,13 @@ def _last_values(data: Path, log: str, dbc: str, wanted: set[str]) -> dict[str, 
     return last
 
 
-def test_live_holdout_states_each_signals_last_value_in_its_log(shared_data):
-    items = load_live_items(EVAL / "live_qa_holdout2.jsonl")
-    assert len(items) >= 25 and len({i.id for i in items}) == len(items)
-    assert len({i.dbc for i in items}) == 6 and Counter(i.kind for i in items)["health"] >= 4
+@pytest.mark.parametrize("name, least, cars, health", [("live_qa_holdout2.jsonl", 25, 6, 4),
+                                                        ("live_qa_holdout3.jsonl", 30, 6, 6)])
+def test_live_holdout_states_each_signals_last_value_in_its_log(shared_data, name, least, cars, health):
+    items = load_live_items(EVAL / name)
+    assert len(items) >= least and len({i.id for i in items}) == len(items)
+    assert len({i.log.rsplit("/", 1)[0] for i in items}) == cars and Counter(i.kind for i in items)["health"] >= health
+    assert min(Counter(i.log.rsplit("/", 1)[0] for i in items).values()) >= 4
     pairs: dict[tuple[str, str], set[str]] = {}
     for item in items:
         assert (shared_data / item.log).is_file() and (shared_data / item.dbc).is_file(), item.id
