@@ -21,9 +21,17 @@ EVAL = REPO / "tests" / "eval"
 
 
 # -- the real manual ---------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def manual_holdout():
-    path = EVAL / "real_manual_holdout.jsonl"
+# the terms whose absence from the manual made each set's uncovered questions uncovered when they were written
+UNCOVERED_TERMS = {
+    "real_manual_holdout.jsonl": ("gallon", "viscosity", "kwh", "spare wheel", "tesla"),
+    "real_manual_holdout2.jsonl": ("cylinder", "drag coefficient", "spark plug", "octane", "massage", "paint code",
+                                   "kerb", "curb weight", "empty weight", "gear oil", "timing belt"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(UNCOVERED_TERMS))
+def manual_holdout(request):
+    path = EVAL / request.param
     meta = json.loads(path.read_text(encoding="utf-8").splitlines()[0])["meta"]
     if not (path.parent / meta["data_root"] / meta["corpus"]).is_dir():
         pytest.skip("the real manual is not in ../shared/data")
@@ -37,6 +45,9 @@ def test_manual_holdout_has_the_brief_mix_and_is_disjoint_from_the_development_s
     assert len({i.id for i in items}) == len(items) and len({i.question for i in items}) == len(items)
     dev = load_set(EVAL / "real_manual_qa.jsonl")
     dev_warnings = {dev.warnings[i.warning_id].id for i in dev.items if i.warning_id}
+    if manual_holdout.path.name != "real_manual_holdout.jsonl":  # a later set also leaves the earlier one's warnings
+        first = load_set(EVAL / "real_manual_holdout.jsonl")
+        dev_warnings |= {first.warnings[i.warning_id].id for i in first.items if i.warning_id}
     held = [manual_holdout.warnings[i.warning_id].id for i in items if i.warning_id]
     assert len(set(held)) == len(held) and not set(held) & dev_warnings
     assert not {i.question.lower() for i in items} & {i.question.lower() for i in dev.items}
@@ -71,7 +82,7 @@ def test_manual_holdout_questions_are_our_own_words(manual_holdout):
         q = re.findall(r"[a-z0-9]+", item.question.lower())
         assert not any(tuple(q[i:i + 6]) in grams for i in range(len(q) - 5)), item.id
     # the uncovered questions' subjects are not in the manual (what made them uncovered when written)
-    for term in ("gallon", "viscosity", "kwh", "spare wheel", "tesla"):
+    for term in UNCOVERED_TERMS[manual_holdout.path.name]:
         assert term not in text, term
 
 
