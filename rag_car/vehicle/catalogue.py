@@ -272,6 +272,7 @@ class SignalCatalogue:
     _df: dict[str, int] = field(default_factory=dict, repr=False)
     _surface: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)  # key -> its words as written
     _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # key -> (2-3, dim): full text, name, values
+    _kinds: dict[str, tuple[str, str, str, bool]] = field(default_factory=dict, repr=False)  # key -> see _kind()
 
     def __post_init__(self) -> None:
         from rag_car.text.terms import terms
@@ -375,33 +376,40 @@ class SignalCatalogue:
         return frozenset(w for words in self.glossary.seats.values() for w in words.split()) | frozenset(
             self.glossary.seats) | {"left", "right"}
 
+    def _kind(self, entry: CatalogueEntry) -> tuple[str, str, str, bool]:
+        """(measure, fault, report, one part's) of a signal, worked out once."""
+        kind = self._kinds.get(entry.key)
+        if kind is None:
+            kind = (self.measure(entry), self.reports_fault(entry), self.reports_on(entry),
+                    bool(set(entry.meaning.split()) & self._places()))
+            self._kinds[entry.key] = kind
+        return kind
+
     def fit(self, entry: CatalogueEntry, asked: Asked) -> tuple[float, tuple[str, ...]]:
         """How well the signal's kind fits what the question asks, as a factor on its score, with the reasons: the
         quantity it measures against the one asked; a fault or diagnosis report below the signal itself; one part's
         reading (a wheel, a side) below the whole vehicle's when the question names no part."""
         factor, why = 1.0, []
+        measure, fault, report, one_part = self._kind(entry)
         if asked.measure:
-            measure = self.measure(entry)
             want = {asked.measure} | _ALSO.get(asked.measure, set())
             if asked.measure == "amount":  # "how much": any number, not an on/off
                 if measure == "state":
                     factor *= 0.6
                     why.append("an on/off or a value table, the question asks how much")
             elif measure in want:
-                factor *= 1.2
+                factor *= _BEST_FIT
                 why.append(f"measures {measure}, as the question asks")
             elif measure:
                 factor *= 0.6
                 why.append(f"measures {measure}, the question asks {asked.measure}")
-        fault = self.reports_fault(entry)
         if fault and not asked.fault:
             factor *= 0.6
             why.append(f"reports a {fault}, not the state itself")
-        report = self.reports_on(entry)
         if report and not asked.report and not fault:
             factor *= 0.85
             why.append(f"a {report} about it, not the thing itself")
-        if not asked.place and set(entry.meaning.split()) & self._places():
+        if not asked.place and one_part:
             factor *= 0.92
             why.append("one part's reading (a side or a wheel)")
         return factor, tuple(why)
@@ -457,7 +465,7 @@ class SignalCatalogue:
             # of two signals that both say "speed", the one that says little else is the speed
             precision = len(by_name) / max(len(name_terms), 1)
             lexical = min(1.0, 0.85 * coverage + 0.15 * precision) if covered else 0.0
-            if covered and (q_terms & unit_terms or by_value or asked.measure and asked.measure == self.measure(entry)):
+            if covered and (q_terms & unit_terms or by_value or asked.measure and asked.measure == self._kind(entry)[0]):
                 # the question asks for the quantity this signal's unit (or name) measures, or for one of its values
                 lexical = min(1.0, lexical + 0.1)
             sem = None if semantic is None else float(semantic[i])
