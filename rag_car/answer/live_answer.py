@@ -211,7 +211,7 @@ class LiveAnswerer:
             # "is my X fastened?", "am I in X?": a yes/no question whose subject is a state the bus reports
             kind = "reading"
         asked = catalogue.asked(question)
-        if asked.state is not None and not _YES_NO.match(question):
+        if asked.state is not None and not _yes_no(question):
             asked = replace(asked, state=None)  # "should I stop driving?" asks advice, not whether we are moving
         now = named and self._asks_now(asked, matches[0], catalogue, question)
         if kind == "health" and named and not asked.fault and (
@@ -437,6 +437,18 @@ _STATE_QUESTION = re.compile(r"^\s*(?:is|are|am|was|were)\s+(?:(?:the|my|our|you
 _YES_NO = re.compile(r"^\s*(?:is|are|am|has|have|was|were|did|does|do)\b", re.IGNORECASE)
 _HOW_MUCH = re.compile(r"^\s*how\s+(?!do\b|does\b|did\b|can\b|could\b|should\b|often\b|to\b|long\b|is\b|are\b)\w+",
                        re.IGNORECASE)
+
+
+_ASKING = frozenset("what which how why when where who whose should could can would will may must shall".split())
+
+
+def _yes_no(question: str) -> bool:
+    """A yes/no question: it starts with a verb ("is the engine running"), or, in broken English, asks with no
+    question word at all ("engine going?", "the car is moving or no?"); not advice ("should I stop driving?")."""
+    if _YES_NO.match(question):
+        return True
+    words = re.findall(r"[a-z]+", question.lower())
+    return question.strip().endswith("?") and not _ASKING & set(words)
 
 
 def _top(scores: dict[str, float]) -> str:

@@ -217,6 +217,9 @@ FORTE = ("eldominio-canbuslogs/forte/turnonwithgague.log", "eldominio-canbuslogs
     # moving or stopped from the vehicle's speed
     (FORTE, "is the car stopped?", "EMS11.VS", "Yes: the vehicle is stopped (vehicle speed 0 km/h)"),
     (CAMARO, "are we moving?", "ECMVehicleSpeed.VehicleSpeed", "No: the vehicle is not moving"),
+    # broken English: a yes/no without its verb in front
+    (FORTE, "is engine run?", "EMS11.N", "Yes: the engine is running"),
+    (FORTE, "the car is moving or no?", "EMS11.VS", "No: the vehicle is not moving"),
     # warmed up from the coolant: no profile here, so a general figure, named as one
     (CAMARO, "has the engine warmed up?", "ECMEngineCoolantTemp.EngineCoolantTemp",
      "No: the engine is not warmed up (engine coolant temperature 40 C, below about 80 degC"),
@@ -260,3 +263,11 @@ def test_the_thing_asked_leads_not_a_look_alike(shared_data, pair, question, fir
     state = _replayed(shared_data, pair)
     live = LiveAnswerer().answer(question, state.snapshot(), build_catalogue(state.db))
     assert live is not None and live.kind == "reading" and live.shown[0].key in first, (live and live.text)
+
+
+def test_advice_that_names_a_state_word_gets_no_verdict(shared_data):
+    """"Should I stop driving?" asks what to do, not whether the car is moving: no yes/no from the speed."""
+    state = _replayed(shared_data, CAMARO)
+    live = LiveAnswerer().answer("My engine is overheating, should I stop driving?", state.snapshot(),
+                                 build_catalogue(state.db))
+    assert live is None or not live.text.startswith(("Yes:", "No:")), live.text
