@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rag_car.vehicle.catalogue import Asked, CatalogueEntry, EmbedFn, Match, SignalCatalogue, StateCue
+from rag_car.vehicle.catalogue import Asked, CatalogueEntry, EmbedFn, Match, SignalCatalogue, StateCue, yes_no
 from rag_car.vehicle.live import LiveSnapshot, SignalReading, format_age, format_number, side_of
 
 # What each kind of question sounds like, with what it is about masked as "X" (descriptions of the question's frame,
@@ -211,7 +211,7 @@ class LiveAnswerer:
             # "is my X fastened?", "am I in X?": a yes/no question whose subject is a state the bus reports
             kind = "reading"
         asked = catalogue.asked(question)
-        if asked.state is not None and not _yes_no(question):
+        if asked.state is not None and not yes_no(question):
             asked = replace(asked, state=None)  # "should I stop driving?" asks advice, not whether we are moving
         now = named and self._asks_now(asked, matches[0], catalogue, question)
         if kind == "health" and named and not asked.fault and (
@@ -432,23 +432,9 @@ _STATE_QUESTION = re.compile(r"^\s*(?:is|are|am|was|were)\s+(?:(?:the|my|our|you
                              r"(?:X|I|we)\b", re.IGNORECASE)
 
 
-# a yes/no question ("is the engine running", "are we stopped"), and a question after an amount ("how far is it
-# turned", "how high are the revs"; not "how do I", "how often")
-_YES_NO = re.compile(r"^\s*(?:is|are|am|has|have|was|were|did|does|do)\b", re.IGNORECASE)
+# a question after an amount ("how far is it turned", "how high are the revs"; not "how do I", "how often")
 _HOW_MUCH = re.compile(r"^\s*how\s+(?!do\b|does\b|did\b|can\b|could\b|should\b|often\b|to\b|long\b|is\b|are\b)\w+",
                        re.IGNORECASE)
-
-
-_ASKING = frozenset("what which how why when where who whose should could can would will may must shall".split())
-
-
-def _yes_no(question: str) -> bool:
-    """A yes/no question: it starts with a verb ("is the engine running"), or, in broken English, asks with no
-    question word at all ("engine going?", "the car is moving or no?"); not advice ("should I stop driving?")."""
-    if _YES_NO.match(question):
-        return True
-    words = re.findall(r"[a-z]+", question.lower())
-    return question.strip().endswith("?") and not _ASKING & set(words)
 
 
 def _top(scores: dict[str, float]) -> str:

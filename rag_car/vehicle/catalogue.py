@@ -37,7 +37,21 @@ MIN_COMPOUND_COVER = 0.75
 MIN_PART = 3
 # what else answers a quantity asked: a bare "how far" is an extent (a distance, an angle, a position); a
 # position is often given in percent
-_ALSO: dict[str, set[str]] = {"extent": {"distance", "angle", "position", "percent"}, "position": {"percent"}}
+_ALSO: dict[str, set[str]] = {"extent": {"distance", "angle", "position", "percent"}, "position": {"percent"},
+                              "lamp": {"state"}}
+# how far a thing travelled: in a yes/no question ("is the pedal pressed?") the verb asks its state instead
+_TRAVEL = frozenset({"extent", "position", "angle"})
+# a yes/no question: a verb in front ("is the engine running"), or in broken English no question word at all
+# ("engine going?"); not advice ("should I stop driving?")
+_YES_NO = re.compile(r"^\s*(?:is|are|am|has|have|was|were|did|does|do)\b", re.IGNORECASE)
+_ASKING = frozenset("what which how why when where who whose should could can would will may must shall".split())
+
+
+def yes_no(question: str) -> bool:
+    """Whether ``question`` asks yes or no (see _YES_NO)."""
+    if _YES_NO.match(question):
+        return True
+    return question.strip().endswith("?") and not _ASKING & set(re.findall(r"[a-z]+", question.lower()))
 _BEST_FIT = 1.2  # the factor of a signal that measures the quantity asked (SignalCatalogue.fit)
 # a question word a signal shares only by its stem ("park" / "parking") counts this much of one it carries as written
 _STEM_ONLY = 0.85
@@ -324,6 +338,8 @@ class SignalCatalogue:
         extra = [g.quantities[w] for w in plain if w in g.quantities]
         extra += [cue.asks] if cue is not None else []  # "running": the engine speed shows it
         asks = _asked_measure(g, plain)
+        if asks in _TRAVEL and yes_no(query) and "far" not in plain:
+            asks = ""
         if asks in {name for name, _ in g.measures}:
             extra.append(asks)  # "how far is it turned": an angle
         extra += [g.seats[w] for w in plain if w in g.seats]  # "driver": also front left
@@ -338,6 +354,8 @@ class SignalCatalogue:
         measure = g.measure_of_words(state.asks.split()) if state is not None else ""
         if not measure:
             measure = _asked_measure(g, plain)
+            if measure in _TRAVEL and yes_no(query) and "far" not in plain:
+                measure = ""  # "is the pedal pressed?": its state
         fault = any(g.diagnostic.get(w, "lamp") != "lamp" for w in plain)
         return Asked(measure=measure, state=state, fault=fault, place=bool(set(plain) & self._places()),
                      report=bool(set(plain) & g.reports_asked))
@@ -346,7 +364,8 @@ class SignalCatalogue:
         """What the signal measures ("revolutions", "angle", "speed", ...), "state" for an on/off or a value table,
         "" when neither its unit nor its name says. An unambiguous unit decides (deg/s is an angular rate whatever
         the name); else the name's words (a "deg" signal named temperature is a temperature)."""
-        if entry.choices or 0 < entry.length <= 2 or self.reports_on(entry):
+        if entry.choices or 0 < entry.length <= 2 or self.reports_on(entry) or {"lamp", "light"} & set(
+                entry.meaning.split()):
             return "state"
         quantity = entry.quantity
         known = {name for name, _ in self.glossary.measures}

@@ -258,6 +258,10 @@ def test_warmed_up_is_judged_against_the_profiles_normal_range_when_there_is_one
     (CAMARO, "how high are the revs?", {"ECMEngineStatus.EngineRPM"}),
     (AUDI, "is the charge warning lamp on?", {"Kombi_1.Ladekontroll_Lampe__Kombi_"}),  # not the DDS lamp
     (KONA, "is the low beam on right now?", {"CGW1.CF_Gway_HeadLampLow"}),  # not a bulb's open-circuit report
+    (KONA, "is the tire pressure light on?", {"TPMS11.TPMS_W_LAMP"}),  # a lamp asked: not a tire's pressure
+    # a yes/no "pressed": the pedal's switch, not how far it travelled
+    (CAMARO, "is the brake pedal being pressed?", {"EBCMVehicleDynamic.BrakePedalPressed",
+                                                   "EBCMBrakePedalPosition.BrakePressed", "ECMEngineStatus.BrakePressed"}),
 ])
 def test_the_thing_asked_leads_not_a_look_alike(shared_data, pair, question, first):
     state = _replayed(shared_data, pair)
