@@ -42,6 +42,7 @@ INTENTS: dict[str, tuple[str, ...]] = {
         "are there any problems, faults or trouble codes",
         "check the car over, run a diagnosis",
         "is the car okay, is it fine",
+        "are all the X ok, is every X in good order",
         "why is this warning light on",
     ),
     "document": (
@@ -189,6 +190,7 @@ class LiveAnswerer:
         live_keys = [f"{r.message}.{r.name}" for r in snapshot.signals]
         if catalogue is None:
             catalogue = _catalogue_of_readings(snapshot)
+        question = catalogue.glossary.plain(question)  # "any dtc?": any trouble code
         matches = self._matches(question, snapshot, catalogue, live_keys)
         named = self._names_signal(matches, catalogue, live_keys)
         # the frame of the question decides its kind: what it is about is masked ("is the X open?"), so that the
@@ -200,7 +202,7 @@ class LiveAnswerer:
         # signal's name says "fault" too); shared words alone (no embedding model) cannot tell "what does the warning
         # lamp mean" from "why is this warning light on", so without a model the frame decides this too
         if frame != question and self.embed is not None:
-            scores["health"] = self.intent_scores(question)["health"]
+            scores["health"] = max(scores["health"], self.intent_scores(question)["health"])
         if not any(scores.values()):
             # the masked frame shares no word with any kind (no model): the whole question's words decide, and a
             # question that says nothing either way is about the reading it names
