@@ -8,6 +8,12 @@ question is matched against that text twice: by shared terms (weighted by how ra
 signals) and, when an embedding function is given, by meaning (the project's MiniLM model), so a question finds
 its signal on a DBC nobody wrote aliases for.
 
+What the question asks is read from its form as well as its words (``asked``): the quantity ("how far is it turned":
+an angle; "how high are the revs": revolutions), the state ("is the engine running": decided by the engine speed), a
+fault, a position. Each candidate's kind (``measure``: from its unit, else its name; a flag or a value table is a
+state) is weighed against it (``fit``): the signal that is the thing asked above its rate, its fault report, its
+status code, its setpoint, and one wheel's reading below the vehicle's.
+
 Counters, checksums, alive and parity signals are bus housekeeping: marked ``internal`` and never offered to a
 person.
 """
