@@ -817,6 +817,10 @@ class Assistant:
         docs = {d.n: d for d in turn.sources.docs if d.reason in ("question", "section")}
         best = [Evidence(s.sentence.text, docs[s.n].heading_terms)
                 for s in turn.ranking.sentences[:QUANTITY_SENTENCES] if s.n in docs]
+        lang = detect_language(turn.question)
+        if lang == "zh":  # and the best in the question's own language, which alone can name its words
+            own = [s for s in turn.ranking.sentences if s.n in docs and detect_language(s.sentence.text) == lang]
+            best += [Evidence(s.sentence.text, docs[s.n].heading_terms) for s in own[:QUANTITY_SENTENCES]]
         verdict = judge(turn.question, unknown_codes=turn.unknown_codes, known_codes=turn.known_codes,
                         support=support, threshold=threshold, vehicles=self.vehicles(), live_focus=live_focus,
                         best_sentences=best, about=topic_terms(turn.query, self.vocabulary, self._vehicle_words()))

@@ -17,6 +17,9 @@ import numpy as np
 from rag_car.answer.answerability import QUANTITY_QUESTION
 from rag_car.answer.personas import SPEC, Persona
 from rag_car.answer.sentences import MEASURES, Sentence, codes, measure_terms, numbers, terms
+from rag_car.text import zh_forms
+from rag_car.text.gloss import english_gloss
+from rag_car.text.lang import has_cjk
 from rag_car.answer.sources import DocSource, LiveLine
 
 # Questions that ask about the vehicle's state as a whole: every flagged live line is relevant to them.
@@ -52,6 +55,14 @@ def asked_measures(question: str, question_terms: set[str]) -> frozenset[str]:
     asked = set(question_terms & MEASURES)
     if QUANTITY_QUESTION.search(question or "") or _EXTREME.search(question or ""):
         asked.add(ANY_QUANTITY)  # "how many km ...", "the lowest speed ...": a number with its unit
+    if has_cjk(question):
+        # a Chinese question: its interrogatives say whether it asks for an amount (多少, 几, 多久), the dictionary's
+        # English for its words what quantity ("气压": pressure), as the units of the sentences say theirs
+        if zh_forms.asks_how_or_why(question):
+            return frozenset()
+        if zh_forms.asks_quantity(question):
+            asked |= set(terms(english_gloss(question))) & MEASURES
+            asked.add(ANY_QUANTITY)
     return frozenset(asked)
 
 
