@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from rag_car.text import zh_forms
+from rag_car.text.gloss import english_gloss
 from rag_car.text.lang import chinese_words, has_cjk
 from rag_car.answer.sentences import STOPWORDS, measure_terms, numbers, terms, words
 
@@ -185,11 +186,17 @@ def judge(question: str, *, unknown_codes: list[str], known_codes: list[str], su
             return Verdict(False, "The documents do not give this value, so I will not guess.")
         if units and not any(given.search(e.text) for given in units for e in of_it):
             return Verdict(False, "The documents do not give this value, so I will not guess.")
-    if has_cjk(question) and zh_forms.asks_quantity(question) and about:
+    if has_cjk(question) and zh_forms.asks_quantity(question):
         # a Chinese question for an amount ("最高车速是多少？"): the best sentences that name what it is about must
-        # give a number; sentences in another language name none of its words, so they leave the verdict as it is
+        # give a number (sentences in another language name none of its words, so they leave this as it is) ...
         of_it = [e for e in evidence if any(e.names(t) for t in about)]
         if of_it and not any(numbers(e.text) for e in of_it):
+            return Verdict(False, "The documents do not give this value, so I will not guess.")
+        # ... and a value of the kind it asks for, in either language: the unit it names ("几秒"), or the English
+        # quantity kinds of the dictionary's words for it ("百公里油耗": fuel consumption, L/100 km)
+        gloss = english_gloss(question)
+        units = zh_forms.asked_units(question) + [given for asked, given in QUANTITY_KINDS if asked.search(gloss)]
+        if units and not any(given.search(e.text) for given in units for e in evidence):
             return Verdict(False, "The documents do not give this value, so I will not guess.")
     return Verdict(True)
 

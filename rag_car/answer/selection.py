@@ -117,6 +117,11 @@ def rank_sentences(
     else:
         idf = {t: math.log(1.0 + total / (1.0 + df.get(t, 0))) for t in q_terms}
     weight_sum = sum(idf.values()) or 1.0
+    # a Chinese question's own words can only meet Chinese sentences: an English sentence is scored by the share of
+    # the question's other terms it holds (its Latin words, codes and numbers, and the dictionary's English words
+    # for its Chinese ones, when they were added to the query), not diluted by words it can never hold
+    mixed = any(has_cjk(t) for t in q_terms)
+    latin_sum = sum(v for t, v in idf.items() if not has_cjk(t)) or 1.0
 
     semantic = np.zeros(total, dtype=np.float32)
     if vectors is not None and question_vector is not None:
@@ -131,7 +136,8 @@ def rank_sentences(
         heading_hits = (doc.heading_terms - hits) & q_terms
         # a code in the heading ("P0217 Engine coolant over temperature") is what every sentence below is about
         code_hits = {t for t in heading_hits if any(ch.isdigit() for ch in t)}
-        coverage = (sum(idf[t] for t in hits | code_hits) + 0.6 * sum(idf[t] for t in heading_hits - code_hits)) / weight_sum
+        total_weight = latin_sum if mixed and not has_cjk(sentence.text) else weight_sum
+        coverage = (sum(idf[t] for t in hits | code_hits) + 0.6 * sum(idf[t] for t in heading_hits - code_hits)) / total_weight
         density = len(hits) / math.sqrt(max(len(own), 1)) if own else 0.0
         lexical = min(1.0, 0.85 * coverage + 0.15 * min(1.0, density))
         sem = float(semantic[i])

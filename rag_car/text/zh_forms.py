@@ -31,3 +31,27 @@ def asks_how_or_why(question: str) -> bool:
 def asks_how_to(question: str) -> bool:
     """True for a Chinese question that asks how to do something ("电瓶没电了怎么搭电启动")."""
     return bool(ZH_HOW_TO.search(question or ""))
+
+
+_N = r"\d(?:[\d,.]*\d)?\s*"
+# 几/多少 + the unit the answer is counted in ("几秒", "多少公里"), and 多久 / 多长时间 (how long: a time or a distance
+# between services), -> how a sentence in either language writes a value in that unit (SI units, their English
+# and Chinese names)
+_ASKED_UNIT = re.compile(r"(?:几|多少)\s*个?\s*(秒|公里|千米|年|月|小时|分钟|升)")
+_UNIT_GIVEN = {
+    "秒": r"(?:s|secs?|seconds?|秒)", "公里": r"(?:km|kilomet(?:er|re)s?|公里)", "千米": r"(?:km|千米|公里)",
+    "年": r"(?:years?|年)", "月": r"(?:months?|个月|月)", "小时": r"(?:h|hours?|小时)", "分钟": r"(?:min|minutes?|分钟)",
+    "升": r"(?:L|litres?|liters?|升)",
+}
+_HOW_LONG = re.compile(r"多久|多长时间")
+_DURATION = r"(?:km|miles?|mi|days?|weeks?|months?|years?|hours?|h|min|公里|天|周|个月|月|年|小时|分钟)"
+
+
+def asked_units(question: str) -> list[re.Pattern[str]]:
+    """How a value in the unit a Chinese quantity question asks in is written ("几秒": "8.5 s", "8.5 秒"); empty
+    when it names no unit."""
+    out = [re.compile(_N + _UNIT_GIVEN[m.group(1)] + r"(?![A-Za-z])", re.IGNORECASE)
+           for m in _ASKED_UNIT.finditer(question or "")]
+    if _HOW_LONG.search(question or ""):
+        out.append(re.compile(_N + _DURATION + r"(?![A-Za-z])", re.IGNORECASE))
+    return out
