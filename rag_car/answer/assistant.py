@@ -487,20 +487,23 @@ class Assistant:
         vector = None
         sentence_vectors = self.vectors
         cross = self.crosslingual()
+        glossed = ""
         if cross is not None and docs and cross.applies(question, list(result.passages)):
             # a question not in English over passages in another: its words cannot meet their sentences, the
             # multilingual model can, and so can a dictionary's English words for its words (the sentences'
             # terms, the values asked and the safety topics)
             vector, sentence_vectors = cross.vector(question), cross.sentences
-            query = f"{query} {cross.english_terms(question, list(result.passages))}".strip()
+            glossed = cross.english_terms(question, list(result.passages))
         elif self.embedder is not None and docs:
             try:
                 vector = self.embedder.embed_query(result.query or question)
             except Exception:
                 vector = None
+        ranked_as = query
+        query = f"{query} {glossed}".strip()
         focus = set(active) | set(result.codes) | set(dtc_codes(question))
-        ranking = rank_sentences(query, docs, persona, vector, sentence_vectors if vector is not None else None,
-                                 focus, max_docs=len(docs), vocabulary=self.vocabulary)
+        ranking = rank_sentences(ranked_as, docs, persona, vector, sentence_vectors if vector is not None else None,
+                                 focus, max_docs=len(docs), vocabulary=self.vocabulary, glossed=glossed)
         topics = safety_topics(query)  # the question, its rewrite, and the English terms of a Chinese one
         topics += [s.topic for s in stops if s.topic not in topics and s.topic != "vehicle"]
         safety = SafetyCheck(topics=topics, stops=stops)

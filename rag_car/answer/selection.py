@@ -91,18 +91,24 @@ def rank_sentences(
     focus_codes: set[str] | frozenset[str] = frozenset(),
     max_docs: int = 8,
     vocabulary: Any = None,
+    glossed: str = "",
 ) -> Ranking:
     """Every sentence of the first ``max_docs`` sources, best first.
 
     ``vectors``: a SentenceVectors (or None: lexical only). ``focus_codes``: codes asked about or active on the bus;
     a sentence naming one is preferred. ``vocabulary``: the index's term frequencies; with it a question term
-    weighs by its rarity in the whole index, otherwise by its rarity among the candidate sentences.
+    weighs by its rarity in the whole index, otherwise by its rarity among the candidate sentences. ``glossed``:
+    English words a dictionary gives for a Chinese question's words; they count for sentences in another language
+    than the question's only, and the question's Chinese words for Chinese sentences only.
     """
     q_terms = set(vocabulary.correct_text(question) if vocabulary is not None else terms(question))
+    native = set(q_terms)
+    q_terms |= set(terms(glossed))
     if codes(question):
         q_terms -= {"code", "dtc", "mean", "fault", "error"}  # "code P0217": the code says it all
     candidates = [(doc, s) for doc in docs[:max_docs] for s in doc.sentences]
-    measures = asked_measures(question, q_terms)
+    asked = f"{question} {glossed}".strip()  # what kind of answer is wanted reads in the glosses too ("how long")
+    measures = asked_measures(asked, q_terms)
     if not candidates:
         return Ranking([], 0.0, q_terms, measures)
 
@@ -121,7 +127,11 @@ def rank_sentences(
     # the question's other terms it holds (its Latin words, codes and numbers, and the dictionary's English words
     # for its Chinese ones, when they were added to the query), not diluted by words it can never hold
     mixed = any(has_cjk(t) for t in q_terms)
-    latin_sum = sum(v for t, v in idf.items() if not has_cjk(t)) or 1.0
+    # per language: the terms a sentence in the question's language can hold, and those one in another can
+    own_terms = {t for t in q_terms if t in native} if mixed else q_terms
+    other_terms = {t for t in q_terms if not has_cjk(t)} if mixed else q_terms
+    own_sum = sum(idf[t] for t in own_terms) or 1.0
+    other_sum = sum(idf[t] for t in other_terms) or 1.0
 
     semantic = np.zeros(total, dtype=np.float32)
     if vectors is not None and question_vector is not None:
@@ -132,11 +142,13 @@ def rank_sentences(
     focus = {c.upper() for c in focus_codes}
     scored: list[Scored] = []
     for i, ((doc, sentence), own) in enumerate(zip(candidates, sentence_terms)):
-        hits = own & q_terms
-        heading_hits = (doc.heading_terms - hits) & q_terms
+        chinese = has_cjk(sentence.text)
+        wanted = (own_terms if chinese else other_terms) if mixed else q_terms
+        hits = own & wanted
+        heading_hits = (doc.heading_terms - hits) & wanted
         # a code in the heading ("P0217 Engine coolant over temperature") is what every sentence below is about
         code_hits = {t for t in heading_hits if any(ch.isdigit() for ch in t)}
-        total_weight = latin_sum if mixed and not has_cjk(sentence.text) else weight_sum
+        total_weight = (own_sum if chinese else other_sum) if mixed else weight_sum
         coverage = (sum(idf[t] for t in hits | code_hits) + 0.6 * sum(idf[t] for t in heading_hits - code_hits)) / total_weight
         density = len(hits) / math.sqrt(max(len(own), 1)) if own else 0.0
         lexical = min(1.0, 0.85 * coverage + 0.15 * min(1.0, density))
@@ -146,7 +158,7 @@ def rank_sentences(
         # breaks ties; the persona's taste and the kind of answer asked for ("how often": an interval) nudge
         score = 0.55 * lexical + 0.30 * sem + 0.15 * rank_prior
         score += 0.5 * persona.feature_bonus(sentence.text, sentence.kind, doc.doc_type)
-        score += answer_type_bonus(question, sentence.text)
+        score += answer_type_bonus(asked, sentence.text)
         if measures and (measure_terms(sentence.text) & measures and numbers(sentence.text)
                          or ANY_QUANTITY in measures and SPEC.search(sentence.text)):
             score += VALUE_BONUS
