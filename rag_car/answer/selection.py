@@ -19,7 +19,7 @@ from rag_car.answer.personas import SPEC, Persona
 from rag_car.answer.sentences import MEASURES, Sentence, codes, measure_terms, numbers, terms
 from rag_car.text import zh_forms
 from rag_car.text.gloss import english_gloss
-from rag_car.text.lang import has_cjk
+from rag_car.text.lang import HAN_RUN, has_cjk
 from rag_car.answer.sources import DocSource, LiveLine
 
 # Questions that ask about the vehicle's state as a whole: every flagged live line is relevant to them.
@@ -169,12 +169,18 @@ def rank_sentences(
         elif focus and doc.reason.startswith(("dtc", "bulletin")):
             score += 0.08
             on_focus = True
-        if len(sentence.text) < 25 and not any(ch.isdigit() for ch in sentence.text):
+        if _length(sentence.text) < 25 and not any(ch.isdigit() for ch in sentence.text):
             score -= 0.1  # fragments ("See below.") say little on their own
         scored.append(Scored(doc.n, sentence, lexical, sem, score, on_focus))
     scored.sort(key=lambda s: (-s.score, s.n, s.sentence.position))
     confidence = max((0.5 * s.lexical + 0.5 * s.semantic) if vectors is not None else s.lexical for s in scored)
     return Ranking(scored, float(confidence), q_terms, measures)
+
+
+def _length(text: str) -> int:
+    """The length of a text in Latin letters: a Han character says about as much as three of them (an English
+    translation of a Chinese text runs about three times its characters), so "警告灯亮着时不要继续行驶。" is no fragment."""
+    return len(text) + 2 * sum(len(run) for run in HAN_RUN.findall(text))
 
 
 # (what the question asks for, what a sentence answering it looks like, bonus)
