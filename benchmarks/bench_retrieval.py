@@ -9,7 +9,8 @@
 
 quality: the bundled knowledge/ is ingested with the real embedding model and tests/eval/qa.jsonl (and, over
   ../shared/data when present, tests/eval/real_qa.jsonl over NHTSA/DTC/OVMS and tests/eval/real_manual_qa.jsonl over
-  the real owner's manual) is scored for the default hybrid (weighted complete-score fusion), each of its ranking
+  the real owner's manual) is scored for the default hybrid (weighted complete-score fusion, the candidates re-ranked
+  by their best sentence as the assistant opens the retriever), each of its ranking
   steps and query rules switched off (synonyms, follow-up rewriting, typo correction, all of them at once), RRF
   (several k), dense-only and BM25-only. --index SET=DIR reuses a data dir that already indexes a set's corpus.
 latency: the real chunks (bundled knowledge + ../shared/data NHTSA, DTC, OVMS) and their real vectors are
@@ -109,7 +110,7 @@ class _NoTypoCorrection:
         from rag_car.knowledge.retrieve.lexical import LexicalIndex
 
         self._saved = LexicalIndex.correct
-        LexicalIndex.correct = lambda self, tokens: list(tokens)
+        LexicalIndex.correct = lambda self, tokens, keep=(): list(tokens)
         return self
 
     def __exit__(self, *exc):
@@ -127,10 +128,11 @@ class _Nothing:
 
 
 PLAIN = {"expand_synonyms": False, "rewrite": "off", "section_intent_factor": 1.0, "code_reference_factor": 1.0,
-         "thin_chunk_factor": 1.0}
+         "thin_chunk_factor": 1.0, "sentence_weight": 0.0}
 
 
 def part_quality(work: Path, embedder, reuse: dict[str, Path] | None = None, only: list[str] | None = None) -> dict:
+    from rag_car.answer.vectors import BestSentences, SentenceVectors, cache_file
     from rag_car.knowledge.retrieve import open_retriever
     from rag_car.knowledge.retrieve.evaluate import evaluate, load_qa, read_set_info
     from rag_car.tuning import TUNING
@@ -151,6 +153,8 @@ def part_quality(work: Path, embedder, reuse: dict[str, Path] | None = None, onl
         ("hybrid no typo correction", {}, "hybrid", _NoTypoCorrection),
         ("hybrid plain (no query rules)", PLAIN, "hybrid", _NoTypoCorrection),
         ("plain rrf k=60", {**PLAIN, "fusion": "rrf", "rrf_k": 60}, "hybrid", _NoTypoCorrection),
+        ("hybrid no best sentence", {"sentence_weight": 0.0}, "hybrid"),
+        ("hybrid best sentence x0.5", {"sentence_weight": 0.5}, "hybrid"),
         ("hybrid no section intent", {"section_intent_factor": 1.0}, "hybrid"),
         ("hybrid no code-entry demotion", {"code_reference_factor": 1.0}, "hybrid"),
         ("hybrid code-entry x0.9", {"code_reference_factor": 0.9}, "hybrid"),
@@ -180,7 +184,10 @@ def part_quality(work: Path, embedder, reuse: dict[str, Path] | None = None, onl
             settings = settings_for(data_dir, **{k: v for k, v in overrides.items() if k == "rewrite"})
             tuning = TUNING.with_retrieval(**{k: v for k, v in overrides.items() if k != "rewrite"})
             with (patch[0] if patch else _Nothing)(), open_retriever(settings, embedder=embedder, tuning=tuning) as retriever:
+                # as the assistant opens it: the indexed sentences' vectors re-rank the candidates (retrieve/sentences.py)
+                retriever.sentences = BestSentences(SentenceVectors(embedder, cache_file(settings.cache_dir, embedder)))
                 report = evaluate(retriever, items, k=5, modes=[mode])
+                retriever.sentences.vectors.close()
             r = report.modes[mode]
             rows.append({"variant": label, "n": r.questions, "recall@5": round(r.recall, 4), "hit@1": round(r.hit_at_1, 4),
                          "mrr@10": round(r.mrr, 4), "ndcg@5": round(r.ndcg, 4), "code_hit@1": round(r.code_hit_at_1, 4),
