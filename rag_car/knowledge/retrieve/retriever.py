@@ -311,9 +311,12 @@ class Retriever:
         window = [f for f in window if rows_of[f.chunk_id] is not None]
         chunks = lexical.records.get(rows_of[f.chunk_id] for f in window)
         texts = [chunks[rows_of[f.chunk_id]].text for f in window]
-        if mode == "hybrid" and not known and vector is not None and self.sentences is not None and window:
+        foreign = lexical.foreign is not None and bool(lexical.foreign[[rows_of[f.chunk_id] for f in window]].any())
+        if mode == "hybrid" and not known and vector is not None and self.sentences is not None and window \
+                and not foreign:
             # a chunk is as relevant as its best sentence: re-rank the window by it (not a question about a known
-            # code: the chunks that carry it go first whatever their sentences)
+            # code: the chunks that carry it go first whatever their sentences; not when a candidate is not in
+            # English: the sentence vectors are the English model's)
             t_s = time.perf_counter()
             rescored = with_sentences([f.score for f in window], self.sentences.best(texts, vector), rs.sentence_weight)
             if rescored is not None:
