@@ -10,7 +10,8 @@ import threading
 from collections import OrderedDict
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -163,6 +164,17 @@ class BestSentences:
                 continue
             out.append(float(np.max(np.stack(vecs) @ q)))
         return out
+
+
+@contextmanager
+def open_best_sentences(settings: Any, embedder: Any) -> Iterator[BestSentences]:
+    """The sentence vectors cached under the data dir, as a retriever's best-sentence scores (``rag-car search``
+    and ``eval retrieval`` rank as ``ask`` does); the cache is closed on exit."""
+    vectors = SentenceVectors(embedder, cache_file(settings.cache_dir, embedder))
+    try:
+        yield BestSentences(vectors)
+    finally:
+        vectors.close()
 
 
 class _Text:
