@@ -175,6 +175,11 @@ class Assistant:
                 self._embedder = QueryCache(load_embedder(self.settings))
             self._retriever = open_retriever(self.settings, embedder=self._embedder, rewriter=self._rewriter(),
                                              tuning=self.tuning)
+            if self._retriever.sentences is None:
+                # the sentences this assistant ranks answers with also rank the passages (retrieve/sentences.py)
+                from rag_car.answer.vectors import BestSentences
+
+                self._retriever.sentences = BestSentences(self.vectors)
         return self._retriever
 
     def _rewriter(self) -> Callable[[str], str] | None:
