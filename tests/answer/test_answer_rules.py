@@ -205,5 +205,7 @@ def test_a_variant_is_the_noun_the_model_name_modifies_and_counts_only_when_no_d
     assert unknown_variant("Does my Corrin need special oil?", ["Corrin"], known) == ""  # no variant named
     assert unknown_variant("What oil does the Corrin diesel need?", ["Ioniq"], known) == ""  # not an indexed model
     assert unknown_variant("What oil does the car need?", [], known) == ""
+    assert unknown_variant("what oil does the corrin diesel need", ["Corrin"], known) == "diesel"
+    assert unknown_variant("Which soul music plays on the radio?", ["Soul"], known) == ""  # a word, not the Kia Soul
     assert "never mention a diesel" in verdict("What oil does the Corrin diesel need?", variant="diesel").reason
     assert verdict("What oil does the Corrin diesel need?", variant="diesel", vehicles=[]).answerable
