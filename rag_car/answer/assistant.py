@@ -831,13 +831,25 @@ class Assistant:
             best += [Evidence(s.sentence.text, docs[s.n].heading_terms) for s in own[:QUANTITY_SENTENCES]]
         verdict = judge(turn.question, unknown_codes=turn.unknown_codes, known_codes=turn.known_codes,
                         support=support, threshold=threshold, vehicles=self.vehicles(), live_focus=live_focus,
-                        best_sentences=best, about=topic_terms(turn.query, self.vocabulary, self._vehicle_words()))
+                        best_sentences=best, about=topic_terms(turn.query, self.vocabulary, self._vehicle_words()),
+                        variant=self._unknown_variant(turn.question))
         turn.support = support.score
         if not verdict.answerable:
             return verdict.reason
         if not turn.sources.docs:
             return "The documents do not cover this question, so I will not guess."
         return None
+
+    def _unknown_variant(self, question: str) -> str:
+        """The variant of an indexed vehicle an English question names that no document uses ("the Corrin diesel"),
+        "" when none (rag_car.answer.variants)."""
+        vocabulary = self.vocabulary
+        if vocabulary is None or not self.vehicles() or not looks_english(question):
+            return ""
+        from rag_car.answer.variants import unknown_variant
+
+        return unknown_variant(question, [str(v.get("model") or "") for v in self.vehicles()],
+                               lambda word: all(t in vocabulary for t in vocabulary.correct_text(word)))
 
     def _support(self, question: str, passages: list[Any], vector: Any) -> Any:
         """How well the best of ``passages`` supports ``question`` (rag_car.answer.answerability.Support)."""
