@@ -31,10 +31,7 @@ def word_gloss(word: str) -> tuple[str, ...]:
         if len(word) < 2:
             return ()
         return tuple(dict.fromkeys(w for char in word for w in word_gloss(char)))
-    found: list[str] = []
-    for sense in known[:SENSES if len(word) > 1 else 1]:
-        found.extend(w.lower() for w in _ENGLISH.findall(_BRACKETS.sub(" ", sense)))
-    return tuple(dict.fromkeys(found))
+    return tuple(dict.fromkeys(w for sense in _kept_senses(word) for w in sense.split()))
 
 
 def english_gloss(text: str) -> str:
@@ -49,3 +46,29 @@ def english_gloss(text: str) -> str:
             continue
         words.extend(word_gloss(word))
     return " ".join(dict.fromkeys(words))
+
+
+def gloss_senses(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Each Chinese word of ``text`` that :func:`english_gloss` glosses, with its kept senses as English words, in
+    the dictionary's order: [("胎压", ("tire pressure",)), ("处理", ("to handle", "to deal with", ...))]. A word
+    the dictionary lacks gives its characters instead, each a word of its own. For a query that counts each word
+    once, whatever its number of senses (LexicalIndex.grouped_scores)."""
+    found = list(dict.fromkeys(chinese_words(normalize(text))))
+    whole = [w for w in found if senses(w)]
+    out: dict[str, tuple[str, ...]] = {}
+    for word in found:
+        if any(word != other and word in other for other in whole):
+            continue
+        for part in [word] if senses(word) or len(word) < 2 else list(word):
+            kept = _kept_senses(part)
+            if kept:
+                out.setdefault(part, kept)
+    return list(out.items())
+
+
+def _kept_senses(word: str) -> tuple[str, ...]:
+    """The English words of each kept sense of a word the dictionary has (several for a word, the first for a
+    single character, brackets out), senses without English words left out."""
+    kept = (" ".join(w.lower() for w in _ENGLISH.findall(_BRACKETS.sub(" ", sense)))
+            for sense in senses(word)[:SENSES if len(word) > 1 else 1])
+    return tuple(sense for sense in kept if sense)

@@ -27,7 +27,7 @@ from rag_car.errors import EmptyIndexError
 from rag_car.tuning import TUNING, Tuning
 from rag_car.knowledge.retrieve import filters as filtering
 from rag_car.text.codes import Code, candidate_tokens, code_key, find_codes
-from rag_car.text.gloss import english_gloss
+from rag_car.text.gloss import english_gloss, gloss_senses
 from rag_car.text.lang import chinese_words, detect_language
 from rag_car.text.typos import english_words
 from rag_car.text.words import words
@@ -242,6 +242,7 @@ class Retriever:
         cross_foreign = cross is not None and not cross_all and bool(self.lexical.foreign is not None
                                                                       and self.lexical.foreign.any())
         cross_vector = None
+        glossed_english = None
 
         if mode in ("hybrid", "dense"):
             t = time.perf_counter()
@@ -282,6 +283,8 @@ class Retriever:
                 found = [t for t in gloss if t in lexical.index]
                 glossed = lexical.index.scores(found, weight) if found else None
             bm25_scores = lexical.index.scores(tokens, weight)
+            if mode == "hybrid" and cross_all and detect_language(query) == "zh":
+                glossed_english = self._glossed_english(query, weight)
             if glossed is not None:
                 bm25_scores = by_language(bm25_scores, lexical.index.ceiling(tokenize(query)), glossed,
                                           lexical.index.ceiling(gloss), lexical.foreign)
@@ -291,7 +294,7 @@ class Retriever:
         t = time.perf_counter()
         weights = {"dense": rs.dense_weight, "bm25": rs.bm25_weight, "cross": rs.dense_weight}
         if mode == "hybrid" and rs.fusion == "weighted" and (cross_all or lexical.vectors is not None):
-            fused = self._fuse_complete(rankings, vector, bm25_scores, weights, cross_vector, cross_all)
+            fused = self._fuse_complete(rankings, vector, bm25_scores, weights, cross_vector, cross_all, glossed_english)
         else:
             fused = fuse(rankings, method=rs.fusion, k=rs.rrf_k, weights=weights)
         intents = section_intents(query) if rs.section_intent_factor > 1.0 else []
@@ -336,12 +339,15 @@ class Retriever:
 
     def _fuse_complete(self, rankings: dict[str, list[tuple[str, float]]], vector: np.ndarray | None,
                        bm25_scores: np.ndarray | None, weights: dict[str, float],
-                       cross_vector: np.ndarray | None = None, cross_all: bool = False) -> list[Fused]:
+                       cross_vector: np.ndarray | None = None, cross_all: bool = False,
+                       glossed_english: np.ndarray | None = None) -> list[Fused]:
         """Weighted fusion with both scores known for every candidate: a passage only BM25 found still gets its
         exact cosine (from the row-aligned vectors) and one only the dense side found its BM25 score, so one
         retriever's miss does not count as a zero. ``ranks`` stay those each retriever gave in its own list.
         The cosine is the cross-lingual model's for every row when ``cross_all`` (a question not in English), and
-        for the non-English rows when a ``cross_vector`` is given with an English question."""
+        for the non-English rows when a ``cross_vector`` is given with an English question. ``glossed_english``:
+        every row's BM25 for the dictionary's English words of a Chinese question (:meth:`_glossed_english`), the
+        lexical evidence of its English rows."""
         catalog = self.lexical.catalog
         ids = list(dict.fromkeys(cid for ranking in rankings.values() for cid, _ in ranking))
         rows = np.asarray([catalog.row_of(cid) for cid in ids], dtype=np.int64)
@@ -365,7 +371,17 @@ class Retriever:
             # nothing, so its lexical part is its dense part instead of a zero that would rank every English
             # chunk below every Chinese one
             english = ~self.lexical.foreign[rows]
-            normalised[1] = np.where(english, normalised[0], normalised[1])
+            bridge = normalised[0]
+            if glossed_english is not None and english.any():
+                # the dictionary's words are a rough translation (every sense of every word): they share the
+                # English rows' lexical half with the vectors rather than replace them (measured in the README's
+                # Chinese section: either alone found fewer sections)
+                glossed = glossed_english[rows].astype(np.float64)
+                low, span = glossed[english].min(), np.ptp(glossed[english])
+                if span > 0:
+                    share = self.tuning.retrieval.gloss_share
+                    bridge = share * (glossed - low) / span + (1 - share) * normalised[0]
+            normalised[1] = np.where(english, bridge, normalised[1])
         for w, values in zip((weights.get("dense", 1.0), weights.get("bm25", 1.0)), normalised):
             total += w * values
         found = {name: {cid: rank for rank, (cid, _) in enumerate(ranking, 1)} for name, ranking in rankings.items()}
@@ -374,6 +390,17 @@ class Retriever:
             ranks = {name: r[cid] for name, r in found.items() if cid in r}
             fused.append(Fused(cid, float(total[i]), ranks, {"dense": float(dense[i]), "bm25": float(lexical[i])}))
         return sorted(fused, key=lambda f: (-f.score, min(f.ranks.values()) if f.ranks else 1 << 30, f.chunk_id))
+
+    def _glossed_english(self, query: str, weight: np.ndarray | None) -> np.ndarray | None:
+        """BM25 of the English rows for a Chinese question's words as CC-CEDICT translates them (rag_car.text.gloss),
+        each word counting once however many senses it has (LexicalIndex.grouped_scores); 0 for the rows not in
+        English (their own words matched the question's). None when no gloss word is indexed."""
+        index = self.lexical.index
+        groups = [[tokenize(sense) for sense in word_senses] for _, word_senses in gloss_senses(query)]
+        scores = index.grouped_scores(groups, weight)
+        if scores is not None and self.lexical.foreign is not None:
+            scores[self.lexical.foreign] = 0.0
+        return scores
 
     def _cross_ready(self) -> np.ndarray | None:
         """The row-aligned cross-lingual vectors when this retriever can use them (an embedder and every row's vector)."""
