@@ -25,12 +25,13 @@ _ENGLISH = re.compile(r"[A-Za-z][A-Za-z'-]+")
 def word_gloss(word: str) -> tuple[str, ...]:
     """The English words of the first senses of one Chinese word ("胎压" -> ("tire", "pressure")); a single character
     keeps only its first sense (it has many, mostly as part of other words); a word the dictionary does not have
-    is glossed character by character ("油量" -> oil, quantity); () when nothing is known."""
+    is glossed by the longest words it has inside it (known_parts: "雨刷片" -> windshield wiper, disk); () when
+    nothing is known."""
     known = senses(word)
     if not known:
         if len(word) < 2:
             return ()
-        return tuple(dict.fromkeys(w for char in word for w in word_gloss(char)))
+        return tuple(dict.fromkeys(w for part in known_parts(word) for w in word_gloss(part)))
     return tuple(dict.fromkeys(w for sense in _kept_senses(word) for w in sense.split()))
 
 
@@ -48,6 +49,19 @@ def english_gloss(text: str) -> str:
     return " ".join(dict.fromkeys(words))
 
 
+def known_parts(word: str) -> list[str]:
+    """A word the dictionary lacks, cut into the longest words it has, left to right (forward maximum matching:
+    "雨刷片" -> 雨刷, 片), a character where no longer word starts."""
+    parts: list[str] = []
+    start = 0
+    while start < len(word):
+        end = next((e for e in range(len(word), start + 1, -1) if (e - start < len(word)) and senses(word[start:e])),
+                   start + 1)
+        parts.append(word[start:end])
+        start = end
+    return parts
+
+
 def gloss_senses(text: str) -> list[tuple[str, tuple[str, ...]]]:
     """Each Chinese word of ``text`` that :func:`english_gloss` glosses, with its kept senses as English words, in
     the dictionary's order: [("胎压", ("tire pressure",)), ("处理", ("to handle", "to deal with", ...))]. A word
@@ -59,7 +73,7 @@ def gloss_senses(text: str) -> list[tuple[str, tuple[str, ...]]]:
     for word in found:
         if any(word != other and word in other for other in whole):
             continue
-        for part in [word] if senses(word) or len(word) < 2 else list(word):
+        for part in [word] if senses(word) or len(word) < 2 else known_parts(word):
             kept = _kept_senses(part)
             if kept:
                 out.setdefault(part, kept)

@@ -146,3 +146,9 @@ def test_grouped_scores_count_each_translated_word_once():
     mask = np.array([1, 0, 1, 1, 1], dtype=np.float32)
     assert index.grouped_scores([[["handl"]]], mask)[1] == 0
     assert index.grouped_scores([[["absent"]]]) is None
+    # the ceiling: every word matched by its best sense, each token at its best row; no row scores above it
+    ceiling = index.grouped_ceiling([[["handl"], ["deal"]], [["lamp"]]])
+    assert np.isclose(ceiling, max(one["handl"].max(), one["deal"].max()) + one["lamp"].max())
+    assert handle_lamp.max() <= ceiling
+    assert np.isclose(index.grouped_ceiling([[["tire", "pressur"]]]), (one["tire"].max() + one["pressur"].max()) / 2)
+    assert index.grouped_ceiling([[["absent"]]]) == 0.0

@@ -100,6 +100,11 @@ def test_a_question_is_glossed_word_by_word_with_each_words_senses():
     # a word the dictionary lacks gives its characters; a part of a known longer word is not glossed again
     assert "仪表盘" in dict(gloss_senses("仪表盘")) and "表盘" not in dict(gloss_senses("仪表盘"))
     assert gloss_senses("Check the coolant level") == []
+    # a word the dictionary lacks is cut into the longest words it has, not into characters
+    from rag_car.text.gloss import known_parts
+
+    assert known_parts("雨刷片") == ["雨刷", "片"] and known_parts("前轮胎压") == ["前轮", "胎压"]
+    assert dict(gloss_senses("雨刷片"))["雨刷"] == ("windshield wiper",)
 
 
 def test_traditional_characters_make_the_same_bm25_words_as_simplified():

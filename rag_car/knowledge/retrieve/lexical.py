@@ -237,6 +237,20 @@ class LexicalIndex:
             total *= weight_mask
         return total
 
+    def grouped_ceiling(self, groups: Sequence[Sequence[Sequence[str]]]) -> float:
+        """The score of :meth:`grouped_scores` a row would get by matching every word at its best (each token at
+        its highest score in any row; a word with no indexed token adds nothing). 0.0 when none is indexed. A
+        score over it says how much of the query a row matches, whatever the query's length (like :meth:`ceiling`)."""
+        total = 0.0
+        for alternatives in groups:
+            best = 0.0
+            for tokens in alternatives:
+                columns = [self.column(t) for t in dict.fromkeys(tokens)]
+                top = sum(float(c[1].max(initial=0.0)) for c in columns if c is not None)
+                best = max(best, top / len(columns) if columns else 0.0)
+            total += best
+        return total
+
     def search(self, tokens: Sequence[str], k: int, weight_mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The top ``k`` rows with a positive score, best first, as (row, score)."""
         return top_rows(self.scores(tokens, weight_mask), k)

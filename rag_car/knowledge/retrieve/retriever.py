@@ -372,15 +372,14 @@ class Retriever:
             # chunk below every Chinese one
             english = ~self.lexical.foreign[rows]
             bridge = normalised[0]
-            if glossed_english is not None and english.any():
+            if glossed_english is not None:
                 # the dictionary's words are a rough translation (every sense of every word): they share the
                 # English rows' lexical half with the vectors rather than replace them (measured in the README's
-                # Chinese section: either alone found fewer sections)
-                glossed = glossed_english[rows].astype(np.float64)
-                low, span = glossed[english].min(), np.ptp(glossed[english])
-                if span > 0:
-                    share = self.tuning.retrieval.gloss_share
-                    bridge = share * (glossed - low) / span + (1 - share) * normalised[0]
+                # Chinese section: the glosses alone found fewer sections). As the share of the glossed question
+                # a row matches, not stretched over the candidates: a row matching one stray word of an
+                # uncovered question stays low
+                share = self.tuning.retrieval.gloss_share
+                bridge = share * glossed_english[rows].astype(np.float64) + (1 - share) * normalised[0]
             normalised[1] = np.where(english, bridge, normalised[1])
         for w, values in zip((weights.get("dense", 1.0), weights.get("bm25", 1.0)), normalised):
             total += w * values
@@ -392,15 +391,19 @@ class Retriever:
         return sorted(fused, key=lambda f: (-f.score, min(f.ranks.values()) if f.ranks else 1 << 30, f.chunk_id))
 
     def _glossed_english(self, query: str, weight: np.ndarray | None) -> np.ndarray | None:
-        """BM25 of the English rows for a Chinese question's words as CC-CEDICT translates them (rag_car.text.gloss),
-        each word counting once however many senses it has (LexicalIndex.grouped_scores); 0 for the rows not in
-        English (their own words matched the question's). None when no gloss word is indexed."""
+        """How much of a Chinese question each English row matches (0..1) through the question's words as CC-CEDICT
+        translates them (rag_car.text.gloss): their BM25 with each word counting once however many senses it has
+        (LexicalIndex.grouped_scores), over the score of a row matching all of them; 0 for the rows not in English
+        (their own words matched the question's). None when no glossed word is indexed."""
         index = self.lexical.index
         groups = [[tokenize(sense) for sense in word_senses] for _, word_senses in gloss_senses(query)]
         scores = index.grouped_scores(groups, weight)
-        if scores is not None and self.lexical.foreign is not None:
+        ceiling = index.grouped_ceiling(groups)
+        if scores is None or ceiling <= 0:
+            return None
+        if self.lexical.foreign is not None:
             scores[self.lexical.foreign] = 0.0
-        return scores
+        return np.minimum(scores / ceiling, 1.0)
 
     def _cross_ready(self) -> np.ndarray | None:
         """The row-aligned cross-lingual vectors when this retriever can use them (an embedder and every row's vector)."""
