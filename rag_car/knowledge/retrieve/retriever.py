@@ -284,7 +284,9 @@ class Retriever:
                 glossed = lexical.index.scores(found, weight) if found else None
             bm25_scores = lexical.index.scores(tokens, weight)
             if mode == "hybrid" and cross_all and detect_language(query) == "zh":
+                g = time.perf_counter()
                 glossed_english = self._glossed_english(query, weight)
+                timings["gloss_ms"] = timings.get("gloss_ms", 0.0) + _ms(g)
             if glossed is not None:
                 bm25_scores = by_language(bm25_scores, lexical.index.ceiling(tokenize(query)), glossed,
                                           lexical.index.ceiling(gloss), lexical.foreign)
