@@ -1,5 +1,6 @@
 """Chinese text -> the English words a dictionary gives for its words: the lexical bridge from a Chinese question to
-English documents (BM25 and the answer's sentence choice), where the multilingual model's vectors are the other one.
+English documents (BM25, hybrid search's lexical part for English chunks, the answer's sentence choice), where the
+multilingual model's vectors are the other one.
 
 The dictionary is CC-CEDICT (rag_car.text.cedict, shipped by a PyPI package: nothing is downloaded). Each Chinese
 word of the question (jieba's search mode over the simplified text, the same words BM25 indexes, stopwords out) is

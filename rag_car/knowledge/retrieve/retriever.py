@@ -7,7 +7,8 @@ One search, in order:
 3. recognise codes (DTC, campaign, ODI, bulletin, part numbers); split them into known and unknown to the index;
 4. dense (Chroma, the ingest embedder; a narrow filter is searched exactly over the row vectors) and BM25
    (bm25s) candidates under the same filter, fused: by default every candidate gets both exact scores,
-   normalised and weighted (``rrf`` is the alternative);
+   normalised and weighted (``rrf`` is the alternative); a question not in English is searched over the multilingual
+   vectors, and a Chinese one meets English chunks' words through a dictionary's glosses of its own (_glossed_english);
 5. superseded bulletins, sections for other model years, trouble-code entries for a question not about codes
    and banner chunks are demoted, sections of the kind the question asks for ("fix?") promoted (intent.py);
    chunks that carry a known code of the question go first; when the question is only about unknown codes,
