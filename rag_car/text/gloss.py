@@ -40,14 +40,7 @@ def english_gloss(text: str) -> str:
     """The English words the dictionary gives for the Chinese words of ``text``, each once, in order ("" when the text
     has no Chinese word the dictionary knows). A part of a longer word the dictionary has is not glossed again
     (jieba's search mode gives "仪表盘" and its parts "仪表", "表盘": the whole says what is meant)."""
-    found = list(dict.fromkeys(chinese_words(normalize(text))))
-    whole = [w for w in found if senses(w)]
-    words: list[str] = []
-    for word in found:
-        if any(word != other and word in other for other in whole):
-            continue
-        words.extend(word_gloss(word))
-    return " ".join(dict.fromkeys(words))
+    return " ".join(dict.fromkeys(w for _, kept in gloss_senses(text) for sense in kept for w in sense.split()))
 
 
 def known_parts(word: str) -> list[str]:
@@ -66,8 +59,8 @@ def known_parts(word: str) -> list[str]:
 def gloss_senses(text: str) -> list[tuple[str, tuple[str, ...]]]:
     """Each Chinese word of ``text`` that :func:`english_gloss` glosses, with its kept senses as English words, in
     the dictionary's order: [("胎压", ("tire pressure",)), ("处理", ("to handle", "to deal with", ...))]. A word
-    the dictionary lacks gives its characters instead, each a word of its own. For a query that counts each word
-    once, whatever its number of senses (LexicalIndex.grouped_scores)."""
+    the dictionary lacks gives its known parts instead (:func:`known_parts`), each a word of its own. For a query
+    that counts each word once, whatever its number of senses (LexicalIndex.grouped_scores)."""
     found = list(dict.fromkeys(chinese_words(normalize(text))))
     whole = [w for w in found if senses(w)]
     out: dict[str, tuple[str, ...]] = {}

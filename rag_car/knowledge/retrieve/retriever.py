@@ -349,7 +349,7 @@ class Retriever:
         retriever's miss does not count as a zero. ``ranks`` stay those each retriever gave in its own list.
         The cosine is the cross-lingual model's for every row when ``cross_all`` (a question not in English), and
         for the non-English rows when a ``cross_vector`` is given with an English question. ``glossed_english``:
-        every row's BM25 for the dictionary's English words of a Chinese question (:meth:`_glossed_english`), the
+        how much of a Chinese question's dictionary glosses each row matches (:meth:`_glossed_english`), the
         lexical evidence of its English rows."""
         catalog = self.lexical.catalog
         ids = list(dict.fromkeys(cid for ranking in rankings.values() for cid, _ in ranking))
