@@ -148,3 +148,21 @@ def test_text_units_paragraphs_signal_names_units_and_synonyms():
     assert measure_terms("240 kPa") == {"pressur"} and "pressur" not in terms("240 kPa")
     assert terms("turn off the ESC") != terms("switch off the ESC")  # no folds between different words
     assert terms("blinking lamp") == terms("flashing light")
+
+
+CRUISE_ON = chunk_passage(7, "Cruise control is active when the speed is stored as set speed.\n"
+                             "Press the cruise control button on the steering wheel to turn on cruise control.\n"
+                             "The current speed is kept.", "Owner's manual > Cruise control > Turning on cruise control", 0)
+CRUISE_INFO = chunk_passage(8, "The system can be turned on starting at 30 km/h.\n"
+                               "Settings may change with the driving mode.",
+                            "Owner's manual > Cruise control > General information", 0)
+
+
+def test_a_value_question_is_led_by_the_section_that_states_the_value(tmp_path):
+    # the procedure's section names more of the question's words; the section stating a speed answers it
+    answer = make(tmp_path, [CRUISE_ON, CRUISE_INFO]).ask("what is the lowest speed to turn on cruise control?",
+                                                          persona="owner")
+    assert answer.answer.startswith("The system can be turned on starting at 30 km/h"), answer.answer
+    # a how-to question about the same thing is not a value question: the procedure's section leads
+    how = make(tmp_path, [CRUISE_ON, CRUISE_INFO]).ask("how do I turn on cruise control?", persona="owner")
+    assert not how.answer.startswith("The system can be turned on"), how.answer
