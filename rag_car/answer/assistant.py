@@ -600,9 +600,13 @@ class Assistant:
         if abstained:
             reason = i18n.localise(abstain_reason, lang) if abstain_reason else i18n.text("not_covered", lang)
             yield layout.add_text(reason)
-            closest = [d for d in turn.sources.docs if d.reason == "question"][:3]
+            # the closest sections, each once (two chunks of one section share its number)
+            closest: dict[int, DocSource] = {}
+            for d in turn.sources.docs:
+                if d.reason == "question" and len(closest) < 3:
+                    closest.setdefault(layout.renumber(Part("", (d.n,))).docs[0], d)
             if closest:
-                listed = "; ".join(f"[{layout.renumber(Part('', (d.n,))).docs[0]}] {d.citation().label()}" for d in closest)
+                listed = "; ".join(f"[{number}] {d.citation().label()}" for number, d in closest.items())
                 yield layout.add_text(i18n.text("closest", lang, listed=listed), role="closest")
 
         # the safety notices that protect what the answer quotes, found by the documents' structure; a code's
