@@ -9,7 +9,8 @@
 
 quality: the bundled knowledge/ is ingested with the real embedding model and tests/eval/qa.jsonl (and, over
   ../shared/data when present, tests/eval/real_qa.jsonl over NHTSA/DTC/OVMS and tests/eval/real_manual_qa.jsonl over
-  the real owner's manual) is scored for the default hybrid (weighted complete-score fusion), each of its ranking
+  the real owner's manual) is scored for the default hybrid (weighted complete-score fusion, the candidates re-ranked
+  by their best sentence as the assistant opens the retriever), each of its ranking
   steps and query rules switched off (synonyms, follow-up rewriting, typo correction, all of them at once), RRF
   (several k), dense-only and BM25-only. --index SET=DIR reuses a data dir that already indexes a set's corpus.
 latency: the real chunks (bundled knowledge + ../shared/data NHTSA, DTC, OVMS) and their real vectors are
@@ -109,7 +110,7 @@ class _NoTypoCorrection:
         from rag_car.knowledge.retrieve.lexical import LexicalIndex
 
         self._saved = LexicalIndex.correct
-        LexicalIndex.correct = lambda self, tokens: list(tokens)
+        LexicalIndex.correct = lambda self, tokens, keep=(): list(tokens)
         return self
 
     def __exit__(self, *exc):
@@ -127,10 +128,11 @@ class _Nothing:
 
 
 PLAIN = {"expand_synonyms": False, "rewrite": "off", "section_intent_factor": 1.0, "code_reference_factor": 1.0,
-         "thin_chunk_factor": 1.0}
+         "thin_chunk_factor": 1.0, "sentence_weight": 0.0}
 
 
 def part_quality(work: Path, embedder, reuse: dict[str, Path] | None = None, only: list[str] | None = None) -> dict:
+    from rag_car.answer.vectors import BestSentences, SentenceVectors, cache_file
     from rag_car.knowledge.retrieve import open_retriever
     from rag_car.knowledge.retrieve.evaluate import evaluate, load_qa, read_set_info
     from rag_car.tuning import TUNING
@@ -151,6 +153,8 @@ def part_quality(work: Path, embedder, reuse: dict[str, Path] | None = None, onl
         ("hybrid no typo correction", {}, "hybrid", _NoTypoCorrection),
         ("hybrid plain (no query rules)", PLAIN, "hybrid", _NoTypoCorrection),
         ("plain rrf k=60", {**PLAIN, "fusion": "rrf", "rrf_k": 60}, "hybrid", _NoTypoCorrection),
+        ("hybrid no best sentence", {"sentence_weight": 0.0}, "hybrid"),
+        ("hybrid best sentence x0.5", {"sentence_weight": 0.5}, "hybrid"),
         ("hybrid no section intent", {"section_intent_factor": 1.0}, "hybrid"),
         ("hybrid no code-entry demotion", {"code_reference_factor": 1.0}, "hybrid"),
         ("hybrid code-entry x0.9", {"code_reference_factor": 0.9}, "hybrid"),
@@ -180,7 +184,10 @@ def part_quality(work: Path, embedder, reuse: dict[str, Path] | None = None, onl
             settings = settings_for(data_dir, **{k: v for k, v in overrides.items() if k == "rewrite"})
             tuning = TUNING.with_retrieval(**{k: v for k, v in overrides.items() if k != "rewrite"})
             with (patch[0] if patch else _Nothing)(), open_retriever(settings, embedder=embedder, tuning=tuning) as retriever:
+                # as the assistant opens it: the indexed sentences' vectors re-rank the candidates (retrieve/sentences.py)
+                retriever.sentences = BestSentences(SentenceVectors(embedder, cache_file(settings.cache_dir, embedder)))
                 report = evaluate(retriever, items, k=5, modes=[mode])
+                retriever.sentences.vectors.close()
             r = report.modes[mode]
             rows.append({"variant": label, "n": r.questions, "recall@5": round(r.recall, 4), "hit@1": round(r.hit_at_1, 4),
                          "mrr@10": round(r.mrr, 4), "ndcg@5": round(r.ndcg, 4), "code_hit@1": round(r.code_hit_at_1, 4),
@@ -386,6 +393,7 @@ def wait_for_load(limit: float | None, max_s: float) -> dict:
 
 def part_latency(work: Path, embedder, sizes, n_queries: int, n_soak: int = 0, seed_dir: Path | None = None,
                  load_limit: float | None = None, wait_max_s: float = 1800) -> dict:
+    from rag_car.answer.vectors import BestSentences, SentenceVectors, cache_file
     from rag_car.knowledge.retrieve import open_retriever
     from rag_car.knowledge.store import open_store
 
@@ -426,6 +434,9 @@ def part_latency(work: Path, embedder, sizes, n_queries: int, n_soak: int = 0, s
         t = time.perf_counter()
         retriever = open_retriever(settings, embedder=embedder)
         bm25_build_s = time.perf_counter() - t
+        # as the assistant opens it: the candidates' sentence vectors are looked up (the synthetic chunks' are not
+        # cached, so this times the lookups that find nothing and re-rank nothing)
+        retriever.sentences = BestSentences(SentenceVectors(embedder, cache_file(settings.cache_dir, embedder)))
         cross_rows = 0 if retriever._cross_ready() is None else len(retriever._cross_ready())
         if fake_cross is not None and cross_rows != n:
             print(f"  the retriever did not load the cross-lingual vectors ({cross_rows} of {n} rows)")
@@ -434,7 +445,7 @@ def part_latency(work: Path, embedder, sizes, n_queries: int, n_soak: int = 0, s
         for q in qs[:10] + zh[:10]:  # warm-up: caches, HNSW pages, numpy
             retriever.search(q, k=8)
             lc.similarity_search(q, k=8)
-        ours, embed, theirs, rest, dense = [], [], [], [], []
+        ours, embed, theirs, rest, dense, lookups = [], [], [], [], [], []
         zh_ours, zh_embed, zh_dense = [], [], []
         for i, q in enumerate(qs):
             t = time.perf_counter()
@@ -443,6 +454,7 @@ def part_latency(work: Path, embedder, sizes, n_queries: int, n_soak: int = 0, s
             embed.append(result.timings.get("embed_ms", 0.0))
             rest.append(ours[-1] - embed[-1])
             dense.append(result.timings.get("dense_ms", 0.0))
+            lookups.append(result.timings.get("sentences_ms", 0.0))
             t = time.perf_counter()
             lc.similarity_search(q, k=8)
             theirs.append((time.perf_counter() - t) * 1000)
@@ -459,6 +471,7 @@ def part_latency(work: Path, embedder, sizes, n_queries: int, n_soak: int = 0, s
             except Exception as exc:  # the soak's own setup failed: keep the latency figures
                 soak_row = {"setup_error": f"{type(exc).__name__}: {exc}"}
                 print(f"  soak could not run: {soak_row['setup_error']}")
+        retriever.sentences.vectors.close()
         retriever.close()
         row = {
             "chunks": n, "add_s": round(add_s, 1), "add_cross_s": round(add_cross_s, 1), "cross_rows": cross_rows,
@@ -468,6 +481,8 @@ def part_latency(work: Path, embedder, sizes, n_queries: int, n_soak: int = 0, s
             "hybrid_without_embed_p50_ms": round(statistics.median(rest), 2),
             "hybrid_without_embed_p95_ms": round(percentile(rest, 0.95), 2),
             "dense_step_p50_ms": round(statistics.median(dense), 2), "dense_step_p95_ms": round(percentile(dense, 0.95), 2),
+            "sentences_step_p50_ms": round(statistics.median(lookups), 2),
+            "sentences_step_p95_ms": round(percentile(lookups, 0.95), 2),
             "loadavg": round(os.getloadavg()[0], 2),
             "langchain_p50_ms": round(statistics.median(theirs), 2), "langchain_p95_ms": round(percentile(theirs, 0.95), 2),
         }
@@ -484,7 +499,7 @@ def part_latency(work: Path, embedder, sizes, n_queries: int, n_soak: int = 0, s
         results["sizes"].append(row)
         print(f"{n:>7} chunks: hybrid p50 {row['hybrid_p50_ms']:.1f} ms p95 {row['hybrid_p95_ms']:.1f} ms "
               f"(embed {row['embed_p50_ms']:.1f}; without it p50 {row['hybrid_without_embed_p50_ms']:.1f} "
-              f"p95 {row['hybrid_without_embed_p95_ms']:.1f}) | langchain p50 {row['langchain_p50_ms']:.1f} p95 {row['langchain_p95_ms']:.1f} "
+              f"p95 {row['hybrid_without_embed_p95_ms']:.1f}; sentence lookups p50 {row['sentences_step_p50_ms']:.1f}) | langchain p50 {row['langchain_p50_ms']:.1f} p95 {row['langchain_p95_ms']:.1f} "
               f"| ratio {row['ratio_p50']:.2f}x  (add {row['add_s']:.0f} s, bm25 build {row['bm25_build_s']:.0f} s, "
               f"load {row['loadavg']:.1f})")
         if zh_ours:

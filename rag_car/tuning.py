@@ -20,6 +20,7 @@ class RetrievalTuning:
     rrf_k: int = 60  # the constant of reciprocal rank fusion (fusion="rrf")
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    sentence_weight: float = 0.25  # a candidate's best sentence (cosine, normalised) added to its fused score
     candidates: int = 50  # taken from each retriever before fusion (at least 3 k)
     expand_synonyms: bool = True  # add the manuals' words for drivers' words to the query (synonyms.py)
     superseded_factor: float = 0.5  # a bulletin or campaign another indexed one supersedes

@@ -6,7 +6,8 @@ the question, the passage read with its heading path, and the share of the quest
 headings hold), compared with the support the same index gives to questions it cannot answer (see
 rag_car.answer.calibration). A question word the documents never use is no reason to refuse ("pop the hood"):
 a passage that supports the question well is. Beside that, a question is not answered when it names a code
-nothing mentions, asks about a model year the documents do not cover, or asks for a quantity ("how long",
+nothing mentions, asks about a model year or a variant of the vehicle ("the Corrin diesel") the documents do not
+cover, or asks for a quantity ("how long",
 "how much") that none of its best sentences gives, or a quantity of a known kind (a speed, a time, a fuel economy,
 a power, a weight, a length, an interval, a price) that none of its best sentences gives in that kind's units.
 The value must also be about the thing asked: a sentence that gives it names, in its own words or its section's
@@ -23,6 +24,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from rag_car.text import zh_forms
+from rag_car.text.gloss import english_gloss
 from rag_car.text.lang import chinese_words, has_cjk
 from rag_car.answer.sentences import STOPWORDS, measure_terms, numbers, terms, words
 
@@ -153,13 +156,15 @@ def chunk_cosines(retriever: Any, vector: Any) -> Callable[[Any], float | None]:
 
 def judge(question: str, *, unknown_codes: list[str], known_codes: list[str], support: Support, threshold: float,
           vehicles: list[dict[str, Any]], live_focus: bool, best_sentences: Sequence[str | Evidence] = (),
-          about: Sequence[str] = ()) -> Verdict:
+          about: Sequence[str] = (), variant: str = "") -> Verdict:
     """The verdict for one question (see the module docstring). ``threshold``: the support a question must reach
     on this index (its calibration). ``live_focus``: active codes or stop conditions give the answer something to
     stand on even when the question is vague ("what's wrong with my car?"). ``best_sentences``: the best-ranked
     sentences of the sources (text, or Evidence with their headings), searched for the quantity a quantity question
     asks for. ``about``: the terms that say what the question is about (:func:`topic_terms`); a value counts only
-    from a sentence that names one of them, itself or in its headings (all count when there are none)."""
+    from a sentence that names one of them, itself or in its headings (all count when there are none).
+    ``variant``: the variant of an indexed vehicle the question names that no document mentions
+    (rag_car.answer.variants: "the Corrin diesel"), "" when none."""
     if unknown_codes and not known_codes:
         listed = ", ".join(unknown_codes)
         return Verdict(False, f"The documents do not mention {listed}, so I cannot say what it means.")
@@ -171,6 +176,9 @@ def judge(question: str, *, unknown_codes: list[str], known_codes: list[str], su
         if spans and not any(lo <= year <= hi for lo, hi in spans):
             covered = "; ".join(_vehicle_span(v) for v in vehicles if v.get("year_min"))
             return Verdict(False, f"The documents cover {covered}; they say nothing about a {year} model, so I will not guess.")
+    if variant and vehicles:
+        covered = "; ".join(_vehicle_span(v) for v in vehicles)
+        return Verdict(False, f"The documents cover {covered} and never mention a {variant}, so I will not guess.")
 
     if live_focus or known_codes:
         return Verdict(True)
@@ -183,6 +191,18 @@ def judge(question: str, *, unknown_codes: list[str], known_codes: list[str], su
         if not any(numbers(e.text) for e in of_it):
             return Verdict(False, "The documents do not give this value, so I will not guess.")
         if units and not any(given.search(e.text) for given in units for e in of_it):
+            return Verdict(False, "The documents do not give this value, so I will not guess.")
+    if has_cjk(question) and zh_forms.asks_quantity(question):
+        # a Chinese question for an amount ("最高车速是多少？"): the best sentences that name what it is about must
+        # give a number (sentences in another language name none of its words, so they leave this as it is) ...
+        of_it = [e for e in evidence if any(e.names(t) for t in about)]
+        if of_it and not any(numbers(e.text) for e in of_it):
+            return Verdict(False, "The documents do not give this value, so I will not guess.")
+        # ... and a value of the kind it asks for, in either language: the unit it names ("几秒"), or the English
+        # quantity kinds of the dictionary's words for it ("百公里油耗": fuel consumption, L/100 km)
+        gloss = english_gloss(question)
+        units = zh_forms.asked_units(question) + [given for asked, given in QUANTITY_KINDS if asked.search(gloss)]
+        if units and not any(given.search(e.text) for given in units for e in evidence):
             return Verdict(False, "The documents do not give this value, so I will not guess.")
     return Verdict(True)
 

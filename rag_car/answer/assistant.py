@@ -176,6 +176,11 @@ class Assistant:
                 self._embedder = QueryCache(load_embedder(self.settings))
             self._retriever = open_retriever(self.settings, embedder=self._embedder, rewriter=self._rewriter(),
                                              tuning=self.tuning)
+            if self._retriever.sentences is None:
+                # the sentences this assistant ranks answers with also rank the passages (retrieve/sentences.py)
+                from rag_car.answer.vectors import BestSentences
+
+                self._retriever.sentences = BestSentences(self.vectors)
         return self._retriever
 
     def _rewriter(self) -> Callable[[str], str] | None:
@@ -488,20 +493,23 @@ class Assistant:
         vector = None
         sentence_vectors = self.vectors
         cross = self.crosslingual()
+        glossed = ""
         if cross is not None and docs and cross.applies(question, list(result.passages)):
             # a question not in English over passages in another: its words cannot meet their sentences, the
             # multilingual model can, and so can a dictionary's English words for its words (the sentences'
             # terms, the values asked and the safety topics)
             vector, sentence_vectors = cross.vector(question), cross.sentences
-            query = f"{query} {cross.english_terms(question, list(result.passages))}".strip()
+            glossed = cross.english_terms(question, list(result.passages))
         elif self.embedder is not None and docs:
             try:
                 vector = self.embedder.embed_query(result.query or question)
             except Exception:
                 vector = None
+        ranked_as = query
+        query = f"{query} {glossed}".strip()
         focus = set(active) | set(result.codes) | set(dtc_codes(question))
-        ranking = rank_sentences(query, docs, persona, vector, sentence_vectors if vector is not None else None,
-                                 focus, max_docs=len(docs), vocabulary=self.vocabulary)
+        ranking = rank_sentences(ranked_as, docs, persona, vector, sentence_vectors if vector is not None else None,
+                                 focus, max_docs=len(docs), vocabulary=self.vocabulary, glossed=glossed)
         topics = safety_topics(query)  # the question, its rewrite, and the English terms of a Chinese one
         topics += [s.topic for s in stops if s.topic not in topics and s.topic != "vehicle"]
         safety = SafetyCheck(topics=topics, stops=stops)
@@ -823,15 +831,31 @@ class Assistant:
         docs = {d.n: d for d in turn.sources.docs if d.reason in ("question", "section")}
         best = [Evidence(s.sentence.text, docs[s.n].heading_terms)
                 for s in turn.ranking.sentences[:QUANTITY_SENTENCES] if s.n in docs]
+        lang = detect_language(turn.question)
+        if lang == "zh":  # and the best in the question's own language, which alone can name its words
+            own = [s for s in turn.ranking.sentences if s.n in docs and detect_language(s.sentence.text) == lang]
+            best += [Evidence(s.sentence.text, docs[s.n].heading_terms) for s in own[:QUANTITY_SENTENCES]]
         verdict = judge(turn.question, unknown_codes=turn.unknown_codes, known_codes=turn.known_codes,
                         support=support, threshold=threshold, vehicles=self.vehicles(), live_focus=live_focus,
-                        best_sentences=best, about=topic_terms(turn.query, self.vocabulary, self._vehicle_words()))
+                        best_sentences=best, about=topic_terms(turn.query, self.vocabulary, self._vehicle_words()),
+                        variant=self._unknown_variant(turn.question))
         turn.support = support.score
         if not verdict.answerable:
             return verdict.reason
         if not turn.sources.docs:
             return "The documents do not cover this question, so I will not guess."
         return None
+
+    def _unknown_variant(self, question: str) -> str:
+        """The variant of an indexed vehicle an English question names that no document uses ("the Corrin diesel"),
+        "" when none (rag_car.answer.variants)."""
+        vocabulary = self.vocabulary
+        if vocabulary is None or not self.vehicles() or not looks_english(question):
+            return ""
+        from rag_car.answer.variants import unknown_variant
+
+        return unknown_variant(question, [str(v.get("model") or "") for v in self.vehicles()],
+                               lambda word: all(t in vocabulary for t in vocabulary.correct_text(word)))
 
     def _support(self, question: str, passages: list[Any], vector: Any) -> Any:
         """How well the best of ``passages`` supports ``question`` (rag_car.answer.answerability.Support)."""

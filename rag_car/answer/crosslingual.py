@@ -69,10 +69,11 @@ class CrossLingual:
     @staticmethod
     def english_terms(question: str, passages: list[Any]) -> str:
         """The English words a dictionary gives for the question's Chinese words (rag_car.text.gloss), for ranking
-        sentences of passages in another language; "" when a passage in the question's own language was retrieved
-        (its sentences, which the glosses cannot match, come first: the answer stays in the asker's language)."""
+        sentences of passages in another language ("" when every passage is in the question's own language).
+        Sentences in the question's language are ranked by its own words alone (rank_sentences' ``glossed``), so
+        the glosses never dilute them."""
         lang = detect_language(question)
-        if any(_language(p) == lang for p in passages):
+        if all(_language(p) == lang for p in passages):
             return ""
         return english_gloss(question)
 

@@ -7,6 +7,18 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class SectionRef:
+    """Another place a cited text is printed (near) word for word: a manual repeats a warning in several chapters."""
+
+    source: str
+    title: str
+    section: str
+
+    def label(self) -> str:
+        return ", ".join(part for part in (self.title or self.source, self.section) if part)
+
+
+@dataclass(frozen=True)
 class Citation:
     """A numbered document source: ``[n]`` in the answer text maps to this passage."""
 
@@ -19,14 +31,17 @@ class Citation:
     text: str
     score: float
     metadata: dict[str, Any] = field(default_factory=dict)
+    also_in: tuple[SectionRef, ...] = ()  # the other sections that print this text (retrieval folded them into it)
 
     def label(self) -> str:
-        """``"Owner's Manual, Cooling system > Overheating, p. 42"``: how the CLI lists the source."""
+        """``"Owner's Manual, Cooling system > Overheating, p. 42"``: how the CLI lists the source; a text the
+        documents print in several sections names the others: ``"..., p. 42 (also in: Manual, Towing > Safety)"``."""
         parts = [self.title or self.source]
         if self.section:
             parts.append(self.section)
         label = ", ".join(parts)
-        return f"{label}, p. {self.page}" if self.page else label
+        label = f"{label}, p. {self.page}" if self.page else label
+        return f"{label} (also in: {'; '.join(ref.label() for ref in self.also_in)})" if self.also_in else label
 
 
 @dataclass(frozen=True)
@@ -91,6 +106,7 @@ class Answer:
         for citation in data["citations"]:
             citation["score"] = round(float(citation["score"]), 4)
             citation["metadata"] = {key: _plain(value) for key, value in citation["metadata"].items()}
+            citation["also_in"] = list(citation["also_in"])
         for signal in data["signals"]:
             signal["value"] = _plain(signal["value"])
         return data
@@ -117,6 +133,9 @@ _CITATION = {
         "text": {"type": "string"},
         "score": {"type": "number"},
         "metadata": {"type": "object"},
+        "also_in": {"type": "array", "items": {
+            "type": "object", "required": ["source", "title", "section"],
+            "properties": {"source": {"type": "string"}, "title": {"type": "string"}, "section": {"type": "string"}}}},
     },
 }
 

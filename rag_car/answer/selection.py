@@ -17,6 +17,9 @@ import numpy as np
 from rag_car.answer.answerability import QUANTITY_QUESTION, YES_NO_QUESTION
 from rag_car.answer.personas import SPEC, Persona
 from rag_car.answer.sentences import MEASURES, Sentence, codes, measure_terms, numbers, terms
+from rag_car.text import zh_forms
+from rag_car.text.gloss import english_gloss
+from rag_car.text.lang import HAN_RUN, has_cjk
 from rag_car.answer.sources import DocSource, LiveLine
 
 # Questions that ask about the vehicle's state as a whole: every flagged live line is relevant to them.
@@ -52,6 +55,14 @@ def asked_measures(question: str, question_terms: set[str]) -> frozenset[str]:
     asked = set(question_terms & MEASURES)
     if QUANTITY_QUESTION.search(question or "") or _EXTREME.search(question or ""):
         asked.add(ANY_QUANTITY)  # "how many km ...", "the lowest speed ...": a number with its unit
+    if has_cjk(question):
+        # a Chinese question: its interrogatives say whether it asks for an amount (多少, 几, 多久), the dictionary's
+        # English for its words what quantity ("气压": pressure), as the units of the sentences say theirs
+        if zh_forms.asks_how_or_why(question):
+            return frozenset()
+        if zh_forms.asks_quantity(question):
+            asked |= set(terms(english_gloss(question))) & MEASURES
+            asked.add(ANY_QUANTITY)
     return frozenset(asked)
 
 
@@ -80,18 +91,24 @@ def rank_sentences(
     focus_codes: set[str] | frozenset[str] = frozenset(),
     max_docs: int = 8,
     vocabulary: Any = None,
+    glossed: str = "",
 ) -> Ranking:
     """Every sentence of the first ``max_docs`` sources, best first.
 
     ``vectors``: a SentenceVectors (or None: lexical only). ``focus_codes``: codes asked about or active on the bus;
     a sentence naming one is preferred. ``vocabulary``: the index's term frequencies; with it a question term
-    weighs by its rarity in the whole index, otherwise by its rarity among the candidate sentences.
+    weighs by its rarity in the whole index, otherwise by its rarity among the candidate sentences. ``glossed``:
+    English words a dictionary gives for a Chinese question's words; they count for sentences in another language
+    than the question's only, and the question's Chinese words for Chinese sentences only.
     """
     q_terms = set(vocabulary.correct_text(question) if vocabulary is not None else terms(question))
+    native = set(q_terms)
+    q_terms |= set(terms(glossed))
     if codes(question):
         q_terms -= {"code", "dtc", "mean", "fault", "error"}  # "code P0217": the code says it all
     candidates = [(doc, s) for doc in docs[:max_docs] for s in doc.sentences]
-    measures = asked_measures(question, q_terms)
+    asked = f"{question} {glossed}".strip()  # what kind of answer is wanted reads in the glosses too ("how long")
+    measures = asked_measures(asked, q_terms)
     if not candidates:
         return Ranking([], 0.0, q_terms, measures)
 
@@ -106,6 +123,15 @@ def rank_sentences(
     else:
         idf = {t: math.log(1.0 + total / (1.0 + df.get(t, 0))) for t in q_terms}
     weight_sum = sum(idf.values()) or 1.0
+    # a Chinese question's own words can only meet Chinese sentences: an English sentence is scored by the share of
+    # the question's other terms it holds (its Latin words, codes and numbers, and the dictionary's English words
+    # for its Chinese ones, when they were added to the query), not diluted by words it can never hold
+    mixed = any(has_cjk(t) for t in q_terms)
+    # per language: the terms a sentence in the question's language can hold, and those one in another can
+    own_terms = {t for t in q_terms if t in native} if mixed else q_terms
+    other_terms = {t for t in q_terms if not has_cjk(t)} if mixed else q_terms
+    own_sum = sum(idf[t] for t in own_terms) or 1.0
+    other_sum = sum(idf[t] for t in other_terms) or 1.0
 
     semantic = np.zeros(total, dtype=np.float32)
     if vectors is not None and question_vector is not None:
@@ -116,11 +142,14 @@ def rank_sentences(
     focus = {c.upper() for c in focus_codes}
     scored: list[Scored] = []
     for i, ((doc, sentence), own) in enumerate(zip(candidates, sentence_terms)):
-        hits = own & q_terms
-        heading_hits = (doc.heading_terms - hits) & q_terms
+        chinese = has_cjk(sentence.text)
+        wanted = (own_terms if chinese else other_terms) if mixed else q_terms
+        hits = own & wanted
+        heading_hits = (doc.heading_terms - hits) & wanted
         # a code in the heading ("P0217 Engine coolant over temperature") is what every sentence below is about
         code_hits = {t for t in heading_hits if any(ch.isdigit() for ch in t)}
-        coverage = (sum(idf[t] for t in hits | code_hits) + 0.6 * sum(idf[t] for t in heading_hits - code_hits)) / weight_sum
+        total_weight = (own_sum if chinese else other_sum) if mixed else weight_sum
+        coverage = (sum(idf[t] for t in hits | code_hits) + 0.6 * sum(idf[t] for t in heading_hits - code_hits)) / total_weight
         density = len(hits) / math.sqrt(max(len(own), 1)) if own else 0.0
         lexical = min(1.0, 0.85 * coverage + 0.15 * min(1.0, density))
         sem = float(semantic[i])
@@ -129,7 +158,7 @@ def rank_sentences(
         # breaks ties; the persona's taste and the kind of answer asked for ("how often": an interval) nudge
         score = 0.55 * lexical + 0.30 * sem + 0.15 * rank_prior
         score += 0.5 * persona.feature_bonus(sentence.text, sentence.kind, doc.doc_type)
-        score += answer_type_bonus(question, sentence.text)
+        score += answer_type_bonus(asked, sentence.text)
         if measures and (measure_terms(sentence.text) & measures and numbers(sentence.text)
                          or ANY_QUANTITY in measures and SPEC.search(sentence.text)):
             score += VALUE_BONUS
@@ -140,12 +169,18 @@ def rank_sentences(
         elif focus and doc.reason.startswith(("dtc", "bulletin")):
             score += 0.08
             on_focus = True
-        if len(sentence.text) < 25 and not any(ch.isdigit() for ch in sentence.text):
+        if _length(sentence.text) < 25 and not any(ch.isdigit() for ch in sentence.text):
             score -= 0.1  # fragments ("See below.") say little on their own
         scored.append(Scored(doc.n, sentence, lexical, sem, score, on_focus))
     scored.sort(key=lambda s: (-s.score, s.n, s.sentence.position))
     confidence = max((0.5 * s.lexical + 0.5 * s.semantic) if vectors is not None else s.lexical for s in scored)
     return Ranking(scored, float(confidence), q_terms, measures)
+
+
+def _length(text: str) -> int:
+    """The length of a text in Latin letters: a Han character says about as much as three of them (an English
+    translation of a Chinese text runs about three times its characters), so "警告灯亮着时不要继续行驶。" is no fragment."""
+    return len(text) + 2 * sum(len(run) for run in HAN_RUN.findall(text))
 
 
 # (what the question asks for, what a sentence answering it looks like, bonus)

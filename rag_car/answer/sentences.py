@@ -82,7 +82,11 @@ def _split(text: str) -> tuple[Sentence, ...]:
         # a hard-wrapped line carries on its paragraph; a line after a finished sentence that starts a new one
         # is a new paragraph ("...systems." / "Lamp on steadily: ..."), which only matters for what belongs
         # together (the sentences are split the same either way)
-        return not (body.rstrip().endswith((".", "!", "?", ":")) and line[:1].isupper())
+        # (Chinese: a line after one that ended with 。！？ or ： starts a new paragraph; Han characters have no case)
+        ended = body.rstrip()
+        if ended.endswith(("。", "！", "？", "：")) and has_cjk(line[:1]):
+            return False
+        return not (ended.endswith((".", "!", "?", ":")) and line[:1].isupper())
 
     for raw in (text or "").replace("\r", "").split("\n"):
         line = raw.strip()

@@ -13,7 +13,7 @@ from typing import Any
 
 from rag_car.answer.instructions import looks_like_instruction
 from rag_car.answer.safety import live_items, reading_text
-from rag_car.answer.schema import Citation, DtcCitation, SignalCitation
+from rag_car.answer.schema import Citation, DtcCitation, SectionRef, SignalCitation
 from rag_car.answer.sentences import Sentence, codes, split_sentences, terms
 
 # Delimiters of our prompts and of common chat templates: never allowed through from a document.
@@ -76,7 +76,20 @@ class DocSource:
         """The citation with the number the answer shows for this source."""
         p = self.passage
         return Citation(n=n, source=p.source, title=p.title, section=p.section, page=p.page,
-                        doc_type=p.doc_type, text=p.text, score=float(p.score), metadata=dict(p.metadata))
+                        doc_type=p.doc_type, text=p.text, score=float(p.score), metadata=dict(p.metadata),
+                        also_in=also_in(p))
+
+
+def also_in(passage: Any) -> tuple[SectionRef, ...]:
+    """The other sections that print a passage's text: its near-duplicates retrieval folded into it (a manual that
+    repeats a warning in two chapters), each section once, the passage's own left out."""
+    own = (passage.source, passage.section)
+    refs: dict[tuple[str, str], SectionRef] = {}
+    for duplicate in getattr(passage, "duplicates", None) or ():
+        key = (str(duplicate.get("source", "")), str(duplicate.get("section", "")))
+        if key != own and key not in refs:
+            refs[key] = SectionRef(key[0], str(duplicate.get("title", "")), key[1])
+    return tuple(refs.values())
 
 
 @dataclass

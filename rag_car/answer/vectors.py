@@ -10,7 +10,8 @@ import threading
 from collections import OrderedDict
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -76,6 +77,26 @@ class SentenceVectors:
             self.dim = out.shape[1]
         return out
 
+    def cached(self, texts: list[str]) -> list[np.ndarray | None]:
+        """The vectors of ``texts`` found in memory or on disk, None for the others: nothing is embedded."""
+        keys = [self._key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for key in keys:
+                vec = self._memory.get(key)
+                if vec is not None:
+                    found[key] = vec
+        missing = [k for k in dict.fromkeys(keys) if k not in found]
+        if missing and self._db is not None:
+            loaded = self._load(missing)
+            found.update(loaded)
+            with self._lock:
+                for key, vec in loaded.items():
+                    self._memory[key] = vec
+                while len(self._memory) > self._memory_items:
+                    self._memory.popitem(last=False)
+        return [found.get(k) for k in keys]
+
     def _load(self, keys: list[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         try:
@@ -119,6 +140,48 @@ def cache_file(cache_dir: Path, embedder: Any) -> Path:
 def chunk_sentences(chunks: Iterable[Any]) -> list[str]:
     """The sentences answer ranking embeds for these chunks (their defanged text, split as the sources split it)."""
     return [s.text for chunk in chunks for s in split_sentences(defang(chunk.text))]
+
+
+class BestSentences:
+    """The retriever's view of the sentence vectors (rag_car.knowledge.retrieve.sentences.SentenceScores): for each
+    chunk text, its best sentence's cosine to the question, from the cached vectors only (None for a chunk with a
+    sentence not embedded yet: a search never waits for the model)."""
+
+    def __init__(self, vectors: SentenceVectors) -> None:
+        self.vectors = vectors
+
+    def best(self, texts: Sequence[str], vector: np.ndarray) -> list[float | None]:
+        split = [chunk_sentences([_Text(t)]) for t in texts]
+        found = self.vectors.cached([s for sentences in split for s in sentences])
+        q = np.asarray(vector, dtype=np.float32)
+        out: list[float | None] = []
+        at = 0
+        for sentences in split:
+            vecs = found[at:at + len(sentences)]
+            at += len(sentences)
+            if not sentences or any(v is None for v in vecs):
+                out.append(None)
+                continue
+            out.append(float(np.max(np.stack(vecs) @ q)))
+        return out
+
+
+@contextmanager
+def open_best_sentences(settings: Any, embedder: Any) -> Iterator[BestSentences]:
+    """The sentence vectors cached under the data dir, as a retriever's best-sentence scores (``rag-car search``
+    and ``eval retrieval`` rank as ``ask`` does); the cache is closed on exit."""
+    vectors = SentenceVectors(embedder, cache_file(settings.cache_dir, embedder))
+    try:
+        yield BestSentences(vectors)
+    finally:
+        vectors.close()
+
+
+class _Text:
+    """A chunk text where chunk_sentences wants a chunk."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 class SentenceFill:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from rag_car.answer.sentences import TERMS_VERSION, terms, words
+from rag_car.text.lang import chinese_words, has_cjk
 from rag_car.text.typos import TypoCorrector, english_words
 
 
@@ -47,7 +48,9 @@ class Vocabulary:
 
     def correct_text(self, text: str) -> list[str]:
         """The terms of ``text`` with typos corrected. A real English word is never a typo, even when the
-        documents do not use it ("cost", "paint"): only unknown spellings ("chek", "torqe") are corrected."""
+        documents do not use it ("cost", "paint"): only unknown spellings ("chek", "torqe") are corrected. Chinese
+        words (jieba's, as the index's terms hold them) are kept as they are: a typo there is a wrong character,
+        which no edit distance finds."""
         english = english_words()
         out: list[str] = []
         for word in words(text):
@@ -56,6 +59,8 @@ class Vocabulary:
                 out.extend(folded)
             else:
                 out.extend(self.correct(t) for t in folded)
+        if has_cjk(text):
+            out.extend(chinese_words(text))
         return out
 
     def save(self, path: Path) -> None:

@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
 
         Example: rag-car eval retrieval --qa tests/eval/qa.jsonl --k 5
         """
+        from rag_car.answer.vectors import open_best_sentences
         from rag_car.errors import ConfigError
         from rag_car.knowledge.retrieve import open_retriever
         from rag_car.knowledge.retrieve.evaluate import MODES, evaluate, format_report, load_qa
@@ -40,7 +41,8 @@ def register(app: typer.Typer) -> None:
         if not items:
             raise ConfigError(f"QA file {qa} has no questions", "add one JSON object per line")
         settings = state(ctx).settings()
-        with open_retriever(settings) as retriever:
+        with open_retriever(settings) as retriever, open_best_sentences(settings, retriever.embedder) as best:
+            retriever.sentences = best  # as the assistant's retriever ranks
             report = evaluate(retriever, items, k=k, modes=modes)
         report.qa_file = str(qa)
         data = report.to_json()

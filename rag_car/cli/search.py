@@ -44,9 +44,11 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("the question is empty: type a question or a code such as P0301", param_hint="QUESTION")
 
         settings = state(ctx).settings({"retrieval": {"vehicle": vehicle, "doc_types": list(doc_type) if doc_type else None}})
+        from rag_car.answer.vectors import open_best_sentences
         from rag_car.knowledge.retrieve import open_retriever
 
-        with open_retriever(settings) as retriever:
+        with open_retriever(settings) as retriever, open_best_sentences(settings, retriever.embedder) as best:
+            retriever.sentences = best  # as the assistant's retriever ranks
             questions = (line.rstrip("\n") for line in sys.stdin) if question == "-" else iter([question])
             for text in questions:
                 result = retriever.search(text, k=k, mode=mode)

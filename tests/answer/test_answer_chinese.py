@@ -79,3 +79,11 @@ def test_a_language_no_model_reads_gets_a_clear_notice_not_a_guess(tmp_path):
     answer = ask(tmp_path, "የጎማ ግፊት ስንት ነው?")  # Amharic: neither model nor tokenizer reads Ethiopic script
     assert answer.abstained
     assert any("does not look like English" in n for n in answer.notices), answer.notices
+
+
+def test_full_width_digits_letters_and_punctuation_get_the_same_answer(tmp_path):
+    # what a Chinese keyboard types: full-width letters, digits and punctuation, an ideographic space
+    answer = ask(tmp_path, "满载时后轮胎压应该是多少ｋＰａ？")
+    assert not answer.abstained and "250 kPa" in answer.answer, answer.answer
+    answer = ask(tmp_path, "冷却液温度超过多少度，\u3000温度警告灯会点亮？")
+    assert not answer.abstained and "113 °C" in answer.answer, answer.answer

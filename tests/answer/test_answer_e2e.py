@@ -65,6 +65,15 @@ def test_unanswerable_questions_abstain(assistant):
         assert answer.abstained and not answer.grounded, (question, answer.answer)
 
 
+def test_a_variant_of_the_car_no_document_names_is_refused(assistant):
+    # the Corrin's documents cover its 2.0 and its Hybrid: a diesel's oil is not theirs to give (the old rule
+    # answered with the petrol engines' 0W-20); a variant they do cover is answered
+    refused = assistant.ask("What oil does the Corrin diesel need?")
+    assert refused.abstained and "diesel" in refused.answer and "2019-2024" in refused.answer, refused.answer
+    covered = assistant.ask("What oil does the Corrin Hybrid need?")
+    assert not covered.abstained and "0W-20" in covered.answer, covered.answer
+
+
 def test_follow_up_uses_the_conversation(assistant):
     first = assistant.ask("maximum braked trailer weight corrin 2.0")
     follow = assistant.ask("and for the hybrid?", history=[{"role": "user", "content": first.question},

@@ -193,3 +193,19 @@ def test_layout_numbers_sources_in_order_of_use():
     assert layout.numbers == {7: 1, 3: 2}
     assert layout.text == ("STOP: coolant 121 degC [live].\nStop the engine [1].\n\nCheck the fan [2]. Check the level [1]."
                            "\n\nLive data:\n- [live] Coolant 121 degC")
+
+
+def test_a_variant_is_the_noun_the_model_name_modifies_and_counts_only_when_no_document_names_it():
+    from rag_car.answer.variants import unknown_variant
+
+    known = lambda word: word.lower() in {"hybrid", "oil", "brake", "pad", "weight", "support"}  # noqa: E731
+    assert unknown_variant("What oil does the Corrin diesel need?", ["Corrin"], known) == "diesel"
+    assert unknown_variant("What tire pressure for a Corrin wagon?", ["Corrin"], known) == "wagon"
+    assert unknown_variant("What oil does the Corrin Hybrid need?", ["Corrin"], known) == ""  # a variant they cover
+    assert unknown_variant("Does my Corrin need special oil?", ["Corrin"], known) == ""  # no variant named
+    assert unknown_variant("What oil does the Corrin diesel need?", ["Ioniq"], known) == ""  # not an indexed model
+    assert unknown_variant("What oil does the car need?", [], known) == ""
+    assert unknown_variant("what oil does the corrin diesel need", ["Corrin"], known) == "diesel"
+    assert unknown_variant("Which soul music plays on the radio?", ["Soul"], known) == ""  # a word, not the Kia Soul
+    assert "never mention a diesel" in verdict("What oil does the Corrin diesel need?", variant="diesel").reason
+    assert verdict("What oil does the Corrin diesel need?", variant="diesel", vehicles=[]).answerable

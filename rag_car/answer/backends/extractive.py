@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rag_car.text import zh_forms
 from rag_car.text.lang import detect_language
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -29,7 +30,8 @@ LEAD_SHARE = 0.9
 # "Tread depth: replace ...": an entry of a reference list, not a step of a procedure
 _ITEM_LABEL = re.compile(r"^[A-Z][\w/()-]*(?: [\w/()-]+){0,3}: ")
 # "Lamp on steadily: ...", "Specifications: ...": a paragraph that opens with a label is about one case
-_PARA_LABEL = re.compile(r"^[A-Z][\w/()-]*(?: [\w/()-]+){0,4}: \S")
+# (Chinese: "闪烁：发动机严重失火 ..." a short label of Han characters before a full-width colon)
+_PARA_LABEL = re.compile(r"^[A-Z][\w/()-]*(?: [\w/()-]+){0,4}: \S|^[\u4e00-\u9fff]{1,8}[：:]\s*\S")
 MAX_PARAGRAPH = 600
 # sentence terms too common to tie one sentence to the next
 _WEAK_TERMS = {"check", "vehicl", "engin", "use", "mm", "v", "c", "nm", "kpa", "s", "l", "km"}
@@ -257,7 +259,7 @@ class ExtractiveBackend(Backend):
                 break
             chosen.take(s)
 
-        how_to = bool(HOW_TO.search(request.question))
+        how_to = bool(HOW_TO.search(request.question)) or zh_forms.asks_how_to(request.question)
         cap = MAX_STEPS.get(persona.name, 8)
         anchor_procedure = chosen.procedures(anchor, how_to, cap)
 

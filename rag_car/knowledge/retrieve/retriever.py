@@ -37,6 +37,7 @@ from rag_car.knowledge.retrieve.intent import about_codes, answers_intent, secti
 from rag_car.knowledge.retrieve.lexical import tokenize, top_rows
 from rag_car.knowledge.retrieve.passage import Filters, Passage, SearchResult
 from rag_car.knowledge.retrieve.rewrite import LLMRewriter, content_words, rewrite
+from rag_car.knowledge.retrieve.sentences import SentenceScores, with_sentences
 from rag_car.text.synonyms import expansion
 from rag_car.knowledge.retrieve.sync import LexicalState, current_generation, load_or_build
 
@@ -64,8 +65,9 @@ class Retriever:
     """Hybrid search over one store. Build it with :func:`open_retriever`; ``close()`` (or ``with``) when done."""
 
     def __init__(self, settings: Any, store: Any, embedder: Any, rewriter: LLMRewriter | None = None,
-                 tuning: Tuning = TUNING, multilingual: Any = None) -> None:
+                 tuning: Tuning = TUNING, multilingual: Any = None, sentences: SentenceScores | None = None) -> None:
         self.settings = settings
+        self.sentences = sentences  # the indexed sentences' vectors (sentences.py), None: chunks alone decide
         self.tuning = tuning
         self.store = store
         self.embedder = embedder
@@ -309,6 +311,21 @@ class Retriever:
         window = [f for f in window if rows_of[f.chunk_id] is not None]
         chunks = lexical.records.get(rows_of[f.chunk_id] for f in window)
         texts = [chunks[rows_of[f.chunk_id]].text for f in window]
+        foreign = lexical.foreign is not None and bool(lexical.foreign[[rows_of[f.chunk_id] for f in window]].any())
+        if mode == "hybrid" and not known and vector is not None and self.sentences is not None and window \
+                and not foreign:
+            # a chunk is as relevant as its best sentence: re-rank the window by it (not a question about a known
+            # code: the chunks that carry it go first whatever their sentences; not when a candidate is not in
+            # English: the sentence vectors are the English model's)
+            t_s = time.perf_counter()
+            rescored = with_sentences([f.score for f in window], self.sentences.best(texts, vector), rs.sentence_weight)
+            if rescored is not None:
+                for f, score in zip(window, rescored):
+                    f.score = score
+                order = sorted(range(len(window)), key=lambda i: (-window[i].score, i))
+                window = [window[i] for i in order]
+                texts = [texts[i] for i in order]
+            timings["sentences_ms"] = timings.get("sentences_ms", 0.0) + _ms(t_s)
         passages = []
 
         def signature(i: int) -> frozenset[int]:
