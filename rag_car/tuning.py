@@ -29,12 +29,15 @@ class RetrievalTuning:
     section_intent_factor: float = 1.15  # a section of the kind asked for ("fix?" -> Repair procedure)
     thin_chunk_factor: float = 0.5  # a chunk with fewer than 4 search terms of its own (a banner, "Page 1")
     dedup_threshold: float = 0.8  # word-shingle Jaccard above which two passages are duplicates
+    # a Chinese question over English rows: the share of their lexical part from the dictionary's glosses of its
+    # words, the rest from the multilingual cosine (even: a rough translation against a model; 1.0 lost sections)
+    gloss_share: float = 0.5
 
     def __post_init__(self) -> None:
         if self.fusion not in ("weighted", "rrf"):
             raise ValueError(f"unknown fusion {self.fusion!r}")
         for name in ("superseded_factor", "year_mismatch_factor", "code_reference_factor", "thin_chunk_factor",
-                     "dedup_threshold"):
+                     "dedup_threshold", "gloss_share"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in (0, 1]")
         if self.section_intent_factor < 1 or self.candidates < 1 or self.rrf_k < 1:

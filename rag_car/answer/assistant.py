@@ -66,6 +66,7 @@ MAX_ACTIVE_CODES = 4
 MAX_WARNINGS = 4  # safety notices carried with one answer (nearest in the documents' structure first)
 MAX_PROTECTED_SECTIONS = 3  # the quoted sections whose notices are looked up
 DIRECT_NOTICE_RANK = 5  # a notice among this many best-ranked sentences answers the question itself
+NEW_NOTICE_TERMS = 3  # content terms a notice must add to one already chosen to be another notice (as _adds in extractive)
 STRUCTURE_STEP = 0.05  # closeness to the question a notice one level further away in the structure must make up
 TOP_RETRIEVED = 3  # the passages retrieval ranks best: the only ones a notice may come from without structure
 _STOP_WORDS = re.compile(r"\b(?:stop|pull over|switch off|turn off the engine|do not drive|don't drive|tow)\b", re.IGNORECASE)
@@ -608,9 +609,13 @@ class Assistant:
         if abstained:
             reason = i18n.localise(abstain_reason, lang) if abstain_reason else i18n.text("not_covered", lang)
             yield layout.add_text(reason)
-            closest = [d for d in turn.sources.docs if d.reason == "question"][:3]
+            # the closest sections, each once (two chunks of one section share its number)
+            closest: dict[int, DocSource] = {}
+            for d in turn.sources.docs:
+                if d.reason == "question" and len(closest) < 3:
+                    closest.setdefault(layout.renumber(Part("", (d.n,))).docs[0], d)
             if closest:
-                listed = "; ".join(f"[{layout.renumber(Part('', (d.n,))).docs[0]}] {d.citation().label()}" for d in closest)
+                listed = "; ".join(f"[{number}] {d.citation().label()}" for number, d in closest.items())
                 yield layout.add_text(i18n.text("closest", lang, listed=listed), role="closest")
 
         # the safety notices that protect what the answer quotes, found by the documents' structure; a code's
@@ -731,8 +736,9 @@ class Assistant:
                 found[key] = (0, sentence.position, docs[n], sentence.text, sentence.kind)
                 direct.setdefault(key, DIRECT_NOTICE_RANK)
                 score[key] = relevance[best]
-        chosen = sorted(found, key=lambda k: (direct.get(k, DIRECT_NOTICE_RANK + 1), -score.get(k, 0.0),
-                                              found[k][0], found[k][1]))[:MAX_WARNINGS]
+        ranked = sorted(found, key=lambda k: (direct.get(k, DIRECT_NOTICE_RANK + 1), -score.get(k, 0.0),
+                                              found[k][0], found[k][1]))
+        chosen = distinct_notices([(key, found[key][3]) for key in ranked], MAX_WARNINGS)
         out: list[SafetyWarning] = []
         for key in chosen:
             _steps, _position, where, text, kind = found[key]
@@ -1017,6 +1023,27 @@ def _section_key(doc: DocSource | None) -> Any:
 def _notice_key(text: str) -> str:
     """One notice however it is cut or punctuated: its words, lower case."""
     return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def distinct_notices(ranked: list[tuple[str, str]], limit: int) -> list[str]:
+    """The keys of the first ``limit`` notices of ``ranked`` ((key, text), best first) that each say something the
+    others chosen do not. A notice with fewer than NEW_NOTICE_TERMS content terms beyond one already chosen is that
+    notice again (the manual's variant for another body style: "trunk lid" for "tailgate"); when the chosen one
+    is the one with nothing to add (the later notice holds it and more: "In addition, exhaust fumes ..."), the
+    later takes its place. Each notice is still quoted whole."""
+    chosen: list[tuple[str, set[str]]] = []
+    for key, text in ranked:
+        own = set(terms(text))
+        twin = next((i for i, (_, other) in enumerate(chosen)
+                     if len(own - other) < NEW_NOTICE_TERMS or len(other - own) < NEW_NOTICE_TERMS), None)
+        if twin is None:
+            if len(chosen) < limit:
+                chosen.append((key, own))
+            continue
+        other = chosen[twin][1]
+        if len(own - other) >= NEW_NOTICE_TERMS and len(other - own) < NEW_NOTICE_TERMS:
+            chosen[twin] = (key, own)  # it says all the chosen one says, and more
+    return [key for key, _ in chosen]
 
 
 def _full_warning(part: Part, sources: Sources) -> Part:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rag_car.answer.answerability import QUANTITY_QUESTION
+from rag_car.answer.answerability import QUANTITY_QUESTION, YES_NO_QUESTION
 from rag_car.answer.personas import SPEC, Persona
 from rag_car.answer.sentences import MEASURES, Sentence, codes, measure_terms, numbers, terms
 from rag_car.text import zh_forms
@@ -49,9 +49,9 @@ VALUE_BONUS = 0.15  # a sentence stating a value of the quantity asked for ("240
 
 def asked_measures(question: str, question_terms: set[str]) -> frozenset[str]:
     """The quantities a value question asks for ("What is the tire pressure?": pressure), read from the measures
-    units name; empty for a how-to or why question."""
-    if _NOT_A_VALUE.search(question or ""):
-        return frozenset()
+    units name; empty for a how-to, why or yes/no question."""
+    if _NOT_A_VALUE.search(question or "") or YES_NO_QUESTION.search(question or ""):
+        return frozenset()  # "can I overload it past its max weight?" asks whether, not how much
     asked = set(question_terms & MEASURES)
     if QUANTITY_QUESTION.search(question or "") or _EXTREME.search(question or ""):
         asked.add(ANY_QUANTITY)  # "how many km ...", "the lowest speed ...": a number with its unit

@@ -48,6 +48,7 @@ def sentence_ends(text: str, marks: str = ".!?") -> list[int]:
             continue
         before = text[max(0, match.start() - 24):match.start() + 1]  # the word before the mark is all that matters
         last = before.rsplit(None, 1)[-1].lower().lstrip("(\"'") if before.strip() else ""
+        last = last.rsplit("/", 1)[-1]  # "30 km/h/approx. 20 mph": two units joined by a slash, then the abbreviation
         if last in ABBREVIATIONS or _LIST_MARKER.search(before if match.start() >= 24 else text[:match.start() + 1]):
             continue
         ends.append(match.end())

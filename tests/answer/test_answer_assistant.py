@@ -179,6 +179,17 @@ def test_model_abstention_and_low_confidence_give_not_in_the_documents_with_clos
     assert answer.abstained and "do not cover" in answer.answer
 
 
+def test_closest_sources_list_each_section_once(tmp_path):
+    # two chunks of one section are one source: a refusal names it once
+    second = passage(8, "Check the tire pressure with a gauge when the tires are cold.", "/k/owner/manual.md",
+                     "Tires > Tire pressure", page=113, title="Owner's manual")
+    assistant, _ = make(tmp_path, passages=[PASSAGES[0], second, PASSAGES[4]], answers=["NOT_IN_DOCUMENTS"])
+    answer = assistant.ask("What is the tire pressure?", backend="ollama")
+    assert answer.abstained and "Closest sources: [1]" in answer.answer, answer.answer
+    listed = answer.answer.split("Closest sources:", 1)[1]
+    assert listed.count("[1]") == 1 and listed.count("Tire pressure") == 1, answer.answer
+
+
 def test_unknown_code_is_not_explained(tmp_path):
     assistant, _ = make(tmp_path)
     retriever = assistant.retriever

@@ -9,6 +9,7 @@ from answer_fakes import KeywordRetriever, TermEmbedder, passage
 from rag_car.answer.assistant import Assistant
 from rag_car.answer.grounding import GroundingChecker, Part
 from rag_car.answer.layout import Layout
+from rag_car.answer.selection import ANY_QUANTITY, asked_measures
 from rag_car.answer.sentences import measure_terms, split_sentences, terms
 from rag_car.answer.siblings import MAX_CHUNKS_PER_SECTION, SectionIndex, section_siblings
 from rag_car.answer.sources import Sources, build_sources
@@ -148,3 +149,32 @@ def test_text_units_paragraphs_signal_names_units_and_synonyms():
     assert measure_terms("240 kPa") == {"pressur"} and "pressur" not in terms("240 kPa")
     assert terms("turn off the ESC") != terms("switch off the ESC")  # no folds between different words
     assert terms("blinking lamp") == terms("flashing light")
+
+
+CRUISE_ON = chunk_passage(7, "Cruise control is active when the speed is stored as set speed.\n"
+                             "Press the cruise control button on the steering wheel to turn on cruise control.\n"
+                             "The current speed is kept.", "Owner's manual > Cruise control > Turning on cruise control", 0)
+CRUISE_INFO = chunk_passage(8, "The system can be turned on starting at 30 km/h.\n"
+                               "Settings may change with the driving mode.",
+                            "Owner's manual > Cruise control > General information", 0)
+
+
+def test_a_value_question_is_led_by_the_section_that_states_the_value(tmp_path):
+    # the procedure's section names more of the question's words; the section stating a speed answers it
+    answer = make(tmp_path, [CRUISE_ON, CRUISE_INFO]).ask("what is the lowest speed to turn on cruise control?",
+                                                          persona="owner")
+    assert answer.answer.startswith("The system can be turned on starting at 30 km/h"), answer.answer
+    # a how-to question about the same thing is not a value question: the procedure's section leads
+    how = make(tmp_path, [CRUISE_ON, CRUISE_INFO]).ask("how do I turn on cruise control?", persona="owner")
+    assert not how.answer.startswith("The system can be turned on"), how.answer
+
+
+def test_a_yes_no_question_asks_whether_not_how_much():
+    def asked(question: str) -> frozenset[str]:
+        return asked_measures(question, set(terms(question)))
+
+    assert asked("What is the max weight of the car?") == {ANY_QUANTITY}
+    assert asked("What is the lowest speed for cruise control?") == {"speed", ANY_QUANTITY}
+    assert asked("Can I overload the car past its max weight?") == frozenset()
+    assert asked("Is it ok to drive over the maximum speed in the snow?") == frozenset()
+    assert asked("How do I set the speed?") == frozenset()

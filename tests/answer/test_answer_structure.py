@@ -176,3 +176,29 @@ def test_a_follow_up_goes_on_with_the_section_the_answer_before_led_with(tmp_pat
     # a question that does not lean on the answer before is answered on its own
     lamp = assistant.ask("When does the tire pressure lamp come on?", history=history)
     assert lamp.answer.startswith("Lamp on"), lamp.answer
+
+
+TAILGATE = ("WARNING: An open tailgate protrudes from the vehicle and can endanger other road users. There is a risk "
+            "of injury. Do not drive with the tailgate open.")
+TAILGATE_MORE = ("WARNING: An open tailgate protrudes from the vehicle and can endanger other road users. In addition, "
+                 "exhaust fumes may enter the vehicle interior. There is a risk of injury. Do not drive with the "
+                 "tailgate open.")
+TRUNK_LID = TAILGATE_MORE.replace("tailgate", "trunk lid")
+PINCH = ("WARNING: Body parts can be jammed when closing the tailgate. There is a risk of injury. Keep the area of "
+         "movement clear while closing.")
+
+
+def test_a_notice_said_again_in_other_words_travels_once_the_fuller_one(tmp_path):
+    from rag_car.answer.assistant import distinct_notices
+
+    ranked = [("a", TAILGATE), ("b", TAILGATE_MORE), ("c", TRUNK_LID), ("d", PINCH)]
+    # the fuller variant takes the first one's place; the trunk-lid variant adds one word; the pinch notice is another
+    assert distinct_notices(ranked, 4) == ["b", "d"]
+    assert distinct_notices(ranked, 1) == ["b"]
+    chunks = [chunk(10, "Tailgate > Safety information", "\n".join([TAILGATE, TAILGATE_MORE, TRUNK_LID, PINCH])),
+              chunk(11, "Tailgate > Driving with the tailgate open",
+                    "If the vehicle must be driven with the tailgate open, close all windows and drive moderately.")]
+    answer = make(tmp_path, IndexedRetriever(chunks)).ask("Can I drive with the tailgate open?", persona="owner")
+    text = strip_citations(answer.answer)
+    assert TAILGATE_MORE in text and PINCH in text, answer.answer
+    assert TRUNK_LID not in text and text.count("protrudes from the vehicle") == 1, answer.answer

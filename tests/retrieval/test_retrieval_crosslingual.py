@@ -104,3 +104,19 @@ def test_chinese_question_over_english_text_is_answered_and_an_unrelated_one_ref
     assert not answer.abstained, answer.answer
     assert "alternator" in answer.answer and "Wiper" not in answer.answer
     assert unrelated.abstained and "资料中没有涉及" in unrelated.answer
+
+
+def test_chinese_question_scores_english_rows_by_the_share_of_its_glossed_words(indexed):
+    # hybrid search: an English row's lexical part is the share of the glossed question it matches (each Chinese
+    # word once, whatever its number of senses); a Chinese row gets none of it (its own words meet the question)
+    with open_retriever(indexed) as retriever:
+        catalog = retriever.lexical.catalog
+        section = [s.rsplit(" > ", 1)[-1] for s in catalog.columns["section"]]
+        wipers = retriever._glossed_english("雨刷片多久换一次？", None)
+        assert wipers is not None and 0 <= wipers.min() and wipers.max() <= 1
+        assert section[int(wipers.argmax())] == "Wiper blades"
+        assert all(wipers[row] == 0 for row in range(catalog.size) if retriever.lexical.foreign[row])
+        # an uncovered question's stray words match little of it: no row near the whole question
+        stray = retriever._glossed_english("这辆车百公里加速需要几秒？", None)
+        assert stray is None or stray.max() < wipers.max()
+        assert sections(retriever.search("雨刷片多久换一次？", k=1)) == ["Wiper blades"]

@@ -126,3 +126,29 @@ def test_fast_scoring_equals_the_library_scoring():
     ours = index.scores(tokens)
     theirs = index._bm25.get_scores(tokens)
     assert np.allclose(ours, theirs, atol=1e-5) and ours.max() > 0
+
+
+def test_grouped_scores_count_each_translated_word_once():
+    # a structured query (Pirkola 1998): per source word the best of its senses, a sense the mean of its tokens;
+    # checked against the plain BM25 of the same index, token by token
+    index = LexicalIndex.from_tokens([["handl", "lamp"], ["handl", "deal", "lamp"], ["tire", "pressur"], ["pressur"],
+                                      ["wiper"]])
+    one = {t: index.scores([t]) for t in ("handl", "deal", "lamp", "tire", "pressur")}
+    handle_lamp = index.grouped_scores([[["handl"], ["deal"]], [["lamp"]]])
+    # row 1 has two senses of the first word: it gets the better one, not their sum
+    assert np.allclose(handle_lamp, np.maximum(one["handl"], one["deal"]) + one["lamp"])
+    assert handle_lamp[1] < index.scores(["handl", "deal", "lamp"])[1]
+    # a two-word sense counts fully only where both words are: "pressure" alone gets half
+    tire = index.grouped_scores([[["tire", "pressur"]]])
+    assert np.allclose(tire, (one["tire"] + one["pressur"]) / 2)
+    assert tire[2] > tire[3] > 0 and tire[4] == 0
+    # filters apply as in scores(); nothing indexed -> None
+    mask = np.array([1, 0, 1, 1, 1], dtype=np.float32)
+    assert index.grouped_scores([[["handl"]]], mask)[1] == 0
+    assert index.grouped_scores([[["absent"]]]) is None
+    # the ceiling: every word matched by its best sense, each token at its best row; no row scores above it
+    ceiling = index.grouped_ceiling([[["handl"], ["deal"]], [["lamp"]]])
+    assert np.isclose(ceiling, max(one["handl"].max(), one["deal"].max()) + one["lamp"].max())
+    assert handle_lamp.max() <= ceiling
+    assert np.isclose(index.grouped_ceiling([[["tire", "pressur"]]]), (one["tire"].max() + one["pressur"].max()) / 2)
+    assert index.grouped_ceiling([[["absent"]]]) == 0.0

@@ -89,6 +89,24 @@ def test_a_dictionary_glosses_chinese_words_into_english_terms():
     assert english_gloss("Check the coolant level") == ""  # English text has nothing to gloss
 
 
+def test_a_question_is_glossed_word_by_word_with_each_words_senses():
+    from rag_car.text.gloss import gloss_senses
+
+    glossed = dict(gloss_senses("胎压报警灯亮了，应该怎么处理？"))
+    assert glossed["胎压"] == ("tire pressure",)  # a two-word sense stays one sense
+    assert len(glossed["处理"]) > 1 and glossed["处理"][0] == "to handle"  # senses in the dictionary's order
+    assert glossed["灯"] == ("lamp",)  # a single character: its first sense only
+    assert "应该" not in glossed and "怎么" not in glossed  # asking words are stopwords
+    # a word the dictionary lacks gives its characters; a part of a known longer word is not glossed again
+    assert "仪表盘" in dict(gloss_senses("仪表盘")) and "表盘" not in dict(gloss_senses("仪表盘"))
+    assert gloss_senses("Check the coolant level") == []
+    # a word the dictionary lacks is cut into the longest words it has, not into characters
+    from rag_car.text.gloss import known_parts
+
+    assert known_parts("雨刷片") == ["雨刷", "片"] and known_parts("前轮胎压") == ["前轮", "胎压"]
+    assert dict(gloss_senses("雨刷片"))["雨刷"] == ("windshield wiper",)
+
+
 def test_traditional_characters_make_the_same_bm25_words_as_simplified():
     from rag_car.text.cedict import to_simplified
 

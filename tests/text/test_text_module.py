@@ -16,6 +16,9 @@ def test_sentences_end_at_marks_before_a_new_sentence_only():
     assert split_sentences("Too hot; Stop now.", ".!?;") == ["Too hot;", "Stop now."]  # the chunker's cut points
     assert sentence_ends("A sentence still being writ") == []
     assert split_sentences("Ends here.\nnew line starts lower case") == ["Ends here.", "new line starts lower case"]
+    # two units joined by slashes, then an abbreviation: "30 km/h/approx. 20 mph" is one value, not two sentences
+    assert split_sentences("Starts at 30 km/h/approx. 20 mph. Then hold.") == ["Starts at 30 km/h/approx. 20 mph.",
+                                                                            "Then hold."]
 
 
 def test_one_word_list_keeps_negations_and_drops_asking_words():

@@ -179,6 +179,21 @@ class ExtractiveBackend(Backend):
         key = max(per_section, key=lambda k: (value(k), -sections[k].order))
         return per_section[key][0]
 
+    def _value_anchor(self, best: Scored, ranked: list[Scored], sections: dict, of_doc: dict, ranking) -> Scored:
+        """For a value question ("the lowest speed for cruise control"), a section that states the value leads:
+        when the anchor section states no value of the quantity asked for, the best-ranked sentence that does
+        (scoring at least ``other_source_floor`` of the best) moves the anchor to its section; otherwise ``best``."""
+        anchor = sections[of_doc[best.n]]
+        floor = best.score * self.relative_floor
+        if any(ranking.states_value(s.sentence.text) and s.score >= floor for s in anchor.seq):
+            return best
+        for s in ranked:
+            if s.score < best.score * self.other_source_floor:
+                break
+            if ranking.states_value(s.sentence.text):
+                return s
+        return best
+
     @staticmethod
     def _continued(previous: str, ranked: list[Scored], sections: dict, of_doc: dict) -> Scored | None:
         """For a question that leans on the previous answer ("and the rear ones?"): the best sentence of the
@@ -219,6 +234,8 @@ class ExtractiveBackend(Backend):
         sections, of_doc = _sections(request.sources.docs, usable)
         best = (request.follow_up and self._continued(request.follow_up, ranked, sections, of_doc)) \
             or self._anchor(ranked, sections, of_doc, by_doc, request.ranking.question_terms)
+        if request.ranking.measures and not request.follow_up:
+            best = self._value_anchor(best, ranked, sections, of_doc, request.ranking)
         chosen = _Selection(sections, of_doc, sections[of_doc[best.n]], persona.max_sentences + 1,
                             800 if persona.name == "owner" else 1100)
         anchor = chosen.anchor

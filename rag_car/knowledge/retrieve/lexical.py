@@ -199,6 +199,58 @@ class LexicalIndex:
             scores *= weight_mask
         return scores
 
+    def column(self, token: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rows, scores) of one token's BM25 column, or None when no row has it."""
+        if self._bm25 is None or token not in self:
+            return None
+        token_id = self._bm25.get_tokens_ids([token])[0]
+        matrix = self._bm25.scores
+        start, end = int(matrix["indptr"][token_id]), int(matrix["indptr"][token_id + 1])
+        return matrix["indices"][start:end], matrix["data"][start:end]
+
+    def grouped_scores(self, groups: Sequence[Sequence[Sequence[str]]],
+                       weight_mask: np.ndarray | None = None) -> np.ndarray | None:
+        """BM25 of every row for a query whose words each come as alternatives (a translated word's senses, each a
+        few tokens): per word, the best of its alternatives, an alternative scoring the mean of its tokens' scores;
+        summed over the words. This is Pirkola's structured query (SIGIR 1998): a word with many translations
+        counts once, not once per translation, and a two-word sense ("tire pressure") counts fully only where
+        both words are. None when no token is indexed."""
+        if self._bm25 is None:
+            return None
+        size = int(self._bm25.scores["num_docs"])
+        total: np.ndarray | None = None
+        for alternatives in groups:
+            best: np.ndarray | None = None
+            for tokens in alternatives:
+                columns = [self.column(t) for t in dict.fromkeys(tokens)]
+                present = [c for c in columns if c is not None]
+                if not present:
+                    continue
+                scores = np.zeros(size, dtype=np.float32)
+                for rows, values in present:
+                    scores[rows] += values
+                scores /= len(columns)
+                best = scores if best is None else np.maximum(best, scores)
+            if best is not None:
+                total = best if total is None else total + best
+        if total is not None and weight_mask is not None:
+            total *= weight_mask
+        return total
+
+    def grouped_ceiling(self, groups: Sequence[Sequence[Sequence[str]]]) -> float:
+        """The score of :meth:`grouped_scores` a row would get by matching every word at its best (each token at
+        its highest score in any row; a word with no indexed token adds nothing). 0.0 when none is indexed. A
+        score over it says how much of the query a row matches, whatever the query's length (like :meth:`ceiling`)."""
+        total = 0.0
+        for alternatives in groups:
+            best = 0.0
+            for tokens in alternatives:
+                columns = [self.column(t) for t in dict.fromkeys(tokens)]
+                top = sum(float(c[1].max(initial=0.0)) for c in columns if c is not None)
+                best = max(best, top / len(columns) if columns else 0.0)
+            total += best
+        return total
+
     def search(self, tokens: Sequence[str], k: int, weight_mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The top ``k`` rows with a positive score, best first, as (row, score)."""
         return top_rows(self.scores(tokens, weight_mask), k)

@@ -7,7 +7,8 @@ One search, in order:
 3. recognise codes (DTC, campaign, ODI, bulletin, part numbers); split them into known and unknown to the index;
 4. dense (Chroma, the ingest embedder; a narrow filter is searched exactly over the row vectors) and BM25
    (bm25s) candidates under the same filter, fused: by default every candidate gets both exact scores,
-   normalised and weighted (``rrf`` is the alternative);
+   normalised and weighted (``rrf`` is the alternative); a question not in English is searched over the multilingual
+   vectors, and a Chinese one meets English chunks' words through a dictionary's glosses of its own (_glossed_english);
 5. superseded bulletins, sections for other model years, trouble-code entries for a question not about codes
    and banner chunks are demoted, sections of the kind the question asks for ("fix?") promoted (intent.py);
    chunks that carry a known code of the question go first; when the question is only about unknown codes,
@@ -27,7 +28,7 @@ from rag_car.errors import EmptyIndexError
 from rag_car.tuning import TUNING, Tuning
 from rag_car.knowledge.retrieve import filters as filtering
 from rag_car.text.codes import Code, candidate_tokens, code_key, find_codes
-from rag_car.text.gloss import english_gloss
+from rag_car.text.gloss import english_gloss, gloss_senses
 from rag_car.text.lang import chinese_words, detect_language
 from rag_car.text.typos import english_words
 from rag_car.text.words import words
@@ -244,6 +245,7 @@ class Retriever:
         cross_foreign = cross is not None and not cross_all and bool(self.lexical.foreign is not None
                                                                       and self.lexical.foreign.any())
         cross_vector = None
+        glossed_english = None
 
         if mode in ("hybrid", "dense"):
             t = time.perf_counter()
@@ -284,6 +286,10 @@ class Retriever:
                 found = [t for t in gloss if t in lexical.index]
                 glossed = lexical.index.scores(found, weight) if found else None
             bm25_scores = lexical.index.scores(tokens, weight)
+            if mode == "hybrid" and cross_all and detect_language(query) == "zh":
+                g = time.perf_counter()
+                glossed_english = self._glossed_english(query, weight)
+                timings["gloss_ms"] = timings.get("gloss_ms", 0.0) + _ms(g)
             if glossed is not None:
                 bm25_scores = by_language(bm25_scores, lexical.index.ceiling(tokenize(query)), glossed,
                                           lexical.index.ceiling(gloss), lexical.foreign)
@@ -293,7 +299,7 @@ class Retriever:
         t = time.perf_counter()
         weights = {"dense": rs.dense_weight, "bm25": rs.bm25_weight, "cross": rs.dense_weight}
         if mode == "hybrid" and rs.fusion == "weighted" and (cross_all or lexical.vectors is not None):
-            fused = self._fuse_complete(rankings, vector, bm25_scores, weights, cross_vector, cross_all)
+            fused = self._fuse_complete(rankings, vector, bm25_scores, weights, cross_vector, cross_all, glossed_english)
         else:
             fused = fuse(rankings, method=rs.fusion, k=rs.rrf_k, weights=weights)
         intents = section_intents(query) if rs.section_intent_factor > 1.0 else []
@@ -353,12 +359,15 @@ class Retriever:
 
     def _fuse_complete(self, rankings: dict[str, list[tuple[str, float]]], vector: np.ndarray | None,
                        bm25_scores: np.ndarray | None, weights: dict[str, float],
-                       cross_vector: np.ndarray | None = None, cross_all: bool = False) -> list[Fused]:
+                       cross_vector: np.ndarray | None = None, cross_all: bool = False,
+                       glossed_english: np.ndarray | None = None) -> list[Fused]:
         """Weighted fusion with both scores known for every candidate: a passage only BM25 found still gets its
         exact cosine (from the row-aligned vectors) and one only the dense side found its BM25 score, so one
         retriever's miss does not count as a zero. ``ranks`` stay those each retriever gave in its own list.
         The cosine is the cross-lingual model's for every row when ``cross_all`` (a question not in English), and
-        for the non-English rows when a ``cross_vector`` is given with an English question."""
+        for the non-English rows when a ``cross_vector`` is given with an English question. ``glossed_english``:
+        how much of a Chinese question's dictionary glosses each row matches (:meth:`_glossed_english`), the
+        lexical evidence of its English rows."""
         catalog = self.lexical.catalog
         ids = list(dict.fromkeys(cid for ranking in rankings.values() for cid, _ in ranking))
         rows = np.asarray([catalog.row_of(cid) for cid in ids], dtype=np.int64)
@@ -382,7 +391,16 @@ class Retriever:
             # nothing, so its lexical part is its dense part instead of a zero that would rank every English
             # chunk below every Chinese one
             english = ~self.lexical.foreign[rows]
-            normalised[1] = np.where(english, normalised[0], normalised[1])
+            bridge = normalised[0]
+            if glossed_english is not None:
+                # the dictionary's words are a rough translation (every sense of every word): they share the
+                # English rows' lexical half with the vectors rather than replace them (measured in the README's
+                # Chinese section: the glosses alone found fewer sections). As the share of the glossed question
+                # a row matches, not stretched over the candidates: a row matching one stray word of an
+                # uncovered question stays low
+                share = self.tuning.retrieval.gloss_share
+                bridge = share * glossed_english[rows].astype(np.float64) + (1 - share) * normalised[0]
+            normalised[1] = np.where(english, bridge, normalised[1])
         for w, values in zip((weights.get("dense", 1.0), weights.get("bm25", 1.0)), normalised):
             total += w * values
         found = {name: {cid: rank for rank, (cid, _) in enumerate(ranking, 1)} for name, ranking in rankings.items()}
@@ -391,6 +409,21 @@ class Retriever:
             ranks = {name: r[cid] for name, r in found.items() if cid in r}
             fused.append(Fused(cid, float(total[i]), ranks, {"dense": float(dense[i]), "bm25": float(lexical[i])}))
         return sorted(fused, key=lambda f: (-f.score, min(f.ranks.values()) if f.ranks else 1 << 30, f.chunk_id))
+
+    def _glossed_english(self, query: str, weight: np.ndarray | None) -> np.ndarray | None:
+        """How much of a Chinese question each English row matches (0..1) through the question's words as CC-CEDICT
+        translates them (rag_car.text.gloss): their BM25 with each word counting once however many senses it has
+        (LexicalIndex.grouped_scores), over the score of a row matching all of them; 0 for the rows not in English
+        (their own words matched the question's). None when no glossed word is indexed."""
+        index = self.lexical.index
+        groups = [[tokenize(sense) for sense in word_senses] for _, word_senses in gloss_senses(query)]
+        scores = index.grouped_scores(groups, weight)
+        ceiling = index.grouped_ceiling(groups)
+        if scores is None or ceiling <= 0:
+            return None
+        if self.lexical.foreign is not None:
+            scores[self.lexical.foreign] = 0.0
+        return np.minimum(scores / ceiling, 1.0)
 
     def _cross_ready(self) -> np.ndarray | None:
         """The row-aligned cross-lingual vectors when this retriever can use them (an embedder and every row's vector)."""
