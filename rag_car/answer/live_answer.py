@@ -193,6 +193,10 @@ class LiveAnswerer:
         question = catalogue.glossary.plain(question)  # "any dtc?": any trouble code
         matches = self._matches(question, snapshot, catalogue, live_keys)
         named = self._names_signal(matches, catalogue, live_keys)
+        if named and catalogue.measures_other(matches[0].entry, catalogue.asked(question)):
+            # "how hot is the coolant?" on a bus that sends no temperature: its nearest signal (an engine speed)
+            # does not answer it, so the question is not about a signal the bus is sending
+            named = False
         # the frame of the question decides its kind: what it is about is masked ("is the X open?"), so that the
         # topic ("door", "tyre") does not pull it towards one kind
         mask_terms = catalogue.query_terms if catalogue is not None else None

@@ -47,6 +47,8 @@ _ALSO: dict[str, set[str]] = {"extent": {"distance", "angle", "position", "perce
                               "lamp": {"state"}}
 # how far a thing travelled: in a yes/no question ("is the pedal pressed?") the verb asks its state instead
 _TRAVEL = frozenset({"extent", "position", "angle"})
+# quantities that are rates (how fast something travels or turns): an amount asked ("how much", "level") is none
+_RATES = frozenset({"speed", "angular rate"})
 # a yes/no question: a verb in front ("is the engine running"), or in broken English no question word at all
 # ("engine going?"); not advice ("should I stop driving?")
 _YES_NO = re.compile(r"^\s*(?:is|are|am|has|have|was|were|did|does|do)\b", re.IGNORECASE)
@@ -409,6 +411,16 @@ class SignalCatalogue:
                     bool(set(entry.meaning.split()) & self._places()))
             self._kinds[entry.key] = kind
         return kind
+
+    def measures_other(self, entry: CatalogueEntry, asked: Asked) -> bool:
+        """Whether the signal measures a known quantity other than the one the question asks ("how hot is the
+        coolant" asked of an engine-speed signal): it cannot answer it, however near its words or meaning are."""
+        if not asked.measure or asked.state is not None:
+            return False
+        measure = self._kind(entry)[0]
+        if asked.measure == "amount":  # "how much fuel is left": an amount, never a rate of travel or turning
+            return measure in _RATES
+        return measure not in ("", "state") and measure not in {asked.measure} | _ALSO.get(asked.measure, set())
 
     def fit(self, entry: CatalogueEntry, asked: Asked) -> tuple[float, tuple[str, ...]]:
         """How well the signal's kind fits what the question asks, as a factor on its score, with the reasons: the
