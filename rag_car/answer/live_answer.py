@@ -228,6 +228,10 @@ class LiveAnswerer:
             kind = "reading"
         if kind == "document" and now:
             kind = "reading"
+        if kind in ("reading", "document") and named and _WHY.match(question):
+            # "why is the engine light on?", "why is it running so hot?": a cause is asked, which one reading cannot
+            # give; the health check gives it, with the reading named leading
+            kind = "health"
         if kind == "health":
             health = self.health(snapshot, catalogue, scores)
             if named and matches[0].lexical >= 0.5:
@@ -287,9 +291,11 @@ class LiveAnswerer:
         by_key = {f"{r.message}.{r.name}": r for r in snapshot.signals}
         best = matches[0].score
         chosen = [m for m in matches if m.score >= 0.9 * best][:_MAX_READINGS]
-        # of near-equal candidates, one sitting on the edge of its DBC range is more likely a "not available" or
-        # substitute value (raw all-ones or all-zeros) than a measurement: the others go first
-        chosen.sort(key=lambda m: (m.score < 0.97 * best, _at_edge(by_key.get(m.entry.key), m.entry), -m.score))
+        # a candidate with a value table whose value is none of its states ("15" of a P/R/N/D selector) is not
+        # reporting one, and of near-equal candidates, one sitting on the edge of its DBC range is more likely a
+        # "not available" or substitute value (raw all-ones or all-zeros) than a measurement: the others go first
+        chosen.sort(key=lambda m: (_off_table(by_key.get(m.entry.key), m.entry), m.score < 0.97 * best,
+                                   _at_edge(by_key.get(m.entry.key), m.entry), -m.score))
         # of candidates that differ only by seat ("my seat belt": driver's, passenger's, rear), the driver's: the one
         # asking is most likely driving
         seat = _driver_words(catalogue)
@@ -443,6 +449,10 @@ _HOW_MUCH = re.compile(r"^\s*how\s+(?!do\b|does\b|did\b|can\b|could\b|should\b|o
                        re.IGNORECASE)
 
 
+# a question after a cause ("why is ...", "how come ...")
+_WHY = re.compile(r"^\s*(?:why\b|how\s+come\b)", re.IGNORECASE)
+
+
 def _top(scores: dict[str, float]) -> str:
     return max(scores, key=lambda k: (scores[k], k == "document"))
 
@@ -532,6 +542,11 @@ def _at_edge(reading: SignalReading | None, entry: CatalogueEntry) -> bool:
     # offset puts the minimum elsewhere (-40 degC)
     edges = (entry.maximum,) if entry.minimum == 0 else (entry.minimum, entry.maximum)
     return reading.value in edges and entry.minimum is not None and entry.length > 1
+
+
+def _off_table(reading: SignalReading | None, entry: CatalogueEntry) -> bool:
+    """A signal with a value table whose current value is none of its states (a selector reading 15 of P/R/N/D)."""
+    return reading is not None and bool(entry.choices) and reading.label is None
 
 
 def _internal(entry: CatalogueEntry | None) -> bool:
