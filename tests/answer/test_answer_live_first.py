@@ -275,3 +275,41 @@ def test_advice_that_names_a_state_word_gets_no_verdict(shared_data):
     live = LiveAnswerer().answer("My engine is overheating, should I stop driving?", state.snapshot(),
                                  build_catalogue(state.db))
     assert live is None or not live.text.startswith(("Yes:", "No:")), live.text
+
+
+TRUCK = ("css-electronics/j1939_truck_00000001.MF4", "css-electronics/CSS-Electronics-SAE-J1939-DEMO.dbc")
+
+
+@pytest.mark.parametrize("pair,question,not_shown", [
+    # the truck's bus sends only an engine speed and a wheel-based speed: neither is a temperature or a fuel level
+    (TRUCK, "how hot is the coolant?", {"EEC1.EngineSpeed", "CCVS1.WheelBasedVehicleSpeed"}),
+    (TRUCK, "whats the fuel level", {"EEC1.EngineSpeed", "CCVS1.WheelBasedVehicleSpeed"}),
+    # the Camaro's bus sends no fuel level: "left" is what remains, not the left wheel's speed
+    (CAMARO, "how much fuel is left?", {"ECMVehicleSpeed.VehicleSpeedLeft", "ECMVehicleSpeed.VehicleSpeed"}),
+])
+def test_a_signal_of_another_quantity_than_the_one_asked_does_not_answer_it(shared_data, pair, question, not_shown):
+    state = _replayed(shared_data, pair)
+    live = LiveAnswerer().answer(question, state.snapshot(), build_catalogue(state.db))
+    assert live is None or live.kind != "reading" or not {s.key for s in live.shown} & not_shown, live.text
+
+
+def test_a_selector_value_off_its_table_goes_after_one_reporting_a_state(shared_data):
+    """Camaro: PRNDL reads P; PRNDL2 reads 15, none of its states: the one reporting a gear leads."""
+    state = _replayed(shared_data, CAMARO)
+    live = LiveAnswerer().answer("what gear is it in?", state.snapshot(), build_catalogue(state.db))
+    assert live is not None and live.kind == "reading" and live.shown[0].key == "ECMPRDNL.PRNDL", live.text
+    assert live.shown[0].value.startswith("P")
+
+
+def test_why_is_a_light_on_gets_the_health_check_with_the_lamp_first(shared_data):
+    state = _replayed(shared_data, FORTE)
+    live = LiveAnswerer().answer("why is the engine light on?", state.snapshot(), build_catalogue(state.db))
+    assert live is not None and live.kind == "health", live and live.text
+    assert live.shown[0].key == "EMS14.L_MIL" and "Checked:" in live.text
+
+
+def test_parked_is_decided_from_the_vehicle_speed(shared_data):
+    state = _replayed(shared_data, TRUCK)
+    live = LiveAnswerer().answer("is the truck parked?", state.snapshot(), build_catalogue(state.db))
+    assert live is not None and live.kind == "reading", live and live.text
+    assert live.text.startswith("Yes: the vehicle is stopped (wheel based vehicle speed 0 km/h)"), live.text
