@@ -44,6 +44,9 @@ INTENTS: dict[str, tuple[str, ...]] = {
         "is the car okay, is it fine",
         "are all the X ok, is every X in good order",
         "why is this warning light on",
+        "is there a problem with the X",
+        "give me a status report, how is the car doing",
+        "are any warning lights on",
     ),
     "document": (
         "how do I replace or change the X",
