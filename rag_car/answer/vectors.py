@@ -49,17 +49,8 @@ class SentenceVectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         keys = [self._key(t) for t in texts]
-        found: dict[str, np.ndarray] = {}
-        with self._lock:
-            for key in keys:
-                vec = self._memory.get(key)
-                if vec is not None:
-                    self._memory.move_to_end(key)
-                    found[key] = vec
+        found = self._found(keys, touch=True)
         missing = [k for k in dict.fromkeys(keys) if k not in found]
-        if missing and self._db is not None:
-            found.update(self._load(missing))
-            missing = [k for k in missing if k not in found]
         if missing:
             by_key = {k: t for k, t in zip(keys, texts)}
             fresh = np.asarray(self.embedder.embed_documents([by_key[k] for k in missing]), dtype=np.float32)
@@ -80,22 +71,28 @@ class SentenceVectors:
     def cached(self, texts: list[str]) -> list[np.ndarray | None]:
         """The vectors of ``texts`` found in memory or on disk, None for the others: nothing is embedded."""
         keys = [self._key(t) for t in texts]
+        found = self._found(keys, touch=False)
+        with self._lock:
+            for key, vec in found.items():
+                self._memory.setdefault(key, vec)  # disk hits kept in memory; memory hits keep their place
+            while len(self._memory) > self._memory_items:
+                self._memory.popitem(last=False)
+        return [found.get(k) for k in keys]
+
+    def _found(self, keys: list[str], *, touch: bool) -> dict[str, np.ndarray]:
+        """The vectors of ``keys`` in memory, then on disk; ``touch`` marks memory hits as recently used."""
         found: dict[str, np.ndarray] = {}
         with self._lock:
             for key in keys:
                 vec = self._memory.get(key)
                 if vec is not None:
+                    if touch:
+                        self._memory.move_to_end(key)
                     found[key] = vec
         missing = [k for k in dict.fromkeys(keys) if k not in found]
         if missing and self._db is not None:
-            loaded = self._load(missing)
-            found.update(loaded)
-            with self._lock:
-                for key, vec in loaded.items():
-                    self._memory[key] = vec
-                while len(self._memory) > self._memory_items:
-                    self._memory.popitem(last=False)
-        return [found.get(k) for k in keys]
+            found.update(self._load(missing))
+        return found
 
     def _load(self, keys: list[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
