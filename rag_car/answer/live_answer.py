@@ -47,6 +47,7 @@ INTENTS: dict[str, tuple[str, ...]] = {
         "is there a problem with the X",
         "give me a status report, how is the car doing",
         "are any warning lights on",
+        "what condition is the car in, how healthy is it",
     ),
     "document": (
         "how do I replace or change the X",

@@ -358,7 +358,8 @@ class SignalCatalogue:
         """What the question asks for: its quantity, the state it asks about, a fault, a position (see Asked)."""
         g = self.glossary
         plain = _plain_words(g.plain(query))
-        state = _state_cue(g, plain)
+        # a state is asked only in a yes/no question ("is the engine running"; not "how hot's the engine running")
+        state = _state_cue(g, plain) if yes_no(query) else None
         measure = g.measure_of_words(state.asks.split()) if state is not None else ""
         if not measure:
             measure = _asked_measure(g, plain)
