@@ -144,6 +144,10 @@ def test_a_dbc_with_no_signal_the_catalogue_can_place(tmp_path, capsys):
     ("are we stopped?", "speed", "stopped"),
     ("has the engine warmed up?", "temperature", "warmed"),
     ("is the door open?", "", None),
+    ("how hot's the engine running?", "temperature", None),  # a state word outside a yes/no question asks no state
+    ("is the engine turning over?", "revolutions", "turning over"),
+    ("whats the fuel level", "amount", None),
+    ("how quick is the engine turning?", "revolutions", None),
 ])
 def test_what_a_question_asks_for_is_read_from_its_form(shared_data, question, measure, state):
     catalogue = _catalogue(shared_data, "opendbc/gm_global_a_powertrain.dbc")
