@@ -230,6 +230,10 @@ class LiveAnswerer:
             # "am I buckled in?", "is the car stopped?": a yes/no about one thing the bus reports is a reading, not a
             # health check
             kind = "reading"
+        if named and not now and _BARE_WHAT.fullmatch(frame):
+            # "what is the steering wheel angle?": nothing but the signal's own words after "what is the" asks its
+            # value (not "what is the recommended X", "what is the X for")
+            now = True
         if kind == "document" and now:
             kind = "reading"
         if kind in ("reading", "document") and named and _WHY.match(question):
@@ -451,6 +455,11 @@ _STATE_QUESTION = re.compile(r"^\s*(?:is|are|am|was|were)\s+(?:(?:the|my|our|you
 # a question after an amount ("how far is it turned", "how high are the revs"; not "how do I", "how often")
 _HOW_MUCH = re.compile(r"^\s*how\s+(?!do\b|does\b|did\b|can\b|could\b|should\b|often\b|to\b|long\b|is\b|are\b)\w+",
                        re.IGNORECASE)
+
+
+# "what is the X X?", "what's my X now?": a question that is the signal's name and nothing else
+_BARE_WHAT = re.compile(r"\s*what(?:'s|s|\s+is|\s+are)\s+(?:(?:the|my|our)\s+)?(?:X[\s-]*)+(?:(?:right\s+)?now\s*)?\??\s*",
+                        re.IGNORECASE)
 
 
 # a question after a cause ("why is ...", "how come ...")
