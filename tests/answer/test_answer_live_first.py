@@ -313,3 +313,18 @@ def test_parked_is_decided_from_the_vehicle_speed(shared_data):
     live = LiveAnswerer().answer("is the truck parked?", state.snapshot(), build_catalogue(state.db))
     assert live is not None and live.kind == "reading", live and live.text
     assert live.text.startswith("Yes: the vehicle is stopped (wheel based vehicle speed 0 km/h)"), live.text
+
+
+@pytest.mark.parametrize("pair,question,first", [
+    (CAMARO, "what is the steering wheel angle", "PSCMSteeringAngle.SteeringWheelAngle"),
+    (AUDI, "what is the fuel level?", "Kombi_1.Tankinhalt"),
+])
+def test_what_is_the_signals_name_asks_its_value_now(shared_data, tmp_path, pair, question, first):
+    """With the embedding model, "what is the X" reads much like "what is the X for" (the documents'); a question
+    that is nothing but a live signal's name after "what is the" asks its value: the reading answers."""
+    settings = load_settings(overrides={"data_dir": str(tmp_path / "data")})
+    with Assistant(settings) as assistant:
+        assistant.live = _replayed(shared_data, pair)
+        live = assistant.live_answerer.answer(question, assistant.live.snapshot(), assistant._catalogue())
+    assert live is not None and live.kind == "reading" and not live.defer, live and live.intent_scores
+    assert live.shown[0].key == first, live.text
