@@ -211,6 +211,10 @@ class LiveAnswerer:
         # lamp mean" from "why is this warning light on", so without a model the frame decides this too
         if frame != question and self.embed is not None:
             scores["health"] = max(scores["health"], self.intent_scores(question)["health"])
+        if self.embed is not None and not re.sub(r"[\sX?!.,]+", "", frame):
+            # "trouble codes?": the frame is nothing but the masked words, so it says nothing of the question's kind:
+            # the whole question decides
+            scores = self.intent_scores(question)
         if not any(scores.values()):
             # the masked frame shares no word with any kind (no model): the whole question's words decide, and a
             # question that says nothing either way is about the reading it names
@@ -462,8 +466,8 @@ _BARE_WHAT = re.compile(r"\s*what(?:'s|s|\s+is|\s+are)\s+(?:(?:the|my|our)\s+)?(
                         re.IGNORECASE)
 
 
-# a question after a cause ("why is ...", "how come ...")
-_WHY = re.compile(r"^\s*(?:why\b|how\s+come\b)", re.IGNORECASE)
+# a question after a cause ("why is ...", "how come ...", "... and why?")
+_WHY = re.compile(r"(?:^|.*\b)(?:why\b|how\s+come\b)", re.IGNORECASE)
 
 
 def _top(scores: dict[str, float]) -> str:

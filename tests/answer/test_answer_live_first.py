@@ -328,3 +328,15 @@ def test_what_is_the_signals_name_asks_its_value_now(shared_data, tmp_path, pair
         live = assistant.live_answerer.answer(question, assistant.live.snapshot(), assistant._catalogue())
     assert live is not None and live.kind == "reading" and not live.defer, live and live.intent_scores
     assert live.shown[0].key == first, live.text
+
+
+@pytest.mark.parametrize("pair,question", [
+    (AUDI, "trouble codes?"),  # the frame is nothing but the signal's words: the whole question decides
+    (AUDI, "is the engine light on and why?"),  # a cause asked, not at the front
+])
+def test_a_bare_or_why_health_question_gets_the_health_check(shared_data, tmp_path, pair, question):
+    settings = load_settings(overrides={"data_dir": str(tmp_path / "data")})
+    with Assistant(settings) as assistant:
+        assistant.live = _replayed(shared_data, pair)
+        live = assistant.live_answerer.answer(question, assistant.live.snapshot(), assistant._catalogue())
+    assert live is not None and live.kind == "health" and "Checked:" in live.text, live and live.intent_scores
