@@ -178,14 +178,15 @@ def test_a_follow_up_goes_on_with_the_section_the_answer_before_led_with(tmp_pat
     assert lamp.answer.startswith("Lamp on"), lamp.answer
 
 
-TAILGATE = ("WARNING: An open tailgate protrudes from the vehicle and can endanger other road users. There is a risk "
-            "of injury. Do not drive with the tailgate open.")
-TAILGATE_MORE = ("WARNING: An open tailgate protrudes from the vehicle and can endanger other road users. In addition, "
-                 "exhaust fumes may enter the vehicle interior. There is a risk of injury. Do not drive with the "
-                 "tailgate open.")
+# our own wording of a pattern real manuals have: one notice printed in a short and a fuller form, and again for
+# another body style with one word changed
+TAILGATE = ("WARNING: A raised tailgate sticks out past the body and puts other traffic at risk. You could be hurt. "
+            "Keep the tailgate shut while driving.")
+TAILGATE_MORE = ("WARNING: A raised tailgate sticks out past the body and puts other traffic at risk. Engine exhaust "
+                 "can also be drawn into the cabin. You could be hurt. Keep the tailgate shut while driving.")
 TRUNK_LID = TAILGATE_MORE.replace("tailgate", "trunk lid")
-PINCH = ("WARNING: Body parts can be jammed when closing the tailgate. There is a risk of injury. Keep the area of "
-         "movement clear while closing.")
+PINCH = ("WARNING: Fingers and hands can get caught as the tailgate comes down. You could be hurt. Watch the closing "
+         "path while it moves.")
 
 
 def test_a_notice_said_again_in_other_words_travels_once_the_fuller_one(tmp_path):
@@ -197,8 +198,8 @@ def test_a_notice_said_again_in_other_words_travels_once_the_fuller_one(tmp_path
     assert distinct_notices(ranked, 1) == ["b"]
     chunks = [chunk(10, "Tailgate > Safety information", "\n".join([TAILGATE, TAILGATE_MORE, TRUNK_LID, PINCH])),
               chunk(11, "Tailgate > Driving with the tailgate open",
-                    "If the vehicle must be driven with the tailgate open, close all windows and drive moderately.")]
+                    "If you have to drive with the tailgate up, close every window and keep your speed down.")]
     answer = make(tmp_path, IndexedRetriever(chunks)).ask("Can I drive with the tailgate open?", persona="owner")
     text = strip_citations(answer.answer)
     assert TAILGATE_MORE in text and PINCH in text, answer.answer
-    assert TRUNK_LID not in text and text.count("protrudes from the vehicle") == 1, answer.answer
+    assert TRUNK_LID not in text and text.count("sticks out past the body") == 1, answer.answer
