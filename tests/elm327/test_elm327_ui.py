@@ -4,12 +4,11 @@ metrics, lamp and trouble codes as over a CAN bus."""
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ui"))
 
-from ui_apptest import new_app, page_text, ui_env  # noqa: E402,F401  (fixture)
+from ui_apptest import wait_until, new_app, page_text, ui_env  # noqa: E402,F401  (fixture)
 
 from elm_helpers import Step, scripted_adapter  # noqa: E402
 from ui import resources  # noqa: E402
@@ -30,15 +29,6 @@ def live_progress() -> str:
     return resources.live_feed().live.snapshot().bus.get("progress")
 
 
-def _wait(predicate, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 def test_elm327_live_page_shows_progress_then_the_car(ui_env):
     with scripted_adapter(SLOW_CAR) as adapter:
         ui_env(RAG_CAR_CAN__BUS=adapter.spec)
@@ -51,7 +41,7 @@ def test_elm327_live_page_shows_progress_then_the_car(ui_env):
         assert f"OBD-II adapter `{adapter.spec}`" in text and "step" in text, text
         if any(step in text for step in ("opening port", "initialising adapter", "finding supported PIDs")):
             assert "P0420" not in page_text(at)  # no code read yet, none shown
-        _wait(lambda: live_progress() == "live", 30.0)
+        wait_until(lambda: live_progress() == "live", 30.0)
         live = resources.live_feed().live
         at.run()
         assert not at.exception

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import time
 
 
-from ui_apptest import new_app, page_text, ui_env  # noqa: F401  (fixture)
+from ui_apptest import wait_until, new_app, page_text, ui_env  # noqa: F401  (fixture)
 
 from rag_car.vehicle.simulator.runtime import open_simulator
 from rag_car.vehicle.pycan import import_can
 from ui import conversation, resources
 
 can = import_can()
-
-
-def _wait(predicate, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def test_live_page_with_the_simulated_vehicle(ui_env):
@@ -33,8 +23,8 @@ def test_live_page_with_the_simulated_vehicle(ui_env):
     live = resources.live_feed().live
     with can.Bus(interface="virtual", channel=channel) as bus, \
             open_simulator(bus, "overheating", time_scale=20.0, warn=lambda *_: None):
-        _wait(lambda: any(d.code == "P0217" for d in live.snapshot().dtcs), 30.0)
-        _wait(lambda: any(l.key == "coolant_temp" and l.state == "on" for l in live.snapshot().lamps), 10.0)
+        wait_until(lambda: any(d.code == "P0217" for d in live.snapshot().dtcs), 30.0)
+        wait_until(lambda: any(l.key == "coolant_temp" and l.state == "on" for l in live.snapshot().lamps), 10.0)
         at.run()
         assert not at.exception
         text = page_text(at)

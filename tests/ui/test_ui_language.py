@@ -5,10 +5,9 @@ English stays the default."""
 from __future__ import annotations
 
 import re
-import time
 from types import SimpleNamespace
 
-from ui_apptest import indexed_data, new_app, page_text, popover_labels, ui_env  # noqa: F401  (fixtures)
+from ui_apptest import wait_until, indexed_data, new_app, page_text, popover_labels, ui_env  # noqa: F401  (fixtures)
 
 from rag_car.vehicle.pycan import import_can
 from rag_car.vehicle.simulator.runtime import open_simulator
@@ -16,15 +15,6 @@ from ui import conversation, resources
 from ui.labels import label, persona, ui_language
 
 can = import_can()
-
-
-def _wait(predicate, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def test_language_setting_and_browser_locale():
@@ -113,8 +103,8 @@ def test_live_page_tiles_statuses_and_units_in_chinese(ui_env):
     live = resources.live_feed().live
     with can.Bus(interface="virtual", channel=channel) as bus, \
             open_simulator(bus, "overheating", time_scale=20.0, warn=lambda *_: None):
-        _wait(lambda: any(d.code == "P0217" for d in live.snapshot().dtcs), 30.0)
-        _wait(lambda: (live.snapshot().signal("CoolantTemp") or SimpleNamespace(status="")).status == "high", 10.0)
+        wait_until(lambda: any(d.code == "P0217" for d in live.snapshot().dtcs), 30.0)
+        wait_until(lambda: (live.snapshot().signal("CoolantTemp") or SimpleNamespace(status="")).status == "high", 10.0)
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         text = page_text(at)

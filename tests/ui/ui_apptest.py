@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -110,3 +111,13 @@ def popover_labels(at: AppTest) -> list[str]:
 
     walk(at._tree)
     return labels
+
+
+def wait_until(predicate, timeout: float) -> None:
+    """Poll ``predicate`` until it is true; fail the test after ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
