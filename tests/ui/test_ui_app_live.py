@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from ui_apptest import wait_until, new_app, page_text, ui_env  # noqa: F401  (fixture)
 
 from rag_car.vehicle.simulator.runtime import open_simulator
