@@ -1,0 +1,251 @@
+"""Answer or refuse (#15): the evidence the answer path has for every labelled English question, and a small
+calibrated decision fitted on it, validated leave-one-corpus-out. Not run in CI.
+
+    # 1. record the evidence, one index at a time (copy the index first: commands write caches)
+    python benchmarks/answerability_evidence.py record --data-dir /tmp/x-rm --corpus manual \
+        --qa tests/eval/real_manual_qa.jsonl --qa tests/eval/real_manual_holdout.jsonl \
+        --qa tests/eval/real_manual_holdout2.jsonl --out /tmp/evidence-manual.jsonl
+    # 2. fit and validate: train on two corpora, test on the third, each way round, next to today's rule
+    python benchmarks/answerability_evidence.py fit /tmp/evidence-*.jsonl
+
+``record`` asks every question (and the unrelated probes of rag_car/answer/probes.txt) through the assistant with
+default settings and writes, per question, the evidence at the moment the assistant judges it: the support and
+its parts (best MiniLM passage cosine, IDF share of the question held by one of the top passages), the gap between
+the best two passage cosines, the best sentence's semantic and lexical scores, the multilingual (USE) companion's
+best cosine and whether it agrees with MiniLM on the best section (indexes that carry those vectors), the verdict
+of today's rule and the verdict of every other rule (codes, years, variants, values) without the support bar.
+Rows hold ids, labels and numbers only, never a document's text.
+
+``fit`` standardises every feature per index against that index's probes (z-scores: the probes are the yardstick
+each index gives for "not covered"), fits a logistic regression (numpy, L2, class-balanced) and reports, per
+held-out corpus, the share of uncovered questions refused and of answerable questions wrongly refused, for the
+model (its bar set on the training corpora) and for today's rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FEATURES = ("support", "dense", "lexical", "dense_gap", "sent_sem", "sent_lex", "confidence")
+
+
+# -- record ----------------------------------------------------------------------------------------------------
+def _recording_assistant(settings: Any) -> Any:
+    from rag_car.answer.assistant import Assistant
+    from rag_car.answer.calibration import Calibration
+
+    class Recording(Assistant):
+        """The assistant, recording the evidence of each judged turn (today's verdict unchanged)."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.rows: list[dict[str, Any]] = []
+            self._no_bar = False
+
+        def calibration(self) -> Any:
+            return Calibration(()) if self._no_bar else super().calibration()
+
+        def _abstain_reason(self, turn: Any) -> str | None:
+            today = super()._abstain_reason(turn)
+            kept = self.tuning
+            self._no_bar, self.tuning = True, replace(kept, answer=replace(kept.answer, abstain_below=-1.0))
+            try:
+                other = super()._abstain_reason(turn)
+            finally:
+                self._no_bar, self.tuning = False, kept
+            self.rows.append({**evidence(self, turn), "today_refused": today is not None,
+                              "other_refused": other is not None,
+                              "threshold": max(self.calibration().threshold, kept.answer.abstain_below)})
+            return today
+
+    return Recording(settings)
+
+
+def evidence(assistant: Any, turn: Any) -> dict[str, Any]:
+    """The numbers the answer path has for ``turn`` (see the module docstring)."""
+    from rag_car.answer.answerability import TOP_PASSAGES, chunk_cosines
+
+    support = assistant._support(turn.query, turn.passages, turn.vector)
+    cosine = chunk_cosines(assistant.retriever, turn.vector)
+    top = [c for c in (cosine(p) for p in turn.passages[:TOP_PASSAGES]) if c is not None]
+    top.sort(reverse=True)
+    sentences = turn.ranking.sentences
+    row: dict[str, Any] = {
+        "support": support.score, "dense": support.dense, "lexical": support.lexical,
+        "dense_gap": (top[0] - top[1]) if len(top) > 1 else 0.0,
+        "sent_sem": max((s.semantic for s in sentences), default=0.0),
+        "sent_lex": max((s.lexical for s in sentences), default=0.0),
+        "confidence": float(turn.ranking.confidence),
+    }
+    state = getattr(assistant.retriever, "lexical", None)
+    cross, multilingual = getattr(state, "cross_vectors", None), getattr(assistant.retriever, "multilingual", None)
+    vectors, catalog = getattr(state, "vectors", None), getattr(state, "catalog", None)
+    if vectors is not None and turn.vector is not None and len(vectors) > 20:
+        # how far the best chunk stands out from this question's own background over the whole index
+        mini = np.sort(vectors @ np.asarray(turn.vector, dtype=np.float32))
+        row["peak_z"] = float((mini[-1] - mini.mean()) / (mini.std() + 1e-6))
+        row["peak_top20"] = float(mini[-1] - mini[-20:].mean())
+        row["background"] = float(mini.mean())
+    if cross is not None and multilingual is not None and vectors is not None and turn.vector is not None:
+        use = cross @ np.asarray(multilingual.embed_query(turn.query), dtype=np.float32)
+        mini = vectors @ np.asarray(turn.vector, dtype=np.float32)
+        sections = catalog.columns.get("section", [])
+        row["use_best"] = float(use.max())
+        row["mini_best"] = float(mini.max())
+        if sections:
+            row["agree"] = float(sections[int(use.argmax())] == sections[int(mini.argmax())])
+    return row
+
+
+ANCHORS = 40
+
+
+def heading_anchors(assistant: Any, n: int = ANCHORS) -> list[str]:
+    """``n`` of the index's own section headings (the last part of the path, English, two words or more), a
+    fixed sample: questions every index answers, the other end of its yardstick."""
+    import random
+
+    from rag_car.text.lang import has_cjk
+
+    catalog = assistant.retriever.lexical.catalog
+    headings = sorted({s.split(" > ")[-1].strip() for s in catalog.columns.get("section", [])})
+    headings = [h for h in headings if len(h.split()) >= 2 and not has_cjk(h)]
+    return random.Random(15).sample(headings, min(n, len(headings)))
+
+
+def record(args: argparse.Namespace) -> None:
+    from rag_car.answer.calibration import unrelated_probes
+    from rag_car.answer.evaluate import load_set
+    from rag_car.settings import load_settings
+
+    settings = load_settings(None, {"data_dir": args.data_dir})
+    out = []
+    with _recording_assistant(settings) as assistant:
+        asked = [("probe", f"probe{i:02d}", q, False, "probe", []) for i, q in enumerate(unrelated_probes())]
+        asked += [("anchor", f"anchor{i:02d}", q, True, "anchor", []) for i, q in enumerate(heading_anchors(assistant))]
+        for qa in args.qa:
+            for item in load_set(Path(qa), None).items:
+                asked.append((Path(qa).stem, item.id, item.question, item.answerable, item.kind, item.history))
+        for set_name, qid, question, answerable, kind, history in asked:
+            before = len(assistant.rows)
+            answer = assistant.ask(question, history=[{"role": "user", "content": h} for h in history])
+            judged = assistant.rows[before:]
+            row = judged[-1] if judged else {"unjudged": True}  # a live or code answer is never judged
+            out.append({"corpus": args.corpus, "set": set_name, "id": qid, "answerable": answerable, "kind": kind,
+                        "abstained": bool(answer.abstained), **row})
+    Path(args.out).write_text("".join(json.dumps(r) + "\n" for r in out), encoding="utf-8")
+    print(f"{len(out)} rows -> {args.out}")
+
+
+# -- fit ---------------------------------------------------------------------------------------------------------
+def standardise(rows: list[dict[str, Any]], features: tuple[str, ...], norm: str = "probe") -> np.ndarray:
+    """Each row's features against its own corpus's (index's) yardstick. ``norm`` "probe": z-scores against the
+    probes; "span": 0 at the probes' mean, 1 at the heading anchors' mean (both ends measured on the index)."""
+    out = np.zeros((len(rows), len(features)))
+    by_corpus: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for corpus in {r["corpus"] for r in rows}:
+        def of(kind: str) -> np.ndarray:
+            return np.array([[r.get(f, 0.0) for f in features] for r in rows
+                             if r["corpus"] == corpus and r["set"] == kind and "unjudged" not in r])
+        probes = of("probe")
+        if norm == "span":
+            scale = of("anchor").mean(axis=0) - probes.mean(axis=0)
+            by_corpus[corpus] = (probes.mean(axis=0), np.where(np.abs(scale) < 1e-6, 1e-6, scale))
+        else:
+            by_corpus[corpus] = (probes.mean(axis=0), probes.std(axis=0) + 1e-6)
+    for i, r in enumerate(rows):
+        mean, scale = by_corpus[r["corpus"]]
+        out[i] = (np.array([r.get(f, 0.0) for f in features]) - mean) / scale
+    return out
+
+
+def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 3000) -> np.ndarray:
+    """Weights (bias last) of an L2-regularised, class-balanced logistic regression, by gradient descent."""
+    x1 = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(x1.shape[1])
+    pos = y.mean()
+    weight = np.where(y == 1, 0.5 / max(pos, 1e-6), 0.5 / max(1 - pos, 1e-6))
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(x1 @ w)))
+        grad = x1.T @ (weight * (p - y)) / len(y) + l2 * np.r_[w[:-1], 0.0] / len(y)
+        w -= 0.5 * grad
+    return w
+
+
+def rates(refused: np.ndarray, answerable: np.ndarray) -> tuple[float, float]:
+    """(uncovered refused, answerable wrongly refused)."""
+    unc = ~answerable
+    return (float(refused[unc].mean()) if unc.any() else float("nan"),
+            float(refused[answerable].mean()) if answerable.any() else float("nan"))
+
+
+def fit(args: argparse.Namespace) -> None:
+    rows = [json.loads(line) for path in args.files for line in Path(path).read_text().splitlines() if line.strip()]
+    features = tuple(args.features.split(",")) if args.features else FEATURES
+    x_all = standardise(rows, features, args.norm)
+    labelled = np.array([r["set"] not in ("probe", "anchor") for r in rows])
+    judged = labelled & np.array(["unjudged" not in r for r in rows])
+    answerable = np.array([bool(r["answerable"]) for r in rows])
+    other = np.array([bool(r.get("other_refused", r["abstained"])) for r in rows])
+    abstained = np.array([bool(r["abstained"]) for r in rows])
+    corpora = sorted({r["corpus"] for r in rows})
+    print(f"features: {', '.join(features)}")
+    print("| held-out corpus | n answerable / uncovered | today: uncovered refused / wrongly refused | "
+          "model: uncovered refused / wrongly refused |")
+    print("|---|---|---|---|")
+    for held in corpora:
+        train = judged & np.array([r["corpus"] != held for r in rows])
+        test = labelled & np.array([r["corpus"] == held for r in rows])
+        w = logistic(x_all[train], answerable[train].astype(float), l2=args.l2)
+        score = np.hstack([x_all, np.ones((len(rows), 1))]) @ w
+        bar = _bar(score[train], answerable[train], args.max_wrong) if args.max_wrong >= 0 else 0.0
+        # the model decides only questions that reach the judging step; the other rules still refuse
+        model_refused = np.where(judged, (score < bar) | other, abstained)
+        t = rates(abstained[test], answerable[test])
+        m = rates(model_refused[test], answerable[test])
+        print(f"| {held} | {int(answerable[test].sum())} / {int((~answerable[test]).sum())} | "
+              f"{t[0]:.3f} / {t[1]:.3f} | {m[0]:.3f} / {m[1]:.3f} |")
+        if args.verbose:
+            print("   weights:", ", ".join(f"{f}={v:+.2f}" for f, v in zip(features + ("bias",), w)), f"bar={bar:+.2f}")
+    w = logistic(x_all[judged], answerable[judged].astype(float), l2=args.l2)
+    print("all corpora:", ", ".join(f"{f}={v:+.3f}" for f, v in zip(features + ("bias",), w)))
+
+
+def _bar(score: np.ndarray, answerable: np.ndarray, max_wrong: float) -> float:
+    """The highest bar that refuses at most ``max_wrong`` of the training answerable questions."""
+    ok = np.sort(score[answerable])
+    return float(ok[int(np.floor(max_wrong * len(ok)))]) if len(ok) else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    rec = sub.add_parser("record", help="ask every question of the sets and write its evidence (JSON lines)")
+    rec.add_argument("--data-dir", required=True)
+    rec.add_argument("--corpus", required=True, help="the name of the index's corpus (a fold of the validation)")
+    rec.add_argument("--qa", action="append", required=True)
+    rec.add_argument("--out", required=True)
+    fitting = sub.add_parser("fit", help="fit and validate leave-one-corpus-out")
+    fitting.add_argument("files", nargs="+")
+    fitting.add_argument("--features", default="")
+    fitting.add_argument("--l2", type=float, default=1.0)
+    fitting.add_argument("--max-wrong", type=float, default=0.05, help="answerable share the bar may refuse (training); negative: the "
+                         "regression's own even odds")
+    fitting.add_argument("--norm", choices=("probe", "span"), default="probe")
+    fitting.add_argument("--verbose", action="store_true")
+    args = parser.parse_args()
+    record(args) if args.command == "record" else fit(args)
+
+
+if __name__ == "__main__":
+    main()
