@@ -36,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FEATURES = ("support", "dense", "lexical", "dense_gap", "sent_sem", "sent_lex", "confidence")
+FEATURES = ("support", "dense", "lexical", "dense_gap", "sent_sem", "sent_lex", "confidence", "peak_z", "peak_top20")
 
 
 # -- record ----------------------------------------------------------------------------------------------------
@@ -73,7 +73,7 @@ def _recording_assistant(settings: Any) -> Any:
 
 def evidence(assistant: Any, turn: Any) -> dict[str, Any]:
     """The numbers the answer path has for ``turn`` (see the module docstring)."""
-    from rag_car.answer.answerability import TOP_PASSAGES, chunk_cosines
+    from rag_car.answer.answerability import QUANTITY_SENTENCES, TOP_PASSAGES, chunk_cosines
 
     support = assistant._support(turn.query, turn.passages, turn.vector)
     cosine = chunk_cosines(assistant.retriever, turn.vector)
@@ -87,6 +87,10 @@ def evidence(assistant: Any, turn: Any) -> dict[str, Any]:
         "sent_lex": max((s.lexical for s in sentences), default=0.0),
         "confidence": float(turn.ranking.confidence),
     }
+    # a value question ("what is the tire pressure?"): does one of the best sentences state a value of it?
+    ranking = turn.ranking
+    row["value_question"] = float(bool(ranking.measures))
+    row["value_stated"] = float(any(ranking.states_value(s.sentence.text) for s in sentences[:QUANTITY_SENTENCES]))
     state = getattr(assistant.retriever, "lexical", None)
     cross, multilingual = getattr(state, "cross_vectors", None), getattr(assistant.retriever, "multilingual", None)
     vectors, catalog = getattr(state, "vectors", None), getattr(state, "catalog", None)
@@ -208,17 +212,62 @@ def fit(args: argparse.Namespace) -> None:
         test = labelled & np.array([r["corpus"] == held for r in rows])
         w = logistic(x_all[train], answerable[train].astype(float), l2=args.l2)
         score = np.hstack([x_all, np.ones((len(rows), 1))]) @ w
-        bar = _bar(score[train], answerable[train], args.max_wrong) if args.max_wrong >= 0 else 0.0
+        if args.combine == "or":  # the bar set on the answerable questions today's rule answers
+            train = train & ~abstained
+        if args.bar == "probes":
+            # the bar at a quantile of each index's own probes' scores, the quantile chosen on the training corpora
+            bar = _probe_bar(rows, score, held, _probe_quantile(rows, score, train, answerable, args.max_wrong))
+        else:
+            bar = _bar(score[train], answerable[train], args.max_wrong) if args.max_wrong >= 0 else 0.0
         # the model decides only questions that reach the judging step; the other rules still refuse
         model_refused = np.where(judged, (score < bar) | other, abstained)
+        if args.combine == "or":  # the model as one more reason to refuse, beside today's rule
+            model_refused = model_refused | abstained
         t = rates(abstained[test], answerable[test])
         m = rates(model_refused[test], answerable[test])
         print(f"| {held} | {int(answerable[test].sum())} / {int((~answerable[test]).sum())} | "
               f"{t[0]:.3f} / {t[1]:.3f} | {m[0]:.3f} / {m[1]:.3f} |")
         if args.verbose:
             print("   weights:", ", ".join(f"{f}={v:+.2f}" for f, v in zip(features + ("bias",), w)), f"bar={bar:+.2f}")
+    for corpus in corpora:  # the ceiling: five-fold inside one corpus, the bar set on its own questions
+        mine = np.flatnonzero(labelled & np.array([r["corpus"] == corpus for r in rows]))
+        if (~answerable[mine]).sum() < 5:
+            continue
+        fold = np.random.default_rng(0).integers(0, 5, len(mine))
+        refused = np.zeros(len(mine), dtype=bool)
+        for k in range(5):
+            train, test = mine[fold != k], mine[fold == k]
+            train = train[judged[train]]
+            w = logistic(x_all[train], answerable[train].astype(float), l2=args.l2)
+            score = np.hstack([x_all, np.ones((len(rows), 1))]) @ w
+            bar = _bar(score[train], answerable[train], max(args.max_wrong, 0.0))
+            refused[fold == k] = np.where(judged[test], (score[test] < bar) | other[test], abstained[test])
+        m = rates(refused, answerable[mine])
+        print(f"inside {corpus} (5-fold, bar on its own questions): {m[0]:.3f} / {m[1]:.3f}")
     w = logistic(x_all[judged], answerable[judged].astype(float), l2=args.l2)
     print("all corpora:", ", ".join(f"{f}={v:+.3f}" for f, v in zip(features + ("bias",), w)))
+
+
+def _probe_bar(rows: list[dict[str, Any]], score: np.ndarray, corpus: str, q: float) -> float:
+    probes = np.array([s for r, s in zip(rows, score) if r["corpus"] == corpus and r["set"] == "probe"])
+    return float(np.quantile(probes, q))
+
+
+def _probe_quantile(rows: list[dict[str, Any]], score: np.ndarray, train: np.ndarray, answerable: np.ndarray,
+                    max_wrong: float) -> float:
+    """The highest probe quantile whose bar refuses at most ``max_wrong`` of the answerable questions of every
+    training corpus."""
+    corpora = {r["corpus"] for r, t in zip(rows, train) if t}
+    best = 0.0
+    for q in np.linspace(0.5, 1.0, 51):
+        ok = True
+        for c in corpora:
+            sel = train & answerable & np.array([r["corpus"] == c for r in rows])
+            if sel.any() and (score[sel] < _probe_bar(rows, score, c, q)).mean() > max_wrong:
+                ok = False
+        if ok:
+            best = q
+    return best
 
 
 def _bar(score: np.ndarray, answerable: np.ndarray, max_wrong: float) -> float:
@@ -242,6 +291,11 @@ def main() -> None:
     fitting.add_argument("--max-wrong", type=float, default=0.05, help="answerable share the bar may refuse (training); negative: the "
                          "regression's own even odds")
     fitting.add_argument("--norm", choices=("probe", "span"), default="probe")
+    fitting.add_argument("--bar", choices=("train", "probes"), default="train",
+                         help="train: a score bar from the training answerable questions; probes: a quantile of "
+                         "each index's probes")
+    fitting.add_argument("--combine", choices=("replace", "or"), default="replace",
+                         help="replace today's support bar, or refuse when either refuses")
     fitting.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     record(args) if args.command == "record" else fit(args)
