@@ -121,7 +121,8 @@ def _last_values(data: Path, log: str, dbc: str, wanted: set[str]) -> dict[str, 
 
 
 @pytest.mark.parametrize("name, least, cars, health", [("live_qa_holdout2.jsonl", 25, 6, 4),
-                                                        ("live_qa_holdout3.jsonl", 30, 6, 6)])
+                                                        ("live_qa_holdout3.jsonl", 30, 6, 6),
+                                                        ("live_qa_holdout4.jsonl", 40, 6, 7)])
 def test_live_holdout_states_each_signals_last_value_in_its_log(shared_data, name, least, cars, health):
     items = load_live_items(EVAL / name)
     assert len(items) >= least and len({i.id for i in items}) == len(items)
