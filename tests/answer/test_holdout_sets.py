@@ -142,6 +142,13 @@ def test_live_holdout_states_each_signals_last_value_in_its_log(shared_data, nam
                 assert abs(last[signal] - expected) <= item.tolerance, (item.id, signal, last[signal], expected)
 
 
+def test_live_holdout4_asks_no_question_an_earlier_live_set_asks():
+    new = {i.question.lower() for i in load_live_items(EVAL / "live_qa_holdout4.jsonl")}
+    earlier = {i.question.lower() for n in EVAL.glob("live_qa*.jsonl") if n.name != "live_qa_holdout4.jsonl"
+               for i in load_live_items(n)}
+    assert len(new) >= 40 and not new & earlier
+
+
 # -- Chinese -----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["zh_holdout.jsonl", "zh_holdout2.jsonl"])
 def test_zh_holdout_mix_and_facts_of_the_chinese_manual(name):
