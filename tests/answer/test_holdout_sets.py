@@ -1,10 +1,11 @@
-"""The held-out evaluation sets (issues 15, 16, 18) agree with the data they are about: tests/eval/real_manual_holdout.jsonl,
-real_manual_holdout2.jsonl and real_manual_holdout3.jsonl with the real manual (gold sections hold the facts, warnings exist and are not the
-development set's, questions in our own words), tests/eval/live_qa_holdout2.jsonl and live_qa_holdout3.jsonl with their
-DBC + log pairs (each expected value is the signal's last value in the log, decoded here with cantools),
-tests/eval/zh_holdout.jsonl and zh_holdout2.jsonl with the bundled documents (tests/eval/qa_holdout.jsonl is checked with
-qa.jsonl in tests/knowledge/test_knowledge_consistency.py). Skipped without ../shared/data where the set needs it. The
-sets are for measuring only: nothing here looks at rag-car's answers."""
+"""The held-out evaluation sets (issues 15, 16, 18) agree with the data they are about: real_manual_holdout.jsonl,
+real_manual_holdout2.jsonl and real_manual_holdout3.jsonl (tests/eval/) with the real manual (gold sections hold the
+facts, warnings exist and are not the development set's or an earlier set's, questions in our own words),
+live_qa_holdout2.jsonl, live_qa_holdout3.jsonl and live_qa_holdout4.jsonl with their DBC + log pairs (each expected
+value is the signal's last value in the log, decoded here with cantools), zh_holdout.jsonl, zh_holdout2.jsonl and
+zh_holdout3.jsonl with the bundled documents (qa_holdout.jsonl and qa_holdout2.jsonl are checked with qa.jsonl in
+tests/knowledge/test_knowledge_consistency.py). Skipped without ../shared/data where the set needs it. The sets are for
+measuring only: nothing here looks at rag-car's answers."""
 
 from __future__ import annotations
 
@@ -28,9 +29,9 @@ UNCOVERED_TERMS = {
     "real_manual_holdout.jsonl": ("gallon", "viscosity", "kwh", "spare wheel", "tesla"),
     "real_manual_holdout2.jsonl": ("cylinder", "drag coefficient", "spark plug", "octane", "massage", "paint code",
                                    "kerb", "curb weight", "empty weight", "gear oil", "timing belt"),
-    "real_manual_holdout3.jsonl": ("compression ratio", "0-100", "wheelbase", "bolt", "tire rotation", "rotate the tire",
-                                   "cold cranking", "transmission fluid", "transmission oil", "mpg", "l/100",
-                                   "brake disc", "rotor", "co2", "g/km"),
+    "real_manual_holdout3.jsonl": ("compression ratio", "0-100", "wheelbase", "bolt", "tire rotation",
+                                   "rotate the tire", "cold cranking", "transmission fluid", "transmission oil", "mpg",
+                                   "l/100", "brake disc", "rotor", "co2", "g/km"),
 }
 
 

@@ -531,8 +531,8 @@ def test_qa_schema_counts_and_grounding():
 # the subjects whose absence from knowledge/ made each held-out set's unanswerable questions unanswerable when written
 HOLDOUT_ABSENT = {
     "qa_holdout.jsonl": ("luggage space", "curb weight", "empty weight", "turning circle", "wireless", "wading",
-                         "heated steering", "cost", "speaker", "isofix", "head-up", "brand", "valve clearance", "end gap",
-                         "co2", "insurance"),
+                         "heated steering", "cost", "speaker", "isofix", "head-up", "brand", "valve clearance",
+                         "end gap", "co2", "insurance"),
     "qa_holdout2.jsonl": ("usb", "wall socket", "charging cable", "r1234yf", "tow bar", "towbar", "phone app", "lane",
                           "payload", "heated windshield", "parking sensor", "reversing camera", "winter tire",
                           "particulate", "blind spot", "preset", "overall width", "michelin"),
