@@ -24,7 +24,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from rag_car.text import zh_forms
+from rag_car.text import quantities, zh_forms
+from rag_car.text.quantities import QUANTITY_QUESTION, YES_NO_QUESTION  # noqa: F401  (the quantity model's forms)
 from rag_car.text.gloss import english_gloss
 from rag_car.text.lang import chinese_words, has_cjk
 from rag_car.answer.sentences import STOPWORDS, measure_terms, numbers, terms, words
@@ -37,47 +38,16 @@ _GENERIC |= {"take", "give", "put", "got", "keep", "make", "show", "find", "came
 # units say what form the answer has, not what it is about
 _UNITS = {"km", "mi", "mph", "kph", "kg", "lb", "ml", "nm", "n-m", "psi", "kpa", "bar", "volt", "amp", "rpm", "mm", "cm",
           "inch", "liter", "gallon", "percent", "degre", "hour", "minut", "second", "l", "c", "f", "v", "a"}
-# A question that asks for a quantity: its answer holds a number. The forms of English questions that ask for one
-# (how much/many/long ...), not words of any one document.
-QUANTITY_QUESTION = re.compile(
-    r"\bhow (?:much|many|long|far|fast|big|heavy)\b|"
-    r"\bwhat(?:'s| is| are)? (?:the |my |its )?(?:\w+ ){0,3}(?:capacity|size|speed|torque|horsepower|weight|mileage|"
-    r"price|cost|power output|acceleration|consumption|clearance)\b|\bhorsepower\b|"
-    r"\bhow (?:quick|quickly)\b.*\d|\b0\s*(?:-|to)\s*(?:60|62|100)\b|\bzero to sixty\b",
-    re.IGNORECASE)
-# A question that asks for a quantity of a known kind (English quantity words, not any document's words) -> the
-# units any answer of that kind is written in (SI and imperial). A passage that gives some other number (a
-# pressure, a page number) does not answer it: "what is the top speed?" is not answered by "below 30 km/h" being
-# absent, but by no speed at all among the best sentences.
-_N = r"\d(?:[\d,.]*\d)?\s*"
-QUANTITY_KINDS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
-    (re.compile(asked, re.IGNORECASE), re.compile(given, re.IGNORECASE)) for asked, given in (
-        (r"\b(?:top|maximum|max)\s+speed\b|\bhow fast\b", _N + r"(?:km/h|kph|mph)\b"),
-        (r"\b0\s*(?:-|to)\s*(?:60|62|100)\b|\bacceleration\b|\bhow quick(?:ly)?\b", _N + r"(?:s|secs?|seconds)\b"),
-        (r"\bmpg\b|\bmiles per gallon\b|\bfuel (?:consumption|economy)\b|\bl/100",
-         _N + r"(?:mpg|l\s*/\s*100\s*km|km\s*/\s*l)\b"),
-        (r"\bhorsepower\b|\bpower output\b|\bbhp\b|\bkilowatts?\b", _N + r"(?:hp|bhp|kw|ps)\b"),
-        (r"\b(?:curb|kerb|gross|maximum|max)\s+(?:\w+\s+)?(?:weight|load)\b|\bpayload\b|\bhow heavy\b",
-         _N + r"(?:kg|lbs?|pounds|tonnes?)\b"),
-        (r"\bground clearance\b|\bhow (?:tall|wide|long) is (?:the|it|my) (?:car|vehicle)\b",
-         _N + r"(?:mm|cm|inch(?:es)?|ft|in\b(?!\s+[a-z]))\b"),  # "7 in" a length, "step 2 in the manual" not
-        (r"\bhow often\b", _N + r"(?:km|miles?|mi|months?|years?)\b"),
-        # "when": after a distance or a time, or at a wear limit ("below 2 mm")
-        (r"\bwhen (?:do|does|should|must)\b.*\b(?:replac|chang|renew)", _N + r"(?:km|miles?|mi|months?|years?|mm|in)\b"),
-        (r"\b(?:cost|price)\b", r"[$€£]\s?\d|" + _N + r"(?:usd|eur|gbp|dollars?|euros?)\b"),
-    ))
-# A yes/no question ("can I overload it past its max weight?") asks whether, not how much, even when it names a
-# quantity: the English auxiliaries such a question opens with.
-YES_NO_QUESTION = re.compile(r"^\W*(?:can|could|may|might|should|shall|is|are|am|was|were|do|does|did|will|would|must|"
-                             r"has|have)\b", re.IGNORECASE)
+_UNITS |= {t for name in quantities.unit_names() for t in terms(name)}
 # the words that say what kind of answer is wanted, not what it is about
 _ASKING = {"much", "mani", "long", "far", "fast", "big", "often", "kind", "type"}
-# ... and the English words a quantity question asks with (those of QUANTITY_QUESTION and QUANTITY_KINDS): a value
-# is about the thing asked when its sentence names something else of the question
+# ... and the English words a quantity question asks with (those of the quantity model's forms and its measuring
+# verbs): a value is about the thing asked when its sentence names something else of the question
 _QUANTITY_WORDS = frozenset(t for w in (
     "quick quickly heavy top maximum max minimum speed acceleration weight load payload capacity size torque "
     "horsepower power output mileage price cost consumption economy clearance interval replace replaced replacing "
-    "change changed changing renew renewed value spec specification").split() for t in terms(w)) | _ASKING
+    "change changed changing renew renewed value spec specification").split() + list(quantities.MEASURING_VERBS)
+    for t in terms(w)) | _ASKING
 # meaning weighs more than words in the support: a driver's words are not the manual's ("pop the hood")
 DENSE_WEIGHT = 0.7
 TOP_PASSAGES = 5  # the best passages retrieval returns are the evidence; the rest are there for context
@@ -185,12 +155,12 @@ def judge(question: str, *, unknown_codes: list[str], known_codes: list[str], su
     if support.score < threshold:
         return Verdict(False, "The documents do not cover this question, so I will not guess.")
     evidence = [s if isinstance(s, Evidence) else Evidence(s) for s in best_sentences]
-    units = [given for asked, given in QUANTITY_KINDS if asked.search(question)]
-    if (units or QUANTITY_QUESTION.search(question)) and not YES_NO_QUESTION.search(question):
+    if quantities.asks_value(question):
+        kinds = quantities.asked_kinds(question)  # by its forms, measuring verbs or the unit it names
         of_it = [e for e in evidence if not about or any(e.names(t) for t in about)]  # values of the thing asked
         if not any(numbers(e.text) for e in of_it):
             return Verdict(False, "The documents do not give this value, so I will not guess.")
-        if units and not any(given.search(e.text) for given in units for e in of_it):
+        if kinds and not any(quantities.states(e.text, kinds) for e in of_it):
             return Verdict(False, "The documents do not give this value, so I will not guess.")
     if has_cjk(question) and zh_forms.asks_quantity(question):
         # a Chinese question for an amount ("最高车速是多少？"): the best sentences that name what it is about must
@@ -201,7 +171,7 @@ def judge(question: str, *, unknown_codes: list[str], known_codes: list[str], su
         # ... and a value of the kind it asks for, in either language: the unit it names ("几秒"), or the English
         # quantity kinds of the dictionary's words for it ("百公里油耗": fuel consumption, L/100 km)
         gloss = english_gloss(question)
-        units = zh_forms.asked_units(question) + [given for asked, given in QUANTITY_KINDS if asked.search(gloss)]
+        units = zh_forms.asked_units(question) + [quantities.value_pattern(k) for k in quantities.asked_kinds(gloss)]
         if units and not any(given.search(e.text) for given in units for e in evidence):
             return Verdict(False, "The documents do not give this value, so I will not guess.")
     return Verdict(True)

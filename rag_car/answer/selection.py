@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from rag_car.answer.answerability import QUANTITY_QUESTION, YES_NO_QUESTION
 from rag_car.answer.personas import SPEC, Persona
-from rag_car.answer.sentences import MEASURES, Sentence, codes, measure_terms, numbers, terms
-from rag_car.text import zh_forms
+from rag_car.answer.sentences import KIND_OF_MEASURE, Sentence, codes, measure_terms, numbers, terms
+from rag_car.text import quantities, zh_forms
+from rag_car.text.quantities import HOW_OR_WHY, QUANTITY_QUESTION, YES_NO_QUESTION
 from rag_car.text.gloss import english_gloss
 from rag_car.text.lang import HAN_RUN, has_cjk
 from rag_car.answer.sources import DocSource, LiveLine
@@ -40,19 +40,19 @@ class Scored:
     focus: bool = False  # names a code asked about or active on the bus, or comes from such a code's entry
 
 
-# a question that asks how or why wants a procedure or a reason, even when it names a quantity
-_NOT_A_VALUE = re.compile(r"\bhow (?:do|can|should|would|to)\b|\bwhy\b|\bwhat (?:do|should) i do\b", re.IGNORECASE)
 _EXTREME = re.compile(r"\b(?:minimum|maximum|lowest|highest|biggest|largest|smallest|min|max)\b", re.IGNORECASE)
 ANY_QUANTITY = "*"  # a value question that names no quantity a unit measures: any number with a unit answers it
 VALUE_BONUS = 0.15  # a sentence stating a value of the quantity asked for ("240 kPa" for "tire pressure")
 
 
 def asked_measures(question: str, question_terms: set[str]) -> frozenset[str]:
-    """The quantities a value question asks for ("What is the tire pressure?": pressure), read from the measures
-    units name; empty for a how-to, why or yes/no question."""
-    if _NOT_A_VALUE.search(question or "") or YES_NO_QUESTION.search(question or ""):
+    """The kinds of quantity (rag_car.text.quantities) a value question asks for: named ("What is the tire
+    pressure?": pressure), asked by its forms, measuring verbs or the unit it names ("how much does it weigh":
+    mass); empty for a how-to, why or yes/no question."""
+    if HOW_OR_WHY.search(question or "") or YES_NO_QUESTION.search(question or ""):
         return frozenset()  # "can I overload it past its max weight?" asks whether, not how much
-    asked = set(question_terms & MEASURES)
+    asked = {KIND_OF_MEASURE[t] for t in question_terms if t in KIND_OF_MEASURE}
+    asked |= quantities.asked_kinds(question or "")
     if QUANTITY_QUESTION.search(question or "") or _EXTREME.search(question or ""):
         asked.add(ANY_QUANTITY)  # "how many km ...", "the lowest speed ...": a number with its unit
     if has_cjk(question):
@@ -61,7 +61,7 @@ def asked_measures(question: str, question_terms: set[str]) -> frozenset[str]:
         if zh_forms.asks_how_or_why(question):
             return frozenset()
         if zh_forms.asks_quantity(question):
-            asked |= set(terms(english_gloss(question))) & MEASURES
+            asked |= {KIND_OF_MEASURE[t] for t in terms(english_gloss(question)) if t in KIND_OF_MEASURE}
             asked.add(ANY_QUANTITY)
     return frozenset(asked)
 
@@ -75,7 +75,7 @@ class Ranking:
 
     def states_value(self, text: str) -> bool:
         """Whether ``text`` gives a value of a quantity the question asks for (a number with its unit)."""
-        return bool(self.measures and (measure_terms(text) & self.measures and numbers(text)
+        return bool(self.measures and (quantities.stated_kinds(text) & self.measures
                                        or ANY_QUANTITY in self.measures and SPEC.search(text)))
 
     def best(self, n: int) -> list[Scored]:
@@ -159,7 +159,7 @@ def rank_sentences(
         score = 0.55 * lexical + 0.30 * sem + 0.15 * rank_prior
         score += 0.5 * persona.feature_bonus(sentence.text, sentence.kind, doc.doc_type)
         score += answer_type_bonus(asked, sentence.text)
-        if measures and (measure_terms(sentence.text) & measures and numbers(sentence.text)
+        if measures and (quantities.stated_kinds(sentence.text) & measures
                          or ANY_QUANTITY in measures and SPEC.search(sentence.text)):
             score += VALUE_BONUS
         on_focus = False

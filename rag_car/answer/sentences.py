@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rag_car.text import quantities
 from rag_car.text.lang import has_cjk
 from rag_car.text.notices import SAFETY_LEAD, safety_kind
 from dataclasses import dataclass
@@ -198,22 +199,17 @@ def citation_marks(text: str) -> tuple[set[int], bool]:
     return numbers, live
 
 
-# a quantity's unit names what it measures: "13.2-14.8 V" is a voltage, "240 kPa" a pressure
-_UNIT_MEASURES = (
-    (re.compile(r"\d\s*(?:N·?m|lb-?ft)\b", re.I), "torqu"), (re.compile(r"\d\s*(?:kPa|psi|bar|MPa)\b", re.I), "pressur"),
-    (re.compile(r"\d\s*(?:°\s?[CF]|degC)\b"), "temperatur"), (re.compile(r"\d\s*(?:V)\b"), "voltag"),
-    (re.compile(r"\d\s*(?:L|litres?|liters?|mL)\b"), "capac"), (re.compile(r"\d\s*(?:km/h|mph)\b"), "speed"),
-)
-
-
-# the terms of the quantities a unit can measure
-MEASURES = frozenset(measure for _, measure in _UNIT_MEASURES)
-
-
 @lru_cache(maxsize=50_000)
 def measure_terms(text: str) -> frozenset[str]:
-    """The terms of what the quantities in ``text`` measure, read from their units ("13.2-14.8 V": voltage)."""
-    return frozenset(measure for pattern, measure in _UNIT_MEASURES if pattern.search(text))
+    """The terms of what the quantities in ``text`` measure, read from their units ("13.2-14.8 V": voltage), of the
+    kinds whose noun names nothing else (rag_car.text.quantities)."""
+    return frozenset(_NOUN_TERMS[kind] for kind in quantities.stated_kinds(text) if kind in _NOUN_TERMS)
+
+
+# kind -> the term of its noun ("pressure": "pressur"), and the terms of the quantities a unit can measure
+_NOUN_TERMS = {kind.name: terms(kind.noun)[0] for kind in quantities.KINDS if kind.noun}
+MEASURES = frozenset(_NOUN_TERMS.values())
+KIND_OF_MEASURE = {term: kind for kind, term in _NOUN_TERMS.items()}
 
 
 def numbers(text: str) -> set[float]:
