@@ -60,10 +60,15 @@ KINDS: tuple[Kind, ...] = (
     Kind("mass", r"(?i:kg|kilograms?|lbs?|tonnes?|tons?|t)", ("kg", "kilograms", "lbs", "tonnes", "tons"),
          r"\b(?:curb|kerb|gross|maximum|max)\s+(?:\w+\s+)?(?:weight|load)\b|\bpayload\b|\bhow heavy\b|"
          r"\bweigh(?:s|ed|ing)?\b", "weight"),
-    Kind("length", r"(?i:mm|cm|km|kilomet(?:re|er)s?|met(?:re|er)s?|m|miles?|mi|ft|feet|inch(?:es)?)|in\b(?!\s+[a-z])",
-         ("mm", "cm", "km", "millimetres", "millimeters", "centimetres", "centimeters", "kilometres", "kilometers",
-          "metres", "meters", "metre", "miles", "feet", "inches"),
-         r"\bground clearance\b|\bhow far\b|\bhow (?:tall|wide|long) is (?:the|it|my) (?:car|vehicle)\b|" + _INTERVAL),
+    # a road distance (an interval, a range) and a length of a part or of the car: one dimension, written at scales
+    # that do not answer each other ("every 15,000 km" is no wear limit of "2 mm")
+    Kind("distance", r"(?i:km|kilomet(?:re|er)s?|miles?|mi)", ("km", "kilometres", "kilometers", "miles"),
+         r"\bhow far\b|" + _INTERVAL),
+    Kind("length", r"(?i:mm|cm|met(?:re|er)s?|m|ft|feet|inch(?:es)?)|in\b(?!\s+[a-z])",
+         ("mm", "cm", "millimetres", "millimeters", "centimetres", "centimeters", "metres", "meters", "metre", "feet",
+          "inches"),
+         r"\bground clearance\b|\bhow (?:tall|wide|long) is (?:the|it|my) (?:car|vehicle)\b|"
+         r"\bwhen (?:do|does|should|must)\b.*\b(?:replac|chang|renew)"),  # a wear limit ("below 2 mm")
     Kind("time", r"(?i:s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?|weeks?|months?|years?|yrs?)",
          ("seconds", "minutes", "hours", "days", "weeks", "months", "years"),
          r"\b0\s*(?:-|to)\s*(?:60|62|100)\b|\bacceleration\b|\bhow quick(?:ly)?\b|" + _INTERVAL),
