@@ -93,7 +93,7 @@ YES_NO_QUESTION = re.compile(r"^\W*(?:can|could|may|might|should|shall|is|are|am
 HOW_OR_WHY = re.compile(r"\bhow (?:do|can|should|would|to)\b|\bwhy\b|\bwhat (?:do|should) i do\b", re.IGNORECASE)
 
 _N = r"\d(?:[\d,.]*\d)?\s*"
-_VALUES = {kind.name: re.compile((rf"{kind.prefix}\s?\d|" if kind.prefix else "") + _N + rf"(?:{kind.units})(?![A-Za-z])")
+_VALUES = {kind.name: re.compile((rf"{kind.prefix}\s?\d|" if kind.prefix else "") + _N + rf"(?:{kind.units})(?![A-Za-z/])")
            for kind in KINDS}
 # the unit names a question may use, longest first so that "miles per gallon" is read before "miles"; a name right
 # after a number states a value ("at 130 km/h"), it does not ask for one
