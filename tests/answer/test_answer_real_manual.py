@@ -99,3 +99,16 @@ def test_a_value_from_another_section_does_not_answer_and_a_yes_no_question_is_n
     assert not roof.abstained, roof.answer
     assert any("roof" in c.section.lower() for c in roof.citations[:5]), [c.section for c in roof.citations]
     assert "exceed" in roof.answer.lower()
+
+
+def test_a_question_naming_a_unit_asks_for_a_value_in_it(assistant):
+    """#15: a question that names its unit ("in litres", "in kg") asks for a quantity of that kind (the quantity
+    model, rag_car.text.quantities). The manual gives no luggage compartment volume in any unit of volume: refused,
+    with its closest sources; it gives the rear-mounted luggage rack's gross weight in kg: answered with it."""
+    volume = assistant.ask("What is the luggage compartment volume in litres?")
+    assert volume.abstained and "value" in volume.answer, volume.answer
+    assert volume.citations, "a refusal names its closest sources"
+    rack = assistant.ask("What is the maximum weight of a rear-mounted luggage rack in kg?")
+    assert not rack.abstained, rack.answer
+    assert "75 kg" in rack.answer, rack.answer
+    assert any("luggage rack" in c.section.lower() for c in rack.citations), [c.section for c in rack.citations]
