@@ -158,7 +158,7 @@ def judge(question: str, *, unknown_codes: list[str], known_codes: list[str], su
     if quantities.asks_value(question):
         kinds = quantities.asked_kinds(question)  # by its forms, measuring verbs or the unit it names
         of_it = [e for e in evidence if not about or any(e.names(t) for t in about)]  # values of the thing asked
-        if not any(numbers(e.text) for e in of_it):
+        if not any(numbers(e.text) or quantities.stated_kinds(e.text) for e in of_it):  # "twice a month" too
             return Verdict(False, "The documents do not give this value, so I will not guess.")
         if kinds and not any(quantities.states(e.text, kinds) for e in of_it):
             return Verdict(False, "The documents do not give this value, so I will not guess.")

@@ -47,12 +47,12 @@ VALUE_BONUS = 0.15  # a sentence stating a value of the quantity asked for ("240
 
 def asked_measures(question: str, question_terms: set[str]) -> frozenset[str]:
     """The kinds of quantity (rag_car.text.quantities) a value question asks for: named ("What is the tire
-    pressure?": pressure), asked by its forms, measuring verbs or the unit it names ("how much does it weigh":
-    mass); empty for a how-to, why or yes/no question."""
+    pressure?": pressure) or by the unit it asks in ("how many litres": volume); empty for a how-to, why or yes/no
+    question."""
     if HOW_OR_WHY.search(question or "") or YES_NO_QUESTION.search(question or ""):
         return frozenset()  # "can I overload it past its max weight?" asks whether, not how much
     asked = {KIND_OF_MEASURE[t] for t in question_terms if t in KIND_OF_MEASURE}
-    asked |= quantities.asked_kinds(question or "")
+    asked |= quantities.named_kinds(question or "")  # "in litres": a volume
     if QUANTITY_QUESTION.search(question or "") or _EXTREME.search(question or ""):
         asked.add(ANY_QUANTITY)  # "how many km ...", "the lowest speed ...": a number with its unit
     if has_cjk(question):

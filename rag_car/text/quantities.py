@@ -34,7 +34,8 @@ class Kind:
 # the verbs that ask for a quantity by measuring it ("how much does it weigh", "what does it cost", "how long does
 # it last"): they say what kind of answer is wanted, not what the question is about
 MEASURING_VERBS = ("weigh", "weighs", "weighed", "cost", "costs", "last", "lasts")
-_INTERVAL = r"\bhow often\b|\bwhen (?:do|does|should|must)\b.*\b(?:replac|chang|renew)|\blasts?\s*(?:[?.!,;]|$|for\b|before\b)"
+_LAST = r"\blasts?\s*(?:[?.!,;]|$|for\b|before\b)"
+_INTERVAL = r"\bhow often\b|\bwhen (?:do|does|should|must)\b.*\b(?:replac|chang|renew)|" + _LAST
 KINDS: tuple[Kind, ...] = (
     Kind("speed", r"(?i:km/h|kph|mph|m/s)", ("km/h", "kph", "mph", "kilometres per hour", "kilometers per hour",
                                             "miles per hour"), r"\b(?:top|maximum|max)\s+speed\b|\bhow fast\b", "speed"),
@@ -69,9 +70,11 @@ KINDS: tuple[Kind, ...] = (
           "inches"),
          r"\bground clearance\b|\bhow (?:tall|wide|long) is (?:the|it|my) (?:car|vehicle)\b|"
          r"\bwhen (?:do|does|should|must)\b.*\b(?:replac|chang|renew)"),  # a wear limit ("below 2 mm")
-    Kind("time", r"(?i:s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?|weeks?|months?|years?|yrs?)",
-         ("seconds", "minutes", "hours", "days", "weeks", "months", "years"),
-         r"\b0\s*(?:-|to)\s*(?:60|62|100)\b|\bacceleration\b|\bhow quick(?:ly)?\b|" + _INTERVAL),
+    # a time at the scale of a drive (0-100 in 8 s, idle for 10 minutes) and a period of the calendar (every 2 years):
+    # one dimension at scales that do not answer each other
+    Kind("time", r"(?i:s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?)", ("seconds", "minutes", "hours"),
+         r"\b0\s*(?:-|to)\s*(?:60|62|100)\b|\bacceleration\b|\bhow quick(?:ly)?\b|" + _LAST),
+    Kind("period", r"(?i:days?|weeks?|months?|years?|yrs?)", ("days", "weeks", "months", "years"), _INTERVAL),
     Kind("money", r"(?i:usd|eur|gbp|dollars?|euros?)", ("dollars", "euros", "usd", "eur", "gbp"),
          r"\b(?:cost|costs|costing|price|priced)\b", prefix=r"[$€£]"),
 )
@@ -93,13 +96,17 @@ YES_NO_QUESTION = re.compile(r"^\W*(?:can|could|may|might|should|shall|is|are|am
 HOW_OR_WHY = re.compile(r"\bhow (?:do|can|should|would|to)\b|\bwhy\b|\bwhat (?:do|should) i do\b", re.IGNORECASE)
 
 _N = r"\d(?:[\d,.]*\d)?\s*"
-_VALUES = {kind.name: re.compile((rf"{kind.prefix}\s?\d|" if kind.prefix else "") + _N + rf"(?:{kind.units})(?![A-Za-z/])")
-           for kind in KINDS}
-# the unit names a question may use, longest first so that "miles per gallon" is read before "miles"; a name right
-# after a number states a value ("at 130 km/h"), it does not ask for one
+# a frequency is often written in words, without a digit: "twice a month", "every year", "annually" (English)
+_WORDED = {"period": r"(?i:\b(?:once|twice|\w+ times)\s+(?:a|per|every)\s+(?:day|week|month|year)\b|"
+                     r"\bevery\s+(?:day|week|month|year)\b|\b(?:daily|weekly|monthly|yearly|annually)\b)"}
+_VALUES = {kind.name: re.compile((rf"{kind.prefix}\s?\d|" if kind.prefix else "") + _N + rf"(?:{kind.units})(?![A-Za-z/])"
+                                 + (rf"|{_WORDED[kind.name]}" if kind.name in _WORDED else "")) for kind in KINDS}
+# the unit names a question may use, longest first so that "miles per gallon" is read before "miles"
 _NAMES = sorted(((name, kind.name) for kind in KINDS for name in kind.names), key=lambda item: -len(item[0]))
-_NAMED = re.compile(r"(?<![\w/])(?<!\d\s)(" + "|".join(re.escape(name) for name, _ in _NAMES) + r")(?![\w/])",
-                    re.IGNORECASE)
+# a unit name asks for a value in it where a question asks in what unit: "in litres", "how many kW" (elsewhere it is
+# a word of the question, "feet up on the dash", "after two weeks")
+_NAMED = re.compile(r"\b(?:in|how many|how much|number of)\s+(" + "|".join(re.escape(name) for name, _ in _NAMES)
+                    + r")(?![\w/])", re.IGNORECASE)
 _KIND_OF_NAME = {name.lower(): kind for name, kind in _NAMES}
 _ASKED = [(re.compile(kind.asked, re.IGNORECASE), kind.name) for kind in KINDS if kind.asked]
 
@@ -126,8 +133,14 @@ def asked_kinds(question: str) -> frozenset[str]:
     question asks how much at all (not whether, how or why) is the caller's to decide (:func:`asks_value`)."""
     text = question or ""
     found = {name for pattern, name in _ASKED if pattern.search(text)}
-    found |= {_KIND_OF_NAME[m.group(1).lower()] for m in _NAMED.finditer(text)}
+    found |= named_kinds(text)
     return frozenset(found)
+
+
+def named_kinds(question: str) -> frozenset[str]:
+    """The kinds of the units a question asks in ("in litres", "how many kW"): the part of :func:`asked_kinds` that
+    sentence choice reads (its own answer types weigh intervals and the like, rag_car.answer.selection)."""
+    return frozenset(_KIND_OF_NAME[m.group(1).lower()] for m in _NAMED.finditer(question or ""))
 
 
 def asks_value(question: str) -> bool:

@@ -174,6 +174,7 @@ def test_a_yes_no_question_asks_whether_not_how_much():
         return asked_measures(question, set(terms(question)))
 
     assert asked("What is the max weight of the car?") == {"mass", ANY_QUANTITY}
+    assert asked("How many litres of oil does the engine take?") == {"volume", ANY_QUANTITY}
     assert asked("What is the lowest speed for cruise control?") == {"speed", ANY_QUANTITY}
     assert asked("Can I overload the car past its max weight?") == frozenset()
     assert asked("Is it ok to drive over the maximum speed in the snow?") == frozenset()

@@ -12,7 +12,7 @@ from rag_car.text.quantities import asked_kinds, asks_value, stated_kinds
 @pytest.mark.parametrize("text, kind", [
     # SI units and their common car counterparts (BIPM SI brochure; SAE J1930 / owner's manual conventions)
     ("Top speed 250 km/h", "speed"), ("limited to 155 mph", "speed"),
-    ("0-100 km/h in 6.1 s", "time"), ("wait 10 minutes", "time"), ("every 2 years", "time"),
+    ("0-100 km/h in 6.1 s", "time"), ("wait 10 minutes", "time"), ("every 2 years", "period"),
     ("every 15,000 km", "distance"), ("every 10,000 miles", "distance"),
     ("Ground clearance: 180 mm", "length"), ("turning circle 11.4 m", "length"),
     ("kerb weight 1,540 kg", "mass"), ("roof load 165 lbs", "mass"),
@@ -46,7 +46,7 @@ def test_kilowatt_hours_are_energy_not_power_and_kilometres_per_hour_a_speed_not
     ("How much does it weigh empty?", "mass"),
     ("How many litres does the tank hold?", "volume"),
     ("What's the engine output in kW?", "power"),
-    ("How long does the battery last?", "time"),
+    ("How long does the battery last?", "period"),
     ("What does a new key cost?", "money"),
     ("What is the fuel economy in miles per gallon?", "economy"),
     ("How far can I drive with the fuel light on?", "distance"),
@@ -64,3 +64,9 @@ def test_a_unit_after_a_number_states_a_value_and_a_yes_no_or_how_to_question_as
     assert not asks_value("How do I check the pressure in psi?")
     assert not asks_value("When was the last service?")  # "last" here is no measuring verb
     assert asked_kinds("When was the last service?") == frozenset()
+
+
+def test_a_frequency_written_in_words_is_a_period():
+    assert "period" in stated_kinds("Check the tire pressure at least twice a month.")
+    assert "period" in stated_kinds("Have it inspected every year.")
+    assert stated_kinds("Check the tire pressure regularly.") == frozenset()
