@@ -72,8 +72,9 @@ KINDS: tuple[Kind, ...] = (
          r"\bwhen (?:do|does|should|must)\b.*\b(?:replac|chang|renew)"),  # a wear limit ("below 2 mm")
     # a time at the scale of a drive (0-100 in 8 s, idle for 10 minutes) and a period of the calendar (every 2 years):
     # one dimension at scales that do not answer each other
-    Kind("time", r"(?i:s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?)", ("seconds", "minutes", "hours"),
-         r"\b0\s*(?:-|to)\s*(?:60|62|100)\b|\bacceleration\b|\bhow quick(?:ly)?\b|" + _LAST),
+    Kind("time", r"(?i:s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?)", ("seconds", "minutes", "hours"), _LAST),
+    # an acceleration time (0-100 km/h, 0-60 mph) is given in seconds, as every maker states it
+    Kind("sprint", r"(?i:s|secs?|seconds?)", (), r"\b0\s*(?:-|to)\s*(?:60|62|100)\b|\bacceleration\b|\bhow quick(?:ly)?\b"),
     Kind("period", r"(?i:days?|weeks?|months?|years?|yrs?)", ("days", "weeks", "months", "years"), _INTERVAL),
     Kind("money", r"(?i:usd|eur|gbp|dollars?|euros?)", ("dollars", "euros", "usd", "eur", "gbp"),
          r"\b(?:cost|costs|costing|price|priced)\b", prefix=r"[$€£]"),

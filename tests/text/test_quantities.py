@@ -12,7 +12,7 @@ from rag_car.text.quantities import asked_kinds, asks_value, stated_kinds
 @pytest.mark.parametrize("text, kind", [
     # SI units and their common car counterparts (BIPM SI brochure; SAE J1930 / owner's manual conventions)
     ("Top speed 250 km/h", "speed"), ("limited to 155 mph", "speed"),
-    ("0-100 km/h in 6.1 s", "time"), ("wait 10 minutes", "time"), ("every 2 years", "period"),
+    ("0-100 km/h in 6.1 s", "sprint"), ("wait 10 minutes", "time"), ("every 2 years", "period"),
     ("every 15,000 km", "distance"), ("every 10,000 miles", "distance"),
     ("Ground clearance: 180 mm", "length"), ("turning circle 11.4 m", "length"),
     ("kerb weight 1,540 kg", "mass"), ("roof load 165 lbs", "mass"),
