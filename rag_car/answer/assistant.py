@@ -751,9 +751,10 @@ class Assistant:
     def _refusal_notice(self, turn: _Turn, doc: DocSource) -> list[SafetyWarning]:
         """The notice a refusal carries: a notice the closest section ``doc`` holds itself (in its text, its steps
         or its own safety subsection: distance 0 in the headings tree, never its parent's or a neighbour's) that
-        the question's own ranking puts among its DIRECT_NOTICE_RANK best sentences, and its meaning alone too
-        (cosine), the best-ranked one. A question the documents do not answer as asked ("can my kid touch the tailpipe?") may still be asked next
-        to a hazard; a notice the question's evidence does not point at stays out of a refusal."""
+        the question's own ranking puts among its DIRECT_NOTICE_RANK best sentences and whose meaning alone
+        (cosine) is nearer the question than most retrieved sentences are; the best-ranked such notice. A question
+        the documents do not answer as asked ("can my kid touch the tailpipe?") may still be asked next to a
+        hazard; a notice the question's evidence does not point at stays out of a refusal."""
         source, section = doc.passage.source, doc.passage.section
         candidates: dict[str, tuple[str, Any, str]] = {}  # notice key -> (text, where it is quoted from, kind)
         for notice in self._outline.notices_for(self.retriever, source, section):
@@ -765,13 +766,14 @@ class Assistant:
             for sentence in d.sentences:
                 if sentence.is_safety:
                     candidates.setdefault(_notice_key(sentence.text), (sentence.text, d, sentence.kind))
-        # both kinds of evidence must point at it: a word shared by chance ("supported" for "support") ranks a
-        # sentence high without its meaning being near the question's
-        by_meaning = sorted((s.semantic for s in turn.ranking.sentences), reverse=True)
-        near = by_meaning[DIRECT_NOTICE_RANK - 1] if len(by_meaning) >= DIRECT_NOTICE_RANK else 0.0
+        # its meaning must be nearer the question than the median sentence retrieved for it: a word shared by
+        # chance ("supported" for "support") ranks a sentence high without its meaning being near the question's
+        if not turn.ranking.sentences:
+            return []
+        near = float(np.median([s.semantic for s in turn.ranking.sentences]))
         for scored in turn.ranking.sentences[:DIRECT_NOTICE_RANK]:
             found = candidates.get(_notice_key(scored.sentence.text)) if scored.sentence.is_safety else None
-            if found is not None and scored.semantic >= near:
+            if found is not None and scored.semantic > near:
                 text, where, kind = found
                 return [SafetyWarning(self._source_number(turn, where), text, kind or "warning")]
         return []
