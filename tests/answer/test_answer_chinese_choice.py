@@ -40,10 +40,10 @@ def test_chinese_question_forms():
 
 
 def test_a_chinese_value_question_asks_for_the_quantity_its_words_name():
-    assert asked_measures("满载时轮胎气压应该是多少", set()) >= {"pressur"}
-    assert asked_measures("发动机正常工作温度是多少", set()) >= {"temperatur"}
+    assert asked_measures("满载时轮胎气压应该是多少", set()) >= {"pressure"}
+    assert asked_measures("发动机正常工作温度是多少", set()) >= {"temperature"}
     assert asked_measures("为什么胎压会低", set()) == frozenset()  # why, not how much
-    assert asked_measures("What is the tire pressure?", {"tire", "pressur"}) == {"pressur"}  # English as before
+    assert asked_measures("What is the tire pressure?", {"tire", "pressur"}) == {"pressure"}  # English as before (kinds of rag_car.text.quantities)
 
 
 def test_a_chinese_tire_pressure_question_leads_with_the_pressure():
