@@ -41,6 +41,7 @@ INTENTS: dict[str, tuple[str, ...]] = {
         "is anything wrong with the car",
         "are there any problems, faults or trouble codes",
         "check the car over, run a diagnosis",
+        "check the X for me, look it over",
         "is the car okay, is it fine",
         "are all the X ok, is every X in good order",
         "why is this warning light on",
@@ -87,8 +88,12 @@ class ShownReading:
 
     @property
     def label(self) -> str:
-        if self.reading.description:
-            return self.reading.description
+        """The DBC comment's first words where they name this signal, else what the catalogue reads in its name: a
+        comment is a DBC writer's note ("Maybe used for onboard display?", "Spinouts show here on 2wd"), a name only
+        when it speaks of what the signal's name does."""
+        description = self.reading.description
+        if description and (self.entry is None or _names_signal(description, self.entry)):
+            return description
         return self.entry.label() if self.entry is not None else self.reading.name
 
     def sentence(self) -> str:
@@ -229,7 +234,7 @@ class LiveAnswerer:
             asked = replace(asked, state=None)  # "should I stop driving?" asks advice, not whether we are moving
         now = named and self._asks_now(asked, matches[0], catalogue, question)
         if kind == "health" and named and not asked.fault and (
-                (now and asked.state is not None) or _asks_state(frame) and (now or _is_state(matches[0].entry))
+                now or _asks_state(frame) and (now or _is_state(matches[0].entry))
                 and _top(self.intent_scores(frame)) != "health"):
             # "am I buckled in?", "is the car stopped?": a yes/no about one thing the bus reports is a reading, not a
             # health check
@@ -246,8 +251,9 @@ class LiveAnswerer:
             kind = "health"
         if kind == "health":
             health = self.health(snapshot, catalogue, scores)
-            if named and matches[0].lexical >= 0.5:
-                # "is the low fuel warning on?": the signal it names leads, then what else the bus says
+            if named and (matches[0].lexical >= 0.5 or _asks_state(frame) and _is_state(matches[0].entry)):
+                # "is the low fuel warning on?", "is the charge lamp burning?": the signal it names leads, then what
+                # else the bus says
                 asked = self.reading(snapshot, catalogue, matches, scores)
                 health.sentences[:0] = asked.sentences
                 health.shown[:0] = asked.shown
@@ -451,9 +457,10 @@ class LiveAnswerer:
 
 
 # a yes/no question whose subject is the signal (masked "X") or the asker: "is my X X fastened?", "am I in X?",
-# "are the X X on?" -- not "is it safe to drive with the X open?" (its subject is "it")
-_STATE_QUESTION = re.compile(r"^\s*(?:is|are|am|was|were)\s+(?:(?:the|my|our|your|a|an|this|that|its|his|her|their)\s+)?"
-                             r"(?:X|I|we)\b", re.IGNORECASE)
+# "are the X X on?", "is the battery X X burning?" (a word or two of the subject that named no signal) -- not "is it
+# safe to drive with the X open?" (its subject is "it")
+_STATE_QUESTION = re.compile(r"^\s*(?:is|are|am|was|were)\s+(?:(?:the|my|our|your|a|an|this|that|its|his|her|their)\s+"
+                             r"(?:[A-Za-z-]+\s+){0,2})?(?:X|I|we)\b", re.IGNORECASE)
 
 
 # a question after an amount ("how far is it turned", "how high are the revs"; not "how do I", "how often")
@@ -504,6 +511,16 @@ def _verdict(cue: StateCue, shown: ShownReading, catalogue: SignalCatalogue) -> 
 def _celsius(entry: CatalogueEntry, catalogue: SignalCatalogue) -> bool:
     unit = entry.unit.lower().replace("°", "").strip()
     return unit in ("c", "degc", "deg", "degreesc", "celsius") and catalogue.measure(entry) == "temperature"
+
+
+def _names_signal(description: str, entry: CatalogueEntry) -> bool:
+    """Whether a comment's first words name the signal: a statement (not a writer's open question) sharing a word
+    with what the signal's name means."""
+    from rag_car.text.terms import terms
+
+    if description.rstrip().endswith("?"):
+        return False
+    return bool(set(terms(description)) & set(terms(f"{entry.meaning} {' '.join(entry.tokens)}")))
 
 
 def _asks_state(frame: str) -> bool:

@@ -63,6 +63,8 @@ def yes_no(question: str) -> bool:
 _BEST_FIT = 1.2  # the factor of a signal that measures the quantity asked (SignalCatalogue.fit)
 # a question word a signal shares only by its stem ("park" / "parking") counts this much of one it carries as written
 _STEM_ONLY = 0.85
+# the weight of the words for the vehicle itself ([subject]) against a word that names a signal
+_SUBJECT_WEIGHT = 0.25
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class Asked:
     fault: bool = False
     place: bool = False
     report: bool = False  # asks for a warning, light or status itself
+    unit: str = ""  # the quantity of a unit the question names ("in km/h": speed)
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,29 @@ class Glossary:
     reports: dict[str, str] = field(default_factory=dict)  # "status" -> "status": a signal about a thing, not it
     reports_asked: frozenset[str] = frozenset()  # question words that ask for such a report ("warning", "light")
     asks_of: dict[str, dict[str, str]] = field(default_factory=dict)  # "engine": its "speed" is "revolutions"
+    rates: dict[str, str] = field(default_factory=dict)  # "angle" -> "angular rate": a quantity per time
+    unit_words: dict[str, str] = field(default_factory=dict)  # a question's "kilometres" -> "km"
+
+    def quantity_of_unit(self, unit: str) -> str:
+        """What a DBC unit measures ("km/h": speed; "Grad/Sek": angular rate, a quantity per time), "" unknown."""
+        key = _unit_key(unit)
+        if key in self.units:
+            return self.units[key]
+        top, slash, bottom = key.partition("/")
+        if slash and self.units.get(bottom) == "time":
+            return self.rates.get(self.units.get(top, ""), "")
+        return ""
+
+    def unit_asked(self, question: str) -> str:
+        """The quantity of a unit the question names ("how many mph": speed; "the 12v battery": voltage), "" none.
+        A one-letter unit counts only right after a number."""
+        for number, word in re.findall(r"(\d\s*)?([a-z%/]+|%)", question.lower()):
+            unit = self.unit_words.get(word)
+            if unit is not None and (len(word) > 1 or number):
+                quantity = self.quantity_of_unit(unit)
+                if quantity:
+                    return quantity
+        return ""
 
     def plain(self, question: str) -> str:
         """The question with its idioms read ("is the low beam on right now" -> "... on now")."""
@@ -194,7 +220,9 @@ def _glossary(data: dict[str, Any], path: Path) -> Glossary:
                     idioms=tuple((k.lower(), str(v)) for k, v in data.get("idioms", {}).items()),
                     reports={k.lower(): str(v) for k, v in data.get("reports", {}).items()},
                     reports_asked=frozenset(str(w).lower() for w in data.get("reports_asked", {}).get("words", ())),
-                    asks_of={k.lower(): {str(a): str(b) for a, b in v.items()} for k, v in data.get("asks_of", {}).items()})
+                    asks_of={k.lower(): {str(a): str(b) for a, b in v.items()} for k, v in data.get("asks_of", {}).items()},
+                    rates={k.lower(): str(v) for k, v in data.get("rates", {}).items()},
+                    unit_words={k.lower(): str(v) for k, v in data.get("unit_words", {}).items()})
 
 
 @lru_cache(maxsize=1)
@@ -350,6 +378,9 @@ class SignalCatalogue:
             asks = ""
         if asks in {name for name, _ in g.measures}:
             extra.append(asks)  # "how far is it turned": an angle
+        unit = g.unit_asked(query)
+        if unit:
+            extra.append(unit)  # "how many mph": a speed
         extra += [g.seats[w] for w in plain if w in g.seats]  # "driver": also front left
         extra += [g.subject[w] for w in plain if w in g.subject]  # "car": the vehicle
         return frozenset(words + [t for e in extra for t in terms(e)])
@@ -365,9 +396,12 @@ class SignalCatalogue:
             measure = _asked_measure(g, plain)
             if measure in _TRAVEL and yes_no(query) and "far" not in plain:
                 measure = ""  # "is the pedal pressed?": its state
+        unit = g.unit_asked(g.plain(query))
+        if unit and (state is None or not measure) and measure in ("", "amount", "extent"):
+            measure = unit  # a unit named ("how many mph", "in percent") says which quantity is asked
         fault = any(g.diagnostic.get(w, "lamp") != "lamp" for w in plain)
         return Asked(measure=measure, state=state, fault=fault, place=bool(set(plain) & self._places()),
-                     report=bool(set(plain) & g.reports_asked))
+                     report=bool(set(plain) & g.reports_asked), unit=unit)
 
     def measure(self, entry: CatalogueEntry) -> str:
         """What the signal measures ("revolutions", "angle", "speed", ...), "state" for an on/off or a value table,
@@ -441,6 +475,10 @@ class SignalCatalogue:
             elif measure:
                 factor *= 0.6
                 why.append(f"measures {measure}, the question asks {asked.measure}")
+        if asked.unit and entry.quantity != asked.unit:
+            # "how many kilometres": a signal read in km is surer than one whose name alone says distance
+            factor *= 0.9
+            why.append(f"not read in a unit of {asked.unit}, the question names one")
         if fault and not asked.fault:
             factor *= 0.6
             why.append(f"reports a {fault}, not the state itself")
@@ -481,6 +519,10 @@ class SignalCatalogue:
         # a question word no signal of this DBC uses ("going") is weak evidence either way: it counts a little, so
         # that "tire pressure" on a DBC without tires still prefers nothing strongly
         idf = {t: math.log(1.0 + n / (1.0 + self._df.get(t, 0))) * (1.0 if self._df.get(t) else 0.3) for t in q_terms}
+        for t in from_subject & q_terms:
+            # the words for the vehicle itself ("car": vehicle) only break ties between signals the question names
+            # otherwise: a "vehicle class" code must not outrank the odometer the question asks for
+            idf[t] *= _SUBJECT_WEIGHT
         total = sum(idf.values()) or 1.0
         semantic = self._semantic(query, pool, embed) if embed is not None else None
         matches = []
@@ -600,7 +642,14 @@ def describe_signal(message: Any, signal: Any, glossary: Glossary | None = None,
     meaning_words: list[str] = []
     expanded: list[tuple[str, str]] = []
     internal = ""
+    unit_quantity = glossary.quantity_of_unit(signal.unit or "")
+    unit_spelled = _unit_key(signal.unit or "").replace("/", "")
     for token in tokens:
+        if unit_quantity and not glossary.words.get(token) and token == unit_spelled:
+            # a name that repeats its unit ("BAT_SNSR_V" in V, "BR1_Rad_kmh" in km/h) says what it measures
+            meaning_words.append(unit_quantity)
+            expanded.append((token, unit_quantity))
+            continue
         for part in _expand(token, glossary, vocabulary):
             if part in glossary.internal:
                 internal = internal or glossary.internal[part]
@@ -627,7 +676,7 @@ def describe_signal(message: Any, signal: Any, glossary: Glossary | None = None,
         message=message.name, name=signal.name, unit=unit, comment=comment, choices=choices,
         value_words=glossary.value_words(choices), minimum=low, maximum=high,
         length=int(getattr(signal, "length", 0) or 0), tokens=tokens, meaning=" ".join(_dedupe(meaning_words)),
-        expanded=tuple(expanded), quantity=glossary.units.get(_unit_key(unit), ""), internal=internal,
+        expanded=tuple(expanded), quantity=glossary.quantity_of_unit(unit), internal=internal,
         senders=tuple(getattr(message, "senders", None) or ()), cycle_ms=getattr(message, "cycle_time", None),
         system=_system(message.name, glossary),
     )

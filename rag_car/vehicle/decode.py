@@ -5,7 +5,9 @@ texts cantools would give with ``decode_choices=True``. A frame whose (id, paylo
 before reuses that decode (27-66% of frames on real buses repeat their previous payload, and most
 of the rest repeat an older one), which is what makes this faster than calling cantools per frame.
 Frames that cannot be decoded are counted per id: unknown ids, payloads that do not fit the
-message, classical frames longer than 8 bytes, error and remote frames.
+message, classical frames longer than 8 bytes, error and remote frames. A payload shorter than the
+DBC's message length (real ECUs send 3 bytes where a DBC writer assumed 8: the Yaris's 0x3B3, the
+Kona's 0x356) gives the signals that lie wholly inside it, and is counted per id as "truncated".
 """
 
 from __future__ import annotations
@@ -150,9 +152,12 @@ class FrameDecoder:
         try:
             decoded = message.decode(payload, decode_choices=True)
         except Exception as exc:  # cantools raises DecodeError, ValueError, bitstruct errors: all one bad frame
-            counters.errors += 1
-            counters.count(key, "errors", f"{type(exc).__name__}: {exc}", message.name)
-            return None
+            decoded = _truncated(message, payload)
+            if not decoded:
+                counters.errors += 1
+                counters.count(key, "errors", f"{type(exc).__name__}: {exc}", message.name)
+                return None
+            counters.count(key, "truncated", name=message.name)  # decoded all the same, and counted as such
         signals: dict[str, Any] = {}
         labels: dict[str, str] = {}
         for name, value in decoded.items():
@@ -178,6 +183,16 @@ class FrameDecoder:
         if table is None:
             table = self._signals[id(message)] = {s.name: s for s in message.signals}
         return table[name]
+
+
+def _truncated(message: "Message", payload: bytes) -> dict[str, Any]:
+    """The signals wholly inside a payload shorter than the message ({} when none is, or the payload is not short)."""
+    if not payload or len(payload) >= message.length:
+        return {}
+    try:
+        return dict(message.decode(payload, decode_choices=True, allow_truncated=True))
+    except Exception:  # a multiplexer value the DBC does not define, a bad bit layout: still one bad frame
+        return {}
 
 
 def jsonl_tail(entry: DecodedFrame) -> str:
