@@ -604,7 +604,9 @@ def dbc_misfit(snapshot: LiveSnapshot) -> str:
     """"" when the bus's frames fit its DBC; else a sentence saying they do not, and what to do."""
     counters = snapshot.counters or {}
     frames = int(counters.get("frames", 0) or 0)
-    decoded = int(counters.get("decoded", 0) or 0)
+    # a payload shorter than its DBC message decodes only in part: no evidence the DBC fits (another car's frame may
+    # share an id with one of its messages)
+    decoded = int(counters.get("decoded", 0) or 0) - int(counters.get("truncated", 0) or 0)
     if frames < _MIN_FRAMES_FOR_FIT or decoded >= _MIN_FIT * frames:
         return ""
     return (f"Only {decoded} of {frames} frames received have an id the DBC defines: this bus or log looks like "

@@ -66,6 +66,7 @@ class FrameCounters:
     error_frames: int = 0
     remote_frames: int = 0
     cache_hits: int = 0
+    truncated: int = 0  # of the decoded: payloads shorter than their message, read for the signals inside them
     per_id: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def count(self, key: int, what: str, detail: str | None = None, name: str | None = None) -> None:
@@ -80,7 +81,8 @@ class FrameCounters:
 
     def summary(self) -> dict[str, int]:
         return {"frames": self.frames, "decoded": self.decoded, "unknown": self.unknown, "errors": self.errors,
-                "error_frames": self.error_frames, "remote_frames": self.remote_frames, "cache_hits": self.cache_hits}
+                "error_frames": self.error_frames, "remote_frames": self.remote_frames, "cache_hits": self.cache_hits,
+                "truncated": self.truncated}
 
     def to_json(self, top: int | None = 50) -> dict[str, Any]:
         """The summary plus per-id problem counts (ids as "0x1A2", 29-bit ids with 8 digits)."""
@@ -157,7 +159,8 @@ class FrameDecoder:
                 counters.errors += 1
                 counters.count(key, "errors", f"{type(exc).__name__}: {exc}", message.name)
                 return None
-            counters.count(key, "truncated", name=message.name)  # decoded all the same, and counted as such
+            counters.truncated += 1  # decoded all the same, and counted as such
+            counters.count(key, "truncated", name=message.name)
         signals: dict[str, Any] = {}
         labels: dict[str, str] = {}
         for name, value in decoded.items():

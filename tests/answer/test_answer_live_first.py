@@ -130,7 +130,9 @@ def test_a_log_of_another_car_than_the_profiles_is_named_and_none_of_its_facts_a
             state.on_frame(message, received_at=message.timestamp)
     state.set_bus(spec="replay:turnonlog.log", state="ended")
     snapshot = state.snapshot()
-    assert snapshot.counters["frames"] > 1000 and snapshot.counters["decoded"] < 0.05 * snapshot.counters["frames"]
+    counters = snapshot.counters
+    # the Kona's 7-byte 0x366 frames meet an 8-byte message of the Corrin's: read in part, never as a fit
+    assert counters["frames"] > 1000 and counters["decoded"] - counters["truncated"] < 0.05 * counters["frames"]
     catalogue = build_catalogue(state.db)
     answerer = LiveAnswerer()
     health = answerer.answer("is anything wrong with my car?", snapshot, catalogue)
@@ -176,7 +178,7 @@ KONA = ("eldominio-canbuslogs/kona/turnonlog.log", "opendbc/hyundai_can.dbc")
 
 @pytest.mark.parametrize("pair,question,first", [
     (KONA, "am I in park?", {"CLU15.CF_Clu_Gear", "LVR12.CF_Lvr_Gear"}),  # the value table: P = park
-    (KONA, "how fast is the car going?", {"CLU15.CF_Clu_VehicleSpeed"}),  # the vehicle's speed, not one wheel's
+    (KONA, "how fast is the car going?", {"CLU15.CF_Clu_VehicleSpeed", "EMS_366.VS"}),  # the vehicle's speed, not one wheel's
     # the driver's: its buckle switch, or the indicator the cluster shows for it
     (KONA, "is my seat belt fastened?", {"CGW1.CF_Gway_DrvSeatBeltSw", "CGW2.CF_Gway_DrvSeatBeltInd",
                                          "CGW4.CF_Gway_DrvSeatBeltInd"}),
