@@ -326,6 +326,14 @@ class Assistant:
                 documented = list(self.stream(question, history=history, persona=persona, vehicle=vehicle,
                                               backend=backend, use_live=use_live, live_first=False))
                 final = documented[-1]
+                if live.kind == "absent" and isinstance(final, Answer):
+                    # "this bus sends no fuel level reading", then whatever the documents say (or that they say nothing)
+                    lead = live.text
+                    final.answer = f"{lead} {final.answer}".strip()
+                    final.live_kind = "absent"
+                    yield lead + " "
+                    yield from documented
+                    return
                 if isinstance(final, Answer) and not final.abstained:
                     yield from documented
                     return

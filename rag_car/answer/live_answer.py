@@ -103,7 +103,8 @@ class ShownReading:
 
 @dataclass
 class LiveAnswer:
-    """What the bus says about the question: ``kind`` "reading" or "health", the answer's sentences, the readings
+    """What the bus says about the question: ``kind`` "reading" or "health" (or "absent": the quantity asked is
+    measured by no signal the bus sends, said before the documents' answer), the answer's sentences, the readings
     shown, and what documents could explain (``explain``: one search query per finding)."""
 
     kind: str
@@ -202,10 +203,13 @@ class LiveAnswerer:
         question = catalogue.glossary.plain(question)  # "any dtc?": any trouble code
         matches = self._matches(question, snapshot, catalogue, live_keys)
         named = self._names_signal(matches, catalogue, live_keys)
+        unmeasured = ""
         if named and catalogue.measures_other(matches[0].entry, catalogue.asked(question)):
             # "how hot is the coolant?" on a bus that sends no temperature: its nearest signal (an engine speed)
             # does not answer it, so the question is not about a signal the bus is sending
             named = False
+        if not named:  # "what's the oil pressure?" on a bus that sends no pressure at all
+            unmeasured = _unmeasured(catalogue, catalogue.asked(question), live_keys)
         # the frame of the question decides its kind: what it is about is masked ("is the X open?"), so that the
         # topic ("door", "tyre") does not pull it towards one kind
         mask_terms = catalogue.query_terms if catalogue is not None else None
@@ -263,6 +267,12 @@ class LiveAnswerer:
             live = self.reading(snapshot, catalogue, matches, scores, asked)
             live.defer = kind == "document" and scores["reading"] < scores["document"] - 0.05
             return live
+        if unmeasured and kind == "reading":
+            # the car's state now is asked, of a quantity no signal on this bus measures: say so first, then what the
+            # documents say (never a reading of another quantity)
+            return LiveAnswer("absent", [f"This bus sends no {unmeasured} reading: none of the {len(live_keys)} "
+                                         f"signals it is sending measures {unmeasured}."], intent_scores=scores,
+                              matches=matches[:1], defer=True)
         return None
 
     def _matches(self, question: str, snapshot: LiveSnapshot, catalogue: SignalCatalogue | None,
@@ -475,6 +485,22 @@ _BARE_WHAT = re.compile(r"\s*what(?:'s|s|\s+is|\s+are)\s+(?:(?:the|my|our)\s+)?(
 
 # a question after a cause ("why is ...", "how come ...", "... and why?")
 _WHY = re.compile(r"(?:^|.*\b)(?:why\b|how\s+come\b)", re.IGNORECASE)
+
+
+def _unmeasured(catalogue: SignalCatalogue, asked: Asked, live_keys: list[str]) -> str:
+    """The quantity asked ("temperature") when no signal the bus is sending measures it (by its unit, else its
+    name), "" when one does or the question asks no physical quantity."""
+    from rag_car.vehicle.catalogue import _ALSO
+
+    quantities = {name for name, _ in catalogue.glossary.measures} - {"percent", "position"}
+    if asked.measure not in quantities:
+        return ""
+    wanted = {asked.measure} | _ALSO.get(asked.measure, set())
+    for key in live_keys:
+        entry = catalogue.entry(key)
+        if entry is not None and not entry.internal and catalogue.measure(entry) in wanted:
+            return ""
+    return asked.measure
 
 
 def _top(scores: dict[str, float]) -> str:

@@ -97,6 +97,7 @@ class Asked:
     place: bool = False
     report: bool = False  # asks for a warning, light or status itself
     unit: str = ""  # the quantity of a unit the question names ("in km/h": speed)
+    unit_key: str = ""  # that unit as DBCs write it ("km/h")
 
 
 @dataclass(frozen=True)
@@ -138,13 +139,17 @@ class Glossary:
     def unit_asked(self, question: str) -> str:
         """The quantity of a unit the question names ("how many mph": speed; "the 12v battery": voltage), "" none.
         A one-letter unit counts only right after a number."""
+        return self.units_named(question)[1]
+
+    def units_named(self, question: str) -> tuple[str, str]:
+        """The first unit the question names, as DBCs write it ("km"), and its quantity ("distance"); ("", "")."""
         for number, word in re.findall(r"(\d\s*)?([a-z%/]+|%)", question.lower()):
             unit = self.unit_words.get(word)
             if unit is not None and (len(word) > 1 or number):
                 quantity = self.quantity_of_unit(unit)
                 if quantity:
-                    return quantity
-        return ""
+                    return unit, quantity
+        return "", ""
 
     def plain(self, question: str) -> str:
         """The question with its idioms read ("is the low beam on right now" -> "... on now")."""
@@ -396,12 +401,12 @@ class SignalCatalogue:
             measure = _asked_measure(g, plain)
             if measure in _TRAVEL and yes_no(query) and "far" not in plain:
                 measure = ""  # "is the pedal pressed?": its state
-        unit = g.unit_asked(g.plain(query))
+        unit_key, unit = g.units_named(g.plain(query))
         if unit and (state is None or not measure) and measure in ("", "amount", "extent"):
             measure = unit  # a unit named ("how many mph", "in percent") says which quantity is asked
         fault = any(g.diagnostic.get(w, "lamp") != "lamp" for w in plain)
         return Asked(measure=measure, state=state, fault=fault, place=bool(set(plain) & self._places()),
-                     report=bool(set(plain) & g.reports_asked), unit=unit)
+                     report=bool(set(plain) & g.reports_asked), unit=unit, unit_key=unit_key)
 
     def measure(self, entry: CatalogueEntry) -> str:
         """What the signal measures ("revolutions", "angle", "speed", ...), "state" for an on/off or a value table,
@@ -477,8 +482,11 @@ class SignalCatalogue:
                 why.append(f"measures {measure}, the question asks {asked.measure}")
         if asked.unit and entry.quantity != asked.unit:
             # "how many kilometres": a signal read in km is surer than one whose name alone says distance
-            factor *= 0.9
+            factor *= 0.8
             why.append(f"not read in a unit of {asked.unit}, the question names one")
+        elif asked.unit_key and _unit_key(entry.unit) != asked.unit_key:
+            factor *= 0.95  # "how many mph": of two speeds, the one read in mph
+            why.append(f"read in {entry.unit}, the question names {asked.unit_key}")
         if fault and not asked.fault:
             factor *= 0.6
             why.append(f"reports a {fault}, not the state itself")
@@ -539,7 +547,8 @@ class SignalCatalogue:
             def sure(t: str) -> float:
                 return 1.0 if not written.get(t) or written[t] & surface else _STEM_ONLY
 
-            covered = (sum(idf[t] * sure(t) for t in by_name) + 0.6 * sum(idf[t] for t in by_unit)
+            # a unit the question names ("how many kilometres") is as explicit as a name
+            covered = (sum(idf[t] * sure(t) for t in by_name) + (1.0 if asked.unit else 0.6) * sum(idf[t] for t in by_unit)
                        + sum(idf[t] * sure(t) for t in by_value) + 0.4 * sum(idf[t] for t in by_other))
             coverage = covered / total
             # of two signals that both say "speed", the one that says little else is the speed
