@@ -208,8 +208,15 @@ class LiveAnswerer:
             # "how hot is the coolant?" on a bus that sends no temperature: its nearest signal (an engine speed)
             # does not answer it, so the question is not about a signal the bus is sending
             named = False
-        if not named:  # "what's the oil pressure?" on a bus that sends no pressure at all
-            unmeasured = _unmeasured(catalogue, catalogue.asked(question), live_keys)
+        if named:
+            asked0 = catalogue.asked(question)
+            other = catalogue.other_subject(matches[0].entry, question, asked0)
+            if other and other != "?":
+                # "what's the outside temperature?" where the bus sends only the engine's: not the quantity asked
+                named = False
+                unmeasured = f"{catalogue.qualifier_words(question, asked0)} {asked0.measure}".strip()
+        else:  # "what's the oil pressure?" on a bus that sends no pressure at all
+            unmeasured = _unmeasured(catalogue, question, catalogue.asked(question), live_keys)
         # the frame of the question decides its kind: what it is about is masked ("is the X open?"), so that the
         # topic ("door", "tyre") does not pull it towards one kind
         mask_terms = catalogue.query_terms if catalogue is not None else None
@@ -267,11 +274,11 @@ class LiveAnswerer:
             live = self.reading(snapshot, catalogue, matches, scores, asked)
             live.defer = kind == "document" and scores["reading"] < scores["document"] - 0.05
             return live
-        if unmeasured and kind == "reading":
-            # the car's state now is asked, of a quantity no signal on this bus measures: say so first, then what the
-            # documents say (never a reading of another quantity)
+        if unmeasured and (kind == "reading" or not any(scores.values())):
+            # the car's state now is asked (or nothing says otherwise: no model, no shared word), of a quantity no
+            # signal on this bus measures: say so first, then what the documents say (never another quantity's reading)
             return LiveAnswer("absent", [f"This bus sends no {unmeasured} reading: none of the {len(live_keys)} "
-                                         f"signals it is sending measures {unmeasured}."], intent_scores=scores,
+                                         f"signals it is sending measures the {unmeasured}."], intent_scores=scores,
                               matches=matches[:1], defer=True)
         return None
 
@@ -487,20 +494,26 @@ _BARE_WHAT = re.compile(r"\s*what(?:'s|s|\s+is|\s+are)\s+(?:(?:the|my|our)\s+)?(
 _WHY = re.compile(r"(?:^|.*\b)(?:why\b|how\s+come\b)", re.IGNORECASE)
 
 
-def _unmeasured(catalogue: SignalCatalogue, asked: Asked, live_keys: list[str]) -> str:
-    """The quantity asked ("temperature") when no signal the bus is sending measures it (by its unit, else its
-    name), "" when one does or the question asks no physical quantity."""
+def _unmeasured(catalogue: SignalCatalogue, question: str, asked: Asked, live_keys: list[str]) -> str:
+    """The quantity asked ("temperature", "outside temperature") when no signal the bus is sending measures it (by
+    its unit, else its name; of the thing the question names, when it names one), "" when one does or the question
+    asks no physical quantity."""
     from rag_car.vehicle.catalogue import _ALSO
 
     quantities = {name for name, _ in catalogue.glossary.measures} - {"percent", "position"}
     if asked.measure not in quantities:
         return ""
     wanted = {asked.measure} | _ALSO.get(asked.measure, set())
-    for key in live_keys:
-        entry = catalogue.entry(key)
-        if entry is not None and not entry.internal and catalogue.measure(entry) in wanted:
-            return ""
-    return asked.measure
+    whose = catalogue.qualifiers(question, asked)
+    entries = [e for e in (catalogue.entry(key) for key in live_keys) if e is not None and not e.internal]
+    if not any(e.expanded or e.quantity or e.comment for e in entries):
+        return ""  # nothing on this bus can be read (bare names): no way to tell what it does not send
+    for entry in entries:
+        if catalogue.measure(entry) in wanted:
+            other = catalogue.other_subject(entry, question, asked, whose) if whose else ""
+            if not other or other == "?":
+                return ""
+    return f"{catalogue.qualifier_words(question, asked)} {asked.measure}".strip()
 
 
 def _top(scores: dict[str, float]) -> str:

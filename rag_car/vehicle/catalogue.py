@@ -125,6 +125,7 @@ class Glossary:
     asks_of: dict[str, dict[str, str]] = field(default_factory=dict)  # "engine": its "speed" is "revolutions"
     rates: dict[str, str] = field(default_factory=dict)  # "angle" -> "angular rate": a quantity per time
     unit_words: dict[str, str] = field(default_factory=dict)  # a question's "kilometres" -> "km"
+    related: dict[str, str] = field(default_factory=dict)  # "coolant" -> "engine motor": also names the thing
 
     def quantity_of_unit(self, unit: str) -> str:
         """What a DBC unit measures ("km/h": speed; "Grad/Sek": angular rate, a quantity per time), "" unknown."""
@@ -227,7 +228,8 @@ def _glossary(data: dict[str, Any], path: Path) -> Glossary:
                     reports_asked=frozenset(str(w).lower() for w in data.get("reports_asked", {}).get("words", ())),
                     asks_of={k.lower(): {str(a): str(b) for a, b in v.items()} for k, v in data.get("asks_of", {}).items()},
                     rates={k.lower(): str(v) for k, v in data.get("rates", {}).items()},
-                    unit_words={k.lower(): str(v) for k, v in data.get("unit_words", {}).items()})
+                    unit_words={k.lower(): str(v) for k, v in data.get("unit_words", {}).items()},
+                    related={k.lower(): str(v) for k, v in data.get("related", {}).items()})
 
 
 @lru_cache(maxsize=1)
@@ -328,6 +330,7 @@ class SignalCatalogue:
     _surface: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)  # key -> its words as written
     _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # key -> (2-3, dim): full text, name, values
     _kinds: dict[str, tuple[str, str, str, bool]] = field(default_factory=dict, repr=False)  # key -> see _kind()
+    _name_df: dict[str, int] = field(default_factory=dict, repr=False)  # term -> how many signal names carry it
 
     def __post_init__(self) -> None:
         from rag_car.text.terms import terms
@@ -343,6 +346,8 @@ class SignalCatalogue:
                 f"{entry.meaning} {' '.join(entry.tokens)} {' '.join(entry.choices)} {' '.join(entry.value_words)}"))
             for t in name_terms | unit_terms | other_terms | value_terms:
                 self._df[t] = self._df.get(t, 0) + 1
+            for t in name_terms:
+                self._name_df[t] = self._name_df.get(t, 0) + 1
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -462,6 +467,46 @@ class SignalCatalogue:
             return measure in _RATES
         return measure not in ("", "state") and measure not in {asked.measure} | _ALSO.get(asked.measure, set())
 
+    def qualifiers(self, query: str, asked: Asked) -> frozenset[str]:
+        """The terms of a question that say whose quantity it asks ("outside" temperature, "coolant" temperature,
+        "oil" pressure): the glossary's [related] words it carries; empty unless a physical quantity is asked.
+        Only those words: "idle" rpm, "high" revs, "drive" speed ask the quantity itself, not another thing's."""
+        from rag_car.text.terms import terms
+
+        g = self.glossary
+        if not asked.measure or asked.measure not in {name for name, _ in g.measures} or asked.state is not None:
+            return frozenset()
+        whose = {t for word in g.related for t in terms(word)}
+        return frozenset(t for w in _plain_words(g.plain(query)) for t in terms(w) if t in whose)
+
+    def other_subject(self, entry: CatalogueEntry, query: str, asked: Asked,
+                      wanted: frozenset[str] | None = None) -> str:
+        """"" or what the signal measures its quantity of, when the question asks it of something else: "what's the
+        outside temperature" and the engine's temperature, "coolant temperature" and a yaw sensor's. A signal
+        whose name says nothing beyond its quantity (TEMP_AT) is not judged."""
+        from rag_car.text.terms import terms
+
+        wanted = self.qualifiers(query, asked) if wanted is None else wanted
+        if not wanted or self._kind(entry)[0] != asked.measure:
+            return ""
+        g = self.glossary
+        also = {t for w in wanted for t in terms(g.related.get(w, ""))}
+        also |= {t for word, related in g.related.items() if set(terms(word)) & wanted for t in terms(related)}
+        name_terms, _unit, _other, value_terms = self._terms[entry.key]
+        if (wanted | also) & (name_terms | value_terms):  # its name says it (not its message's system, a comment)
+            return ""
+        own = set(terms(asked.measure)) | {t for name, groups in g.measures if name == asked.measure
+                                          for group in groups for w in group for t in terms(w)}
+        rest = [w for w in entry.meaning.split() if not set(terms(w)) <= own and terms(w)]
+        return " ".join(rest) or "?"  # "?": its name says nothing of whose quantity it is
+
+    def qualifier_words(self, query: str, asked: Asked) -> str:
+        """The question's own words for whose quantity it asks ("outside"), as written."""
+        from rag_car.text.terms import terms
+
+        wanted = self.qualifiers(query, asked)
+        return " ".join(w for w in _plain_words(self.glossary.plain(query)) if set(terms(w)) & wanted)
+
     def fit(self, entry: CatalogueEntry, asked: Asked) -> tuple[float, tuple[str, ...]]:
         """How well the signal's kind fits what the question asks, as a factor on its score, with the reasons: the
         quantity it measures against the one asked; a fault or diagnosis report below the signal itself; one part's
@@ -533,6 +578,7 @@ class SignalCatalogue:
             idf[t] *= _SUBJECT_WEIGHT
         total = sum(idf.values()) or 1.0
         semantic = self._semantic(query, pool, embed) if embed is not None else None
+        wanted = self.qualifiers(query, asked)  # whose quantity is asked ("outside" temperature)
         matches = []
         for i, entry in enumerate(pool):
             name_terms, unit_terms, other_terms, value_terms = self._terms[entry.key]
@@ -562,6 +608,13 @@ class SignalCatalogue:
             if score <= 0.0:
                 continue
             factor, fits = self.fit(entry, asked)
+            other = self.other_subject(entry, query, asked, wanted)
+            if other == "?":
+                factor *= 0.8
+                fits = fits + (f"its name does not say whose {asked.measure} it is",)
+            elif other:
+                factor *= 0.7
+                fits = fits + (f"the {asked.measure} of {other}, the question asks another's",)
             score *= factor / _BEST_FIT  # scores stay within 0-1
             reasons = _reasons(entry, by_name, by_unit, by_other, sem, by_value) + fits
             matched = frozenset(by_name | by_unit | by_other | by_value) - from_subject

@@ -380,9 +380,29 @@ def test_a_quantity_the_bus_does_not_send_is_said_first_then_the_documents(share
     state = _replayed(shared_data, YARIS)
     live = LiveAnswerer().answer("how hot is the coolant right now?", state.snapshot(), build_catalogue(state.db))
     assert live is not None and live.kind == "absent" and live.defer and not live.shown
-    assert live.text.startswith("This bus sends no temperature reading")
+    assert live.text.startswith("This bus sends no coolant temperature reading")
     settings = load_settings(None, {"data_dir": tmp_path / "data", "embedding": {"model": "hash"}})
     with Assistant(settings, live=state) as assistant:
         answer = assistant.ask("how hot is the coolant right now?")
-    assert answer.answer.startswith("This bus sends no temperature reading") and answer.live_kind == "absent"
+    assert answer.answer.startswith("This bus sends no coolant temperature reading") and answer.live_kind == "absent"
     assert not answer.signals
+
+
+@pytest.mark.parametrize("pair,question,first", [
+    # the engine's temperature is its coolant's (SAE J1979 ECT), not its oil's
+    (AUDI, "what's the engine temperature?", {"Kombi_2.Kuehlmitteltemp__4_1__Kombi_2_"}),
+    # the Kona's coolant temperature is named TEMP_ENG; a yaw-rate sensor's temperature is another thing's
+    (KONA, "what's the coolant temperature?", {"EMS12.TEMP_ENG"}),
+])
+def test_a_quantity_asked_of_one_thing_is_not_answered_by_anothers(shared_data, pair, question, first):
+    state = _replayed(shared_data, pair)
+    live = LiveAnswerer().answer(question, state.snapshot(), build_catalogue(state.db))
+    assert live is not None and live.kind == "reading" and live.shown[0].key in first, (live and live.text)
+
+
+def test_an_outside_temperature_on_a_bus_that_sends_only_the_engines_is_absent(shared_data):
+    """The Forte's bus sends engine and fuel temperatures, no outside one: said so, no engine temperature shown."""
+    state = _replayed(shared_data, FORTE)
+    live = LiveAnswerer().answer("what's the outside temperature?", state.snapshot(), build_catalogue(state.db))
+    assert live is not None and live.kind == "absent" and not live.shown
+    assert live.text.startswith("This bus sends no outside temperature reading"), live.text

@@ -223,7 +223,7 @@ def test_units_are_read_from_dbcs_and_from_questions():
 def test_a_name_that_repeats_its_unit_says_what_it_measures(shared_data):
     catalogue = _catalogue(shared_data, "opendbc/hyundai_can.dbc")
     assert catalogue.entry("BAT11.BAT_SNSR_V").meaning == "battery sensor voltage"
-    assert catalogue.search("12 v battery", k=1)[0].entry.key == "BAT11.BAT_SNSR_V"
+    assert catalogue.search("12 v battery", k=1)[0].entry.key in {"BAT11.BAT_SNSR_V", "EMS14.VB"}
     assert catalogue.search("battery state of charge in percent", k=1)[0].entry.key == "BAT11.BAT_SOC"
 
 
@@ -247,7 +247,7 @@ def test_words_for_the_vehicle_itself_do_not_name_a_signal(shared_data):
     ("opendbc/toyota_prius_2010_pt.dbc", "gear", {"GEAR_PACKET.GEAR"}),
     ("opendbc/tesla_can.dbc", "vehicle speed", {"ESP_B.ESP_vehicleSpeed", "DI_torque2.DI_vehicleSpeed"}),
     ("opendbc/tesla_can.dbc", "gear", {"DI_torque2.DI_gear"}),
-    ("opendbc/hyundai_can.dbc", "battery voltage", {"BAT11.BAT_SNSR_V"}),
+    ("opendbc/hyundai_can.dbc", "battery voltage", {"BAT11.BAT_SNSR_V", "EMS14.VB"}),
     ("opendbc/vw_pq.dbc", "battery voltage", {"BSG_Last.Batteriespannung_Bordnetzbatter"}),
     ("model3dbc/Model3CAN.dbc", "accelerator pedal", {"ID118DriveSystemStatus.DI_accelPedalPos"}),
     ("model3dbc/Model3CAN.dbc", "steering wheel angle", {"ID129SteeringAngle.SteeringAngle129"}),
