@@ -14,6 +14,10 @@ fault, a position. Each candidate's kind (``measure``: from its unit, else its n
 state) is weighed against it (``fit``): the signal that is the thing asked above its rate, its fault report, its
 status code, its setpoint, and one wheel's reading below the vehicle's.
 
+A unit named in the question ("how many mph", "in kilometres") says which quantity is asked, and a signal read in
+that unit goes first; a word saying whose quantity is asked ([related]: "outside", "coolant", "oil") ranks another
+thing's reading of the same quantity below (``other_subject``).
+
 Counters, checksums, alive and parity signals are bus housekeeping: marked ``internal`` and never offered to a
 person.
 """
