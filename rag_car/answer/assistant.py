@@ -891,7 +891,10 @@ class Assistant:
         try:
             from rag_car.knowledge.manifest import load_generation
 
-            key: str | None = f"{load_generation(self.settings)}-{store.count()}"
+            # the ranking values too (the retriever's own, which a caller may have opened with a variant): the
+            # probes' support depends on the fusion order, so a ranking change measures the yardstick again
+            ranking = retriever.tuning if isinstance(getattr(retriever, "tuning", None), Tuning) else self.tuning
+            key: str | None = f"{load_generation(self.settings)}-{store.count()}-{ranking.ranking_key()}"
         except Exception:  # no manifest: measure, but do not cache
             key = None
 
