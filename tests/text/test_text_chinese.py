@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rag_car.knowledge.retrieve.lexical import tokenize
-from rag_car.text.lang import chinese_words, detect_language, normalize
+from rag_car.text.lang import chinese_words, detect_language, fold_full_width, normalize
 from rag_car.text.sentences import split_sentences
 
 
@@ -17,6 +17,9 @@ def test_language_is_read_from_the_script():
 
 def test_full_width_digits_and_punctuation_fold():
     assert normalize("胎压２３０ｋＰａ，") == "胎压230kPa,"
+    # a question's full-width letters and digits are the codes and units they spell; its sentence marks stay
+    assert fold_full_width("故障码Ｐ０１７１是什么意思？换火花塞（ＡＭ２０）\u3000间隙") == "故障码P0171是什么意思？换火花塞(AM20) 间隙"
+    assert fold_full_width("What does P0171 mean?") == "What does P0171 mean?"
 
 
 def test_bm25_tokens_segment_chinese_and_keep_english_and_codes():
