@@ -117,3 +117,13 @@ def test_traditional_characters_make_the_same_bm25_words_as_simplified():
     assert to_simplified("显著") == "显著"  # a character simplified text also writes is left alone
     assert chinese_words("冷卻液溫度過高") == chinese_words("冷却液温度过高")
     assert tokenize("發動機故障燈 P0301") == tokenize("发动机故障灯 P0301")
+
+
+def test_a_words_common_senses_come_before_its_names_and_asking_words_stay_out():
+    from rag_car.text.gloss import gloss_senses, word_gloss
+
+    # CC-CEDICT's proper-noun entry for 加 ("Canada", pinyin Jia1) comes after its common one ("to add", jia1)
+    assert word_gloss("加") == ("to", "add")
+    # an asking word inside a word the dictionary lacks ("多少升") is not glossed, as it is not on its own
+    glossed = dict(gloss_senses("油箱能加多少升油？"))
+    assert "多少" not in glossed and glossed["加"] == ("to add",)
