@@ -28,7 +28,7 @@ import numpy as np
 
 from rag_car.answer import i18n
 from rag_car.answer.i18n import answer_language, quoted_note
-from rag_car.text.lang import detect_language
+from rag_car.text.lang import detect_language, fold_full_width, has_full_width
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -1127,6 +1127,8 @@ def _unanswered(answer: Answer, text: str, t0: float, error: Exception | None = 
 def _clean(question: Any) -> tuple[str, list[str]]:
     notices: list[str] = []
     text = question if isinstance(question, str) else ("" if question is None else str(question))
+    if has_full_width(text):  # a Chinese keyboard's "Ｐ０１７１" is the code P0171 (rag_car.text.lang)
+        text = fold_full_width(text)
     text = " ".join(text.split())
     if len(text) > MAX_QUESTION_CHARS:
         notices.append(f"the question was {len(text):,} characters long; only its first {MAX_QUESTION_CHARS:,} were used")
