@@ -28,7 +28,7 @@ import numpy as np
 
 from rag_car.answer import i18n
 from rag_car.answer.i18n import answer_language, quoted_note
-from rag_car.text.lang import detect_language
+from rag_car.text.lang import detect_language, fold_full_width, has_full_width
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -614,11 +614,11 @@ class Assistant:
             if note and note not in turn.notices:
                 turn.notices.append(note)  # said once: the quotes are the documents' own words
         abstained = not body and not disagree.found
+        closest: dict[int, DocSource] = {}
         if abstained:
             reason = i18n.localise(abstain_reason, lang) if abstain_reason else i18n.text("not_covered", lang)
             yield layout.add_text(reason)
             # the closest sections, each once (two chunks of one section share its number)
-            closest: dict[int, DocSource] = {}
             for d in turn.sources.docs:
                 if d.reason == "question" and len(closest) < 3:
                     closest.setdefault(layout.renumber(Part("", (d.n,))).docs[0], d)
@@ -629,6 +629,9 @@ class Assistant:
         # the safety notices that protect what the answer quotes, found by the documents' structure; a code's
         # entry (a table row, no notices of its own) searches the documents once for its topic's warning
         warnings = self._protecting(turn, body)
+        if abstained and closest:
+            # a refusal still names the closest sections: the notice the closest one holds itself travels with it
+            warnings = self._refusal_notice(turn, min(closest.values(), key=lambda d: d.rank))
         topics = list(turn.safety.topics)
         if body and not warnings and topics:
             # quoted sections that hold no notice at all (a forum post, a short note) on a safety topic: the
@@ -752,6 +755,36 @@ class Assistant:
             _steps, _position, where, text, kind = found[key]
             out.append(SafetyWarning(self._source_number(turn, where), text, kind or "warning"))
         return out
+
+    def _refusal_notice(self, turn: _Turn, doc: DocSource) -> list[SafetyWarning]:
+        """The notice a refusal carries: a notice the closest section ``doc`` holds itself (in its text, its steps
+        or its own safety subsection: distance 0 in the headings tree, never its parent's or a neighbour's) that
+        the question's own ranking puts among its DIRECT_NOTICE_RANK best sentences and whose meaning alone
+        (cosine) is nearer the question than most retrieved sentences are; the best-ranked such notice. A question
+        the documents do not answer as asked ("can my kid touch the tailpipe?") may still be asked next to a
+        hazard; a notice the question's evidence does not point at stays out of a refusal."""
+        source, section = doc.passage.source, doc.passage.section
+        candidates: dict[str, tuple[str, Any, str]] = {}  # notice key -> (text, where it is quoted from, kind)
+        for notice in self._outline.notices_for(self.retriever, source, section):
+            if notice.distance == 0:
+                candidates.setdefault(_notice_key(notice.text), (notice.text, notice.chunk, ""))
+        for d in turn.sources.docs:  # the passages at hand (every retriever has these)
+            if d.passage.source != source or (relation(section, d.passage.section) != 0 if section else d.n != doc.n):
+                continue
+            for sentence in d.sentences:
+                if sentence.is_safety:
+                    candidates.setdefault(_notice_key(sentence.text), (sentence.text, d, sentence.kind))
+        # its meaning must be nearer the question than the median sentence retrieved for it: a word shared by
+        # chance ("supported" for "support") ranks a sentence high without its meaning being near the question's
+        if not turn.ranking.sentences:
+            return []
+        near = float(np.median([s.semantic for s in turn.ranking.sentences]))
+        for scored in turn.ranking.sentences[:DIRECT_NOTICE_RANK]:
+            found = candidates.get(_notice_key(scored.sentence.text)) if scored.sentence.is_safety else None
+            if found is not None and scored.semantic > near:
+                text, where, kind = found
+                return [SafetyWarning(self._source_number(turn, where), text, kind or "warning")]
+        return []
 
     def _closeness(self, turn: _Turn, texts: list[str]) -> list[float]:
         """How close in meaning each of ``texts`` is to the question (cosine of the sentence vectors, in the space
@@ -899,7 +932,10 @@ class Assistant:
         try:
             from rag_car.knowledge.manifest import load_generation
 
-            key: str | None = f"{load_generation(self.settings)}-{store.count()}"
+            # the ranking values too (the retriever's own, which a caller may have opened with a variant): the
+            # probes' support depends on the fusion order, so a ranking change measures the yardstick again
+            ranking = retriever.tuning if isinstance(getattr(retriever, "tuning", None), Tuning) else self.tuning
+            key: str | None = f"{load_generation(self.settings)}-{store.count()}-{ranking.ranking_key()}"
         except Exception:  # no manifest: measure, but do not cache
             key = None
 
@@ -1099,6 +1135,8 @@ def _unanswered(answer: Answer, text: str, t0: float, error: Exception | None = 
 def _clean(question: Any) -> tuple[str, list[str]]:
     notices: list[str] = []
     text = question if isinstance(question, str) else ("" if question is None else str(question))
+    if has_full_width(text):  # a Chinese keyboard's "Ｐ０１７１" is the code P0171 (rag_car.text.lang)
+        text = fold_full_width(text)
     text = " ".join(text.split())
     if len(text) > MAX_QUESTION_CHARS:
         notices.append(f"the question was {len(text):,} characters long; only its first {MAX_QUESTION_CHARS:,} were used")

@@ -269,6 +269,7 @@ class ItemResult:
     warning_shares: tuple[float, float] | None = None  # (hazard, instruction) word shares found
     section_top5: bool | None = None  # an expected section among the first 5 citations
     retrieved_top5: bool | None = None  # an expected section among the first 5 retrieved passages
+    warned: bool = False  # the answer carries a safety warning (on an uncovered question: a warning out of place)
 
 
 @dataclass
@@ -304,6 +305,7 @@ class BackendReport:
             "warnings_kept": self._share([bool(i.warning_kept) for i in kept]),
             "section_top5": self._share([bool(i.section_top5) for i in top5]),
             "retrieved_top5": self._share([bool(i.retrieved_top5) for i in retrieved]),
+            "uncovered_warned": self._share([i.warned for i in unanswerable]),
             "grounded": self._share([i.grounded for i in answerable]),
             "fallbacks": sum(1 for i in self.items if i.fallback),
             "p50_ms": round(statistics.median(totals), 1) if totals else None,
@@ -385,6 +387,7 @@ def score_answer(item: AnswerItem, answer: Any, chunks: list[Any], warnings: dic
         section_top5=section_in_top(answer.citations, item.expected) if scored else None,
         retrieved_top5=(first_hit_rank(retrieved[:5], item.expected) is not None)
         if (scored and retrieved is not None) else None,
+        warned=bool(answer.warnings),
     )
 
 
@@ -401,6 +404,7 @@ def format_reports(reports: list[BackendReport]) -> str:
             ("warning kept (hazard + instruction)", "warnings_kept", True),
             ("expected section in first 5 citations", "section_top5", True),
             ("expected section in top 5 retrieved", "retrieved_top5", True),
+            ("uncovered answers carrying a warning", "uncovered_warned", True),
             ("answers fully grounded", "grounded", True), ("fallbacks to extractive", "fallbacks", False),
             ("p50 latency ms", "p50_ms", False), ("p95 latency ms", "p95_ms", False),
             ("generate p50 ms", "generate_p50_ms", False)]

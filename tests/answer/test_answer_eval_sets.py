@@ -193,3 +193,23 @@ def test_real_manual_questions_are_our_own_words(real_set):
     for item in real_set.items:
         q = re.findall(r"[a-z0-9]+", item.question.lower())
         assert not any(tuple(q[i:i + 6]) in grams for i in range(len(q) - 5)), item.id
+
+
+def test_uncovered_answers_that_carry_a_warning_are_counted():
+    from rag_car.answer.evaluate import AnswerItem, BackendReport, format_reports, score_answer
+    from rag_car.answer.schema import Answer
+
+    def answer(question: str, warnings: list[str], abstained: bool) -> Answer:
+        return Answer(question=question, answer="The documents do not cover this.", backend="extractive",
+                      persona="owner", grounded=True, warnings=warnings, abstained=abstained)
+
+    uncovered = [AnswerItem(id=f"u{n}", question=f"uncovered {n}", answerable=False) for n in range(4)]
+    answers = [answer("u0", ["WARNING Do not touch the hot exhaust."], True), answer("u1", [], True),
+               answer("u2", [], False), answer("u3", [], True)]
+    report = BackendReport(backend="extractive",
+                           items=[score_answer(i, a, chunks=[]) for i, a in zip(uncovered, answers)])
+    assert report.metrics()["uncovered_warned"] == 0.25
+    assert "| uncovered answers carrying a warning |  | 25.0% |" in format_reports([report])
+    answered = AnswerItem(id="a", question="answered", facts=["x"])
+    only_answerable = BackendReport(backend="extractive", items=[score_answer(answered, answers[0], chunks=[])])
+    assert only_answerable.metrics()["uncovered_warned"] is None

@@ -99,3 +99,30 @@ def test_a_value_from_another_section_does_not_answer_and_a_yes_no_question_is_n
     assert not roof.abstained, roof.answer
     assert any("roof" in c.section.lower() for c in roof.citations[:5]), [c.section for c in roof.citations]
     assert "exceed" in roof.answer.lower()
+
+
+# questions in our own words asked next to a hazard the manual warns of (warnings named by their id in the manual's
+# warnings file): whether the answer answers or refuses them, the warning's hazard and instruction travel
+TAILPIPE = "ecls_bio_becls_a2_a108522784.SL88451864.15459"  # hot exhaust system
+WASHER_PUMP = "ecls_bio_becls_a2_a108716501.SL39694829.7337"  # washer used with an empty reservoir
+
+
+@pytest.mark.parametrize("question, warning_id", [
+    ("can the kids touch the tail pipe when we get home?", TAILPIPE),
+    ("washer reservoir empty - any harm in keeping on spraying?", WASHER_PUMP),
+])
+def test_a_warning_travels_whether_the_question_is_answered_or_refused(assistant, shared_data, question, warning_id):
+    from rag_car.answer.evaluate import warning_kept
+    from rag_car.knowledge.marked_manual import load_warnings
+
+    warning = load_warnings(shared_data / "real-manual" / "warnings.jsonl")[warning_id]
+    answer = assistant.ask(question)
+    assert warning_kept(warning, answer.answer).kept, answer.answer
+
+
+@pytest.mark.parametrize("question", ["Which football team won the cup final last season?",
+                                      "How long should I knead bread dough?"])
+def test_a_refusal_of_something_else_carries_no_warning(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.abstained, answer.answer
+    assert not answer.warnings, answer.answer

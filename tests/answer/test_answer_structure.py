@@ -203,3 +203,37 @@ def test_a_notice_said_again_in_other_words_travels_once_the_fuller_one(tmp_path
     text = strip_citations(answer.answer)
     assert TAILGATE_MORE in text and PINCH in text, answer.answer
     assert TRUNK_LID not in text and text.count("sticks out past the body") == 1, answer.answer
+
+
+# our own wording: a section that is one safety notice, and the sections around it
+EXHAUST = [
+    chunk(30, "Exhaust > Safety information",
+          "WARNING: The tail pipe stays hot for a long time after a drive. Touching it can burn the skin. There is a "
+          "risk of injury. Keep children away from the tail pipe until it has cooled down."),
+    chunk(31, "Exhaust > Tail pipe trim", "The tail pipe trim is stainless steel and is cleaned with a soft cloth."),
+]
+
+
+def refusing(tmp_path, chunks) -> Assistant:
+    """An assistant that refuses every question (its bar above any support), to see what a refusal carries."""
+    settings = load_settings(overrides={"data_dir": str(tmp_path)})
+    return Assistant(settings, retriever=IndexedRetriever(chunks), garage=Garage(),
+                     tuning=TUNING.with_answer(abstain_below=10.0))
+
+
+def test_a_refusal_carries_the_notice_its_closest_section_holds_when_the_question_points_at_it(tmp_path):
+    answer = refusing(tmp_path, EXHAUST).ask("Can my child touch the hot tail pipe after a drive?")
+    assert answer.abstained, answer.answer
+    assert EXHAUST[0].text in strip_citations(answer.answer), answer.answer  # whole, as the section says it
+    assert answer.warnings == [EXHAUST[0].text]
+    cited = {c.section for c in answer.citations}
+    assert "Exhaust > Safety information" in cited
+
+
+def test_a_refusal_carries_no_notice_of_a_neighbouring_section(tmp_path):
+    # the closest section holds no notice of its own: its parent's "Safety information" protects a procedure
+    # the answer quotes, but a refusal quotes nothing, so nothing of the neighbourhood travels with it
+    answer = refusing(tmp_path, CHUNKS).ask("How do I close the hood from about 30 cm?")
+    assert answer.abstained, answer.answer
+    assert "Hood > Closing the hood" in answer.answer  # named among the closest sources
+    assert HOOD_WARNING not in strip_citations(answer.answer) and not answer.warnings, answer.answer
