@@ -32,6 +32,11 @@ class RetrievalTuning:
     # a Chinese question over English rows: the share of their lexical part from the dictionary's glosses of its
     # words, the rest from the multilingual cosine (even: a rough translation against a model; 1.0 lost sections)
     gloss_share: float = 0.5
+    # an English question's third leg: the multilingual companion's cosine (USE, trained on question-answer pairs)
+    # fused with MiniLM's and BM25's, and its nearest rows added to the candidates (``use_pool``); 0: two legs only.
+    # An index without the companion ignores it.
+    use_weight: float = 0.0
+    use_pool: bool = True
 
     def __post_init__(self) -> None:
         if self.fusion not in ("weighted", "rrf"):
@@ -40,6 +45,8 @@ class RetrievalTuning:
                      "dedup_threshold", "gloss_share"):
             if not 0 < getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in (0, 1]")
+        if self.use_weight < 0:
+            raise ValueError("use_weight must be >= 0")
         if self.section_intent_factor < 1 or self.candidates < 1 or self.rrf_k < 1:
             raise ValueError("section_intent_factor >= 1, candidates >= 1 and rrf_k >= 1")
 
@@ -55,6 +62,13 @@ class AnswerTuning:
 class Tuning:
     retrieval: RetrievalTuning = field(default_factory=RetrievalTuning)
     answer: AnswerTuning = field(default_factory=AnswerTuning)
+
+    def ranking_key(self) -> str:
+        """A short digest of the retrieval values: what a cache of results that depend on the ranking (the refusal
+        calibration) is keyed by, so that a ranking change measures again."""
+        import hashlib
+
+        return hashlib.sha1(repr(self.retrieval).encode("utf-8")).hexdigest()[:10]
 
     def with_retrieval(self, **changes: Any) -> "Tuning":
         """A copy with some retrieval values changed (a benchmark's variant)."""

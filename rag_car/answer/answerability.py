@@ -26,7 +26,7 @@ import numpy as np
 
 from rag_car.text import quantities, zh_forms
 from rag_car.text.quantities import QUANTITY_QUESTION, YES_NO_QUESTION  # noqa: F401  (the quantity model's forms)
-from rag_car.text.gloss import english_gloss
+from rag_car.text.gloss import english_gloss, word_gloss
 from rag_car.text.lang import chinese_words, has_cjk
 from rag_car.answer.sentences import STOPWORDS, measure_terms, numbers, terms, words
 
@@ -164,8 +164,12 @@ def judge(question: str, *, unknown_codes: list[str], known_codes: list[str], su
             return Verdict(False, "The documents do not give this value, so I will not guess.")
     if has_cjk(question) and zh_forms.asks_quantity(question):
         # a Chinese question for an amount ("最高车速是多少？"): the best sentences that name what it is about must
-        # give a number (sentences in another language name none of its words, so they leave this as it is) ...
-        of_it = [e for e in evidence if any(e.names(t) for t in about)]
+        # give a number; a sentence in another language names its words by the dictionary's English for them
+        # ("安全带": seat belt), so the Chinese words of an unrelated passage ("安全信息") do not outvote the English
+        # sentence that answers ...
+        glossed = {t for w in about if has_cjk(w) for t in terms(" ".join(word_gloss(w)))} - _QUANTITY_WORDS
+        of_it = [e for e in evidence if any(e.names(t) for t in about)
+                 or not has_cjk(e.text) and any(e.names(t) for t in glossed)]
         if of_it and not any(numbers(e.text) for e in of_it):
             return Verdict(False, "The documents do not give this value, so I will not guess.")
         # ... and a value of the kind it asks for, in either language: the unit it names ("几秒"), or the English

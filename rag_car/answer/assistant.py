@@ -28,7 +28,7 @@ import numpy as np
 
 from rag_car.answer import i18n
 from rag_car.answer.i18n import answer_language, quoted_note
-from rag_car.text.lang import detect_language
+from rag_car.text.lang import detect_language, fold_full_width, has_full_width
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -326,6 +326,14 @@ class Assistant:
                 documented = list(self.stream(question, history=history, persona=persona, vehicle=vehicle,
                                               backend=backend, use_live=use_live, live_first=False))
                 final = documented[-1]
+                if live.kind == "absent" and isinstance(final, Answer):
+                    # "this bus sends no fuel level reading", then whatever the documents say (or that they say nothing)
+                    lead = live.text
+                    final.answer = f"{lead} {final.answer}".strip()
+                    final.live_kind = "absent"
+                    yield lead + " "
+                    yield from documented
+                    return
                 if isinstance(final, Answer) and not final.abstained:
                     yield from documented
                     return
@@ -924,7 +932,10 @@ class Assistant:
         try:
             from rag_car.knowledge.manifest import load_generation
 
-            key: str | None = f"{load_generation(self.settings)}-{store.count()}"
+            # the ranking values too (the retriever's own, which a caller may have opened with a variant): the
+            # probes' support depends on the fusion order, so a ranking change measures the yardstick again
+            ranking = retriever.tuning if isinstance(getattr(retriever, "tuning", None), Tuning) else self.tuning
+            key: str | None = f"{load_generation(self.settings)}-{store.count()}-{ranking.ranking_key()}"
         except Exception:  # no manifest: measure, but do not cache
             key = None
 
@@ -1124,6 +1135,8 @@ def _unanswered(answer: Answer, text: str, t0: float, error: Exception | None = 
 def _clean(question: Any) -> tuple[str, list[str]]:
     notices: list[str] = []
     text = question if isinstance(question, str) else ("" if question is None else str(question))
+    if has_full_width(text):  # a Chinese keyboard's "Ｐ０１７１" is the code P0171 (rag_car.text.lang)
+        text = fold_full_width(text)
     text = " ".join(text.split())
     if len(text) > MAX_QUESTION_CHARS:
         notices.append(f"the question was {len(text):,} characters long; only its first {MAX_QUESTION_CHARS:,} were used")

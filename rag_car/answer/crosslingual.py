@@ -54,13 +54,16 @@ class CrossLingual:
         return detect_language(question) != "en" and self._vectors() is not None
 
     def applies(self, question: str, passages: list[Any]) -> bool:
-        """True for a question not in English whose best passage is in another language than the question (a
-        question over passages in its own language is judged by their shared words, as English ones are), when
-        every chunk has a cross-lingual vector."""
+        """True for a question not in English when any of its passages is in another language than the question,
+        when every chunk has a cross-lingual vector: their sentences are then ranked in the multilingual space and
+        by the dictionary's English for the question's words, whichever language the best passage is in (a
+        sentence in another language, held to the question's Latin words alone, would otherwise match fully by
+        naming the one unit it names: "多少kPa"). A question over passages all in its own language is judged by
+        their shared words, as English ones are."""
         lang = detect_language(question)
         if lang == "en" or not passages or self._vectors() is None:
             return False
-        return _language(passages[0]) != lang
+        return any(_language(p) != lang for p in passages)
 
     def _vectors(self) -> np.ndarray | None:
         state = getattr(self.retriever, "lexical", None)

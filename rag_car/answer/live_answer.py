@@ -41,6 +41,7 @@ INTENTS: dict[str, tuple[str, ...]] = {
         "is anything wrong with the car",
         "are there any problems, faults or trouble codes",
         "check the car over, run a diagnosis",
+        "check the X for me, look it over",
         "is the car okay, is it fine",
         "are all the X ok, is every X in good order",
         "why is this warning light on",
@@ -87,8 +88,12 @@ class ShownReading:
 
     @property
     def label(self) -> str:
-        if self.reading.description:
-            return self.reading.description
+        """The DBC comment's first words where they name this signal, else what the catalogue reads in its name: a
+        comment is a DBC writer's note ("Maybe used for onboard display?", "Spinouts show here on 2wd"), a name only
+        when it speaks of what the signal's name does."""
+        description = self.reading.description
+        if description and (self.entry is None or _names_signal(description, self.entry)):
+            return description
         return self.entry.label() if self.entry is not None else self.reading.name
 
     def sentence(self) -> str:
@@ -98,7 +103,8 @@ class ShownReading:
 
 @dataclass
 class LiveAnswer:
-    """What the bus says about the question: ``kind`` "reading" or "health", the answer's sentences, the readings
+    """What the bus says about the question: ``kind`` "reading" or "health" (or "absent": the quantity asked is
+    measured by no signal the bus sends, said before the documents' answer), the answer's sentences, the readings
     shown, and what documents could explain (``explain``: one search query per finding)."""
 
     kind: str
@@ -197,10 +203,20 @@ class LiveAnswerer:
         question = catalogue.glossary.plain(question)  # "any dtc?": any trouble code
         matches = self._matches(question, snapshot, catalogue, live_keys)
         named = self._names_signal(matches, catalogue, live_keys)
+        unmeasured = ""
         if named and catalogue.measures_other(matches[0].entry, catalogue.asked(question)):
             # "how hot is the coolant?" on a bus that sends no temperature: its nearest signal (an engine speed)
             # does not answer it, so the question is not about a signal the bus is sending
             named = False
+        if named:
+            asked0 = catalogue.asked(question)
+            other = catalogue.other_subject(matches[0].entry, question, asked0)
+            if other and other != "?":
+                # "what's the outside temperature?" where the bus sends only the engine's: not the quantity asked
+                named = False
+                unmeasured = f"{catalogue.qualifier_words(question, asked0)} {asked0.measure}".strip()
+        else:  # "what's the oil pressure?" on a bus that sends no pressure at all
+            unmeasured = _unmeasured(catalogue, question, catalogue.asked(question), live_keys)
         # the frame of the question decides its kind: what it is about is masked ("is the X open?"), so that the
         # topic ("door", "tyre") does not pull it towards one kind
         mask_terms = catalogue.query_terms if catalogue is not None else None
@@ -229,7 +245,7 @@ class LiveAnswerer:
             asked = replace(asked, state=None)  # "should I stop driving?" asks advice, not whether we are moving
         now = named and self._asks_now(asked, matches[0], catalogue, question)
         if kind == "health" and named and not asked.fault and (
-                (now and asked.state is not None) or _asks_state(frame) and (now or _is_state(matches[0].entry))
+                now or _asks_state(frame) and (now or _is_state(matches[0].entry))
                 and _top(self.intent_scores(frame)) != "health"):
             # "am I buckled in?", "is the car stopped?": a yes/no about one thing the bus reports is a reading, not a
             # health check
@@ -246,8 +262,9 @@ class LiveAnswerer:
             kind = "health"
         if kind == "health":
             health = self.health(snapshot, catalogue, scores)
-            if named and matches[0].lexical >= 0.5:
-                # "is the low fuel warning on?": the signal it names leads, then what else the bus says
+            if named and (matches[0].lexical >= 0.5 or _asks_state(frame) and _is_state(matches[0].entry)):
+                # "is the low fuel warning on?", "is the charge lamp burning?": the signal it names leads, then what
+                # else the bus says
                 asked = self.reading(snapshot, catalogue, matches, scores)
                 health.sentences[:0] = asked.sentences
                 health.shown[:0] = asked.shown
@@ -257,6 +274,12 @@ class LiveAnswerer:
             live = self.reading(snapshot, catalogue, matches, scores, asked)
             live.defer = kind == "document" and scores["reading"] < scores["document"] - 0.05
             return live
+        if unmeasured and (kind == "reading" or not any(scores.values())):
+            # the car's state now is asked (or nothing says otherwise: no model, no shared word), of a quantity no
+            # signal on this bus measures: say so first, then what the documents say (never another quantity's reading)
+            return LiveAnswer("absent", [f"This bus sends no {unmeasured} reading: none of the {len(live_keys)} "
+                                         f"signals it is sending measures the {unmeasured}."], intent_scores=scores,
+                              matches=matches[:1], defer=True)
         return None
 
     def _matches(self, question: str, snapshot: LiveSnapshot, catalogue: SignalCatalogue | None,
@@ -451,9 +474,10 @@ class LiveAnswerer:
 
 
 # a yes/no question whose subject is the signal (masked "X") or the asker: "is my X X fastened?", "am I in X?",
-# "are the X X on?" -- not "is it safe to drive with the X open?" (its subject is "it")
-_STATE_QUESTION = re.compile(r"^\s*(?:is|are|am|was|were)\s+(?:(?:the|my|our|your|a|an|this|that|its|his|her|their)\s+)?"
-                             r"(?:X|I|we)\b", re.IGNORECASE)
+# "are the X X on?", "is the battery X X burning?" (a word or two of the subject that named no signal) -- not "is it
+# safe to drive with the X open?" (its subject is "it")
+_STATE_QUESTION = re.compile(r"^\s*(?:is|are|am|was|were)\s+(?:(?:the|my|our|your|a|an|this|that|its|his|her|their)\s+"
+                             r"(?:[A-Za-z-]+\s+){0,2})?(?:X|I|we)\b", re.IGNORECASE)
 
 
 # a question after an amount ("how far is it turned", "how high are the revs"; not "how do I", "how often")
@@ -468,6 +492,28 @@ _BARE_WHAT = re.compile(r"\s*what(?:'s|s|\s+is|\s+are)\s+(?:(?:the|my|our)\s+)?(
 
 # a question after a cause ("why is ...", "how come ...", "... and why?")
 _WHY = re.compile(r"(?:^|.*\b)(?:why\b|how\s+come\b)", re.IGNORECASE)
+
+
+def _unmeasured(catalogue: SignalCatalogue, question: str, asked: Asked, live_keys: list[str]) -> str:
+    """The quantity asked ("temperature", "outside temperature") when no signal the bus is sending measures it (by
+    its unit, else its name; of the thing the question names, when it names one), "" when one does or the question
+    asks no physical quantity."""
+    from rag_car.vehicle.catalogue import _ALSO
+
+    quantities = {name for name, _ in catalogue.glossary.measures} - {"percent", "position"}
+    if asked.measure not in quantities:
+        return ""
+    wanted = {asked.measure} | _ALSO.get(asked.measure, set())
+    whose = catalogue.qualifiers(question, asked)
+    entries = [e for e in (catalogue.entry(key) for key in live_keys) if e is not None and not e.internal]
+    if not any(e.expanded or e.quantity or e.comment for e in entries):
+        return ""  # nothing on this bus can be read (bare names): no way to tell what it does not send
+    for entry in entries:
+        if catalogue.measure(entry) in wanted:
+            other = catalogue.other_subject(entry, question, asked, whose) if whose else ""
+            if not other or other == "?":
+                return ""
+    return f"{catalogue.qualifier_words(question, asked)} {asked.measure}".strip()
 
 
 def _top(scores: dict[str, float]) -> str:
@@ -504,6 +550,16 @@ def _verdict(cue: StateCue, shown: ShownReading, catalogue: SignalCatalogue) -> 
 def _celsius(entry: CatalogueEntry, catalogue: SignalCatalogue) -> bool:
     unit = entry.unit.lower().replace("°", "").strip()
     return unit in ("c", "degc", "deg", "degreesc", "celsius") and catalogue.measure(entry) == "temperature"
+
+
+def _names_signal(description: str, entry: CatalogueEntry) -> bool:
+    """Whether a comment's first words name the signal: a statement (not a writer's open question) sharing a word
+    with what the signal's name means."""
+    from rag_car.text.terms import terms
+
+    if description.rstrip().endswith("?"):
+        return False
+    return bool(set(terms(description)) & set(terms(f"{entry.meaning} {' '.join(entry.tokens)}")))
 
 
 def _asks_state(frame: str) -> bool:
@@ -587,7 +643,9 @@ def dbc_misfit(snapshot: LiveSnapshot) -> str:
     """"" when the bus's frames fit its DBC; else a sentence saying they do not, and what to do."""
     counters = snapshot.counters or {}
     frames = int(counters.get("frames", 0) or 0)
-    decoded = int(counters.get("decoded", 0) or 0)
+    # a payload shorter than its DBC message decodes only in part: no evidence the DBC fits (another car's frame may
+    # share an id with one of its messages)
+    decoded = int(counters.get("decoded", 0) or 0) - int(counters.get("truncated", 0) or 0)
     if frames < _MIN_FRAMES_FOR_FIT or decoded >= _MIN_FIT * frames:
         return ""
     return (f"Only {decoded} of {frames} frames received have an id the DBC defines: this bus or log looks like "

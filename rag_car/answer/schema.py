@@ -95,7 +95,8 @@ class Answer:
     query: str = ""
     vehicle: dict[str, Any] = field(default_factory=dict)
     error: str | None = None  # the documents could not be searched at all (nothing indexed, store down)
-    live_kind: str = ""  # "reading" or "health" when the bus answered first (rag_car/answer/live_first.py)
+    live_kind: str = ""  # "reading" or "health" when the bus answered first (rag_car/answer/live_first.py); "absent":
+    # the bus sends nothing that measures the quantity asked, said before the documents' answer
     more: str = ""  # what the sources add beyond the short answer (the UI's "more", `ask --more`), same citations
 
     def to_json(self) -> dict[str, Any]:

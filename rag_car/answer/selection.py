@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -134,6 +134,7 @@ def rank_sentences(
     other_sum = sum(idf[t] for t in other_terms) or 1.0
 
     semantic = np.zeros(total, dtype=np.float32)
+    mat = np.zeros((0, 0), dtype=np.float32)
     if vectors is not None and question_vector is not None:
         mat = vectors.embed([s.text for _, s in candidates])
         if mat.size:
@@ -172,9 +173,39 @@ def rank_sentences(
         if _length(sentence.text) < 25 and not any(ch.isdigit() for ch in sentence.text):
             score -= 0.1  # fragments ("See below.") say little on their own
         scored.append(Scored(doc.n, sentence, lexical, sem, score, on_focus))
+    if mixed and semantic.any():
+        scored = in_asker_language(scored, mat)
     scored.sort(key=lambda s: (-s.score, s.n, s.sentence.position))
     confidence = max((0.5 * s.lexical + 0.5 * s.semantic) if vectors is not None else s.lexical for s in scored)
     return Ranking(scored, float(confidence), q_terms, measures)
+
+
+def in_asker_language(scored: list[Scored], mat: np.ndarray) -> list[Scored]:
+    """``scored`` (in candidate order, rows of ``mat``: the sentences' multilingual vectors) with each sentence in
+    another language than a Chinese question's that has its translation among the candidates scored as that
+    translation was, and the translation as it was: a Chinese driver reads the Chinese manual's sentence where
+    both manuals say the same thing. A translation is read from the vectors, not from any word: the two sentences
+    are each other's nearest in the other language (mutual nearest neighbours, the test of bilingual sentence
+    mining; Artetxe & Schwenk, ACL 2019), and every number the replaced sentence gives, its translation gives too."""
+    if mat.shape[0] != len(scored):
+        return scored
+    chinese = [i for i, s in enumerate(scored) if has_cjk(s.sentence.text)]
+    other = [i for i, s in enumerate(scored) if not has_cjk(s.sentence.text)]
+    if not chinese or not other:
+        return scored
+    sims = mat[other] @ mat[chinese].T
+    nearest_chinese, nearest_other = sims.argmax(axis=1), sims.argmax(axis=0)
+    out = list(scored)
+    for a, i in enumerate(other):
+        b = int(nearest_chinese[a])
+        j = chinese[b]
+        if int(nearest_other[b]) != a or out[i].score <= out[j].score:
+            continue
+        mine, theirs = numbers(out[j].sentence.text), numbers(out[i].sentence.text)
+        if not theirs <= mine:  # the value it gives is never lost
+            continue
+        out[i], out[j] = replace(out[i], score=out[j].score), replace(out[j], score=out[i].score)
+    return out
 
 
 def _length(text: str) -> int:

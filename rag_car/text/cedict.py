@@ -11,7 +11,7 @@ import importlib.util
 import re
 from pathlib import Path
 
-_LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
+_LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 # senses that only point elsewhere: measure words, variants, cross-references, surnames
 _POINTER = re.compile(r"^(?:CL:|(?:old |archaic |Japanese )?variant of|see |also written|surname |abbr\. for|"
                       r"used in|erhua variant|Taiwan pr\.|pr\. )", re.IGNORECASE)
@@ -33,6 +33,7 @@ def _load() -> tuple[dict[str, str], dict[str, str]]:
     if path is None:
         return {}, {}
     found: dict[str, list[str]] = {}
+    proper: dict[str, list[str]] = {}
     simplified_of: dict[str, str] = {}
     in_simplified: set[str] = set()
     with gzip.open(path, "rt", encoding="utf-8") as file:
@@ -40,14 +41,19 @@ def _load() -> tuple[dict[str, str], dict[str, str]]:
             match = _LINE.match(line)
             if match is None:
                 continue
-            traditional, simplified, body = match.groups()
+            traditional, simplified, pinyin, body = match.groups()
             kept = [s.strip() for part in body.split("/") for s in part.split(";")]
             kept = [s for s in kept if s and not _POINTER.match(s)]
+            # CC-CEDICT writes a proper noun's pinyin capitalised ("加 [Jia1]": Canada): a word's common senses
+            # come first ("加 [jia1]": to add), its names after them
+            into = proper if pinyin[:1].isupper() else found
             for word in {simplified, traditional}:
-                found.setdefault(word, []).extend(kept)
+                into.setdefault(word, []).extend(kept)
             if len(traditional) == 1 and len(simplified) == 1 and traditional != simplified:
                 simplified_of.setdefault(traditional, simplified)
             in_simplified.update(simplified)
+    for word, names in proper.items():
+        found.setdefault(word, []).extend(names)
     # a character that simplified text also writes ("著" in 显著, "乾" in 乾坤) is left as it is
     simplified_of = {t: s for t, s in simplified_of.items() if t not in in_simplified}
     # one string per word (senses joined by "/"): a tuple per word would hold ~80 MB, a string a fraction

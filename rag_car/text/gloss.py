@@ -14,7 +14,7 @@ import functools
 import re
 
 from rag_car.text.cedict import senses
-from rag_car.text.lang import chinese_words, normalize
+from rag_car.text.lang import ZH_STOPWORDS, chinese_words, normalize
 
 # how many senses of a word are kept: CC-CEDICT lists the common sense first and rarer, figurative ones after
 SENSES = 3
@@ -67,7 +67,8 @@ def gloss_senses(text: str) -> list[tuple[str, tuple[str, ...]]]:
     for word in found:
         if any(word != other and word in other for other in whole):
             continue
-        for part in [word] if senses(word) or len(word) < 2 else known_parts(word):
+        parts = [word] if senses(word) or len(word) < 2 else [p for p in known_parts(word) if p not in ZH_STOPWORDS]
+        for part in parts:  # (an asking word inside an unknown one, "多少" of "多少升", says nothing either)
             kept = _kept_senses(part)
             if kept:
                 out.setdefault(part, kept)

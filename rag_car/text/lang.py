@@ -37,6 +37,17 @@ def normalize(text: str) -> str:
 _FULL_WIDTH = re.compile(r"[\u3000\uff01-\uff5e]")
 
 
+# the full-width forms of ASCII a Chinese keyboard types inside values and codes ("２３０ｋＰａ", "Ｐ０１７１", "（ＡＭ２０）"),
+# but not the sentence punctuation Chinese writes full-width as its own (，！？：；), which sentence splitting reads
+_ASCII_FORMS = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F) if chr(cp) not in "，！？：；"} | {0x3000: 0x20}
+
+
+def fold_full_width(text: str) -> str:
+    """``text`` with full-width letters, digits and symbols as their ASCII forms ("故障码Ｐ０１７１" -> "故障码P0171") and
+    the ideographic space as a space; Chinese sentence punctuation (，！？：；) and everything else unchanged."""
+    return (text or "").translate(_ASCII_FORMS)
+
+
 def has_full_width(text: str) -> bool:
     """True when the text holds full-width ASCII forms or the ideographic space (what a Chinese keyboard types)."""
     return bool(_FULL_WIDTH.search(text or ""))

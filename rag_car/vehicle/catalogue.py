@@ -14,6 +14,10 @@ fault, a position. Each candidate's kind (``measure``: from its unit, else its n
 state) is weighed against it (``fit``): the signal that is the thing asked above its rate, its fault report, its
 status code, its setpoint, and one wheel's reading below the vehicle's.
 
+A unit named in the question ("how many mph", "in kilometres") says which quantity is asked, and a signal read in
+that unit goes first; a word saying whose quantity is asked ([related]: "outside", "coolant", "oil") ranks another
+thing's reading of the same quantity below (``other_subject``).
+
 Counters, checksums, alive and parity signals are bus housekeeping: marked ``internal`` and never offered to a
 person.
 """
@@ -63,6 +67,8 @@ def yes_no(question: str) -> bool:
 _BEST_FIT = 1.2  # the factor of a signal that measures the quantity asked (SignalCatalogue.fit)
 # a question word a signal shares only by its stem ("park" / "parking") counts this much of one it carries as written
 _STEM_ONLY = 0.85
+# the weight of the words for the vehicle itself ([subject]) against a word that names a signal
+_SUBJECT_WEIGHT = 0.25
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,8 @@ class Asked:
     fault: bool = False
     place: bool = False
     report: bool = False  # asks for a warning, light or status itself
+    unit: str = ""  # the quantity of a unit the question names ("in km/h": speed)
+    unit_key: str = ""  # that unit as DBCs write it ("km/h")
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,34 @@ class Glossary:
     reports: dict[str, str] = field(default_factory=dict)  # "status" -> "status": a signal about a thing, not it
     reports_asked: frozenset[str] = frozenset()  # question words that ask for such a report ("warning", "light")
     asks_of: dict[str, dict[str, str]] = field(default_factory=dict)  # "engine": its "speed" is "revolutions"
+    rates: dict[str, str] = field(default_factory=dict)  # "angle" -> "angular rate": a quantity per time
+    unit_words: dict[str, str] = field(default_factory=dict)  # a question's "kilometres" -> "km"
+    related: dict[str, str] = field(default_factory=dict)  # "coolant" -> "engine motor": also names the thing
+
+    def quantity_of_unit(self, unit: str) -> str:
+        """What a DBC unit measures ("km/h": speed; "Grad/Sek": angular rate, a quantity per time), "" unknown."""
+        key = _unit_key(unit)
+        if key in self.units:
+            return self.units[key]
+        top, slash, bottom = key.partition("/")
+        if slash and self.units.get(bottom) == "time":
+            return self.rates.get(self.units.get(top, ""), "")
+        return ""
+
+    def unit_asked(self, question: str) -> str:
+        """The quantity of a unit the question names ("how many mph": speed; "the 12v battery": voltage), "" none.
+        A one-letter unit counts only right after a number."""
+        return self.units_named(question)[1]
+
+    def units_named(self, question: str) -> tuple[str, str]:
+        """The first unit the question names, as DBCs write it ("km"), and its quantity ("distance"); ("", "")."""
+        for number, word in re.findall(r"(\d\s*)?([a-z%/]+|%)", question.lower()):
+            unit = self.unit_words.get(word)
+            if unit is not None and (len(word) > 1 or number):
+                quantity = self.quantity_of_unit(unit)
+                if quantity:
+                    return unit, quantity
+        return "", ""
 
     def plain(self, question: str) -> str:
         """The question with its idioms read ("is the low beam on right now" -> "... on now")."""
@@ -194,7 +230,10 @@ def _glossary(data: dict[str, Any], path: Path) -> Glossary:
                     idioms=tuple((k.lower(), str(v)) for k, v in data.get("idioms", {}).items()),
                     reports={k.lower(): str(v) for k, v in data.get("reports", {}).items()},
                     reports_asked=frozenset(str(w).lower() for w in data.get("reports_asked", {}).get("words", ())),
-                    asks_of={k.lower(): {str(a): str(b) for a, b in v.items()} for k, v in data.get("asks_of", {}).items()})
+                    asks_of={k.lower(): {str(a): str(b) for a, b in v.items()} for k, v in data.get("asks_of", {}).items()},
+                    rates={k.lower(): str(v) for k, v in data.get("rates", {}).items()},
+                    unit_words={k.lower(): str(v) for k, v in data.get("unit_words", {}).items()},
+                    related={k.lower(): str(v) for k, v in data.get("related", {}).items()})
 
 
 @lru_cache(maxsize=1)
@@ -295,6 +334,7 @@ class SignalCatalogue:
     _surface: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)  # key -> its words as written
     _vectors: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # key -> (2-3, dim): full text, name, values
     _kinds: dict[str, tuple[str, str, str, bool]] = field(default_factory=dict, repr=False)  # key -> see _kind()
+    _name_df: dict[str, int] = field(default_factory=dict, repr=False)  # term -> how many signal names carry it
 
     def __post_init__(self) -> None:
         from rag_car.text.terms import terms
@@ -310,6 +350,8 @@ class SignalCatalogue:
                 f"{entry.meaning} {' '.join(entry.tokens)} {' '.join(entry.choices)} {' '.join(entry.value_words)}"))
             for t in name_terms | unit_terms | other_terms | value_terms:
                 self._df[t] = self._df.get(t, 0) + 1
+            for t in name_terms:
+                self._name_df[t] = self._name_df.get(t, 0) + 1
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -350,6 +392,9 @@ class SignalCatalogue:
             asks = ""
         if asks in {name for name, _ in g.measures}:
             extra.append(asks)  # "how far is it turned": an angle
+        unit = g.unit_asked(query)
+        if unit:
+            extra.append(unit)  # "how many mph": a speed
         extra += [g.seats[w] for w in plain if w in g.seats]  # "driver": also front left
         extra += [g.subject[w] for w in plain if w in g.subject]  # "car": the vehicle
         return frozenset(words + [t for e in extra for t in terms(e)])
@@ -365,9 +410,12 @@ class SignalCatalogue:
             measure = _asked_measure(g, plain)
             if measure in _TRAVEL and yes_no(query) and "far" not in plain:
                 measure = ""  # "is the pedal pressed?": its state
+        unit_key, unit = g.units_named(g.plain(query))
+        if unit and (state is None or not measure) and measure in ("", "amount", "extent"):
+            measure = unit  # a unit named ("how many mph", "in percent") says which quantity is asked
         fault = any(g.diagnostic.get(w, "lamp") != "lamp" for w in plain)
         return Asked(measure=measure, state=state, fault=fault, place=bool(set(plain) & self._places()),
-                     report=bool(set(plain) & g.reports_asked))
+                     report=bool(set(plain) & g.reports_asked), unit=unit, unit_key=unit_key)
 
     def measure(self, entry: CatalogueEntry) -> str:
         """What the signal measures ("revolutions", "angle", "speed", ...), "state" for an on/off or a value table,
@@ -423,6 +471,46 @@ class SignalCatalogue:
             return measure in _RATES
         return measure not in ("", "state") and measure not in {asked.measure} | _ALSO.get(asked.measure, set())
 
+    def qualifiers(self, query: str, asked: Asked) -> frozenset[str]:
+        """The terms of a question that say whose quantity it asks ("outside" temperature, "coolant" temperature,
+        "oil" pressure): the glossary's [related] words it carries; empty unless a physical quantity is asked.
+        Only those words: "idle" rpm, "high" revs, "drive" speed ask the quantity itself, not another thing's."""
+        from rag_car.text.terms import terms
+
+        g = self.glossary
+        if not asked.measure or asked.measure not in {name for name, _ in g.measures} or asked.state is not None:
+            return frozenset()
+        whose = {t for word in g.related for t in terms(word)}
+        return frozenset(t for w in _plain_words(g.plain(query)) for t in terms(w) if t in whose)
+
+    def other_subject(self, entry: CatalogueEntry, query: str, asked: Asked,
+                      wanted: frozenset[str] | None = None) -> str:
+        """"" or what the signal measures its quantity of, when the question asks it of something else: "what's the
+        outside temperature" and the engine's temperature, "coolant temperature" and a yaw sensor's. A signal
+        whose name says nothing beyond its quantity (TEMP_AT) is not judged."""
+        from rag_car.text.terms import terms
+
+        wanted = self.qualifiers(query, asked) if wanted is None else wanted
+        if not wanted or self._kind(entry)[0] != asked.measure:
+            return ""
+        g = self.glossary
+        also = {t for w in wanted for t in terms(g.related.get(w, ""))}
+        also |= {t for word, related in g.related.items() if set(terms(word)) & wanted for t in terms(related)}
+        name_terms, _unit, _other, value_terms = self._terms[entry.key]
+        if (wanted | also) & (name_terms | value_terms):  # its name says it (not its message's system, a comment)
+            return ""
+        own = set(terms(asked.measure)) | {t for name, groups in g.measures if name == asked.measure
+                                          for group in groups for w in group for t in terms(w)}
+        rest = [w for w in entry.meaning.split() if not set(terms(w)) <= own and terms(w)]
+        return " ".join(rest) or "?"  # "?": its name says nothing of whose quantity it is
+
+    def qualifier_words(self, query: str, asked: Asked) -> str:
+        """The question's own words for whose quantity it asks ("outside"), as written."""
+        from rag_car.text.terms import terms
+
+        wanted = self.qualifiers(query, asked)
+        return " ".join(w for w in _plain_words(self.glossary.plain(query)) if set(terms(w)) & wanted)
+
     def fit(self, entry: CatalogueEntry, asked: Asked) -> tuple[float, tuple[str, ...]]:
         """How well the signal's kind fits what the question asks, as a factor on its score, with the reasons: the
         quantity it measures against the one asked; a fault or diagnosis report below the signal itself; one part's
@@ -441,6 +529,13 @@ class SignalCatalogue:
             elif measure:
                 factor *= 0.6
                 why.append(f"measures {measure}, the question asks {asked.measure}")
+        if asked.unit and entry.quantity != asked.unit:
+            # "how many kilometres": a signal read in km is surer than one whose name alone says distance
+            factor *= 0.8
+            why.append(f"not read in a unit of {asked.unit}, the question names one")
+        elif asked.unit_key and _unit_key(entry.unit) != asked.unit_key:
+            factor *= 0.95  # "how many mph": of two speeds, the one read in mph
+            why.append(f"read in {entry.unit}, the question names {asked.unit_key}")
         if fault and not asked.fault:
             factor *= 0.6
             why.append(f"reports a {fault}, not the state itself")
@@ -481,8 +576,13 @@ class SignalCatalogue:
         # a question word no signal of this DBC uses ("going") is weak evidence either way: it counts a little, so
         # that "tire pressure" on a DBC without tires still prefers nothing strongly
         idf = {t: math.log(1.0 + n / (1.0 + self._df.get(t, 0))) * (1.0 if self._df.get(t) else 0.3) for t in q_terms}
+        for t in from_subject & q_terms:
+            # the words for the vehicle itself ("car": vehicle) only break ties between signals the question names
+            # otherwise: a "vehicle class" code must not outrank the odometer the question asks for
+            idf[t] *= _SUBJECT_WEIGHT
         total = sum(idf.values()) or 1.0
         semantic = self._semantic(query, pool, embed) if embed is not None else None
+        wanted = self.qualifiers(query, asked)  # whose quantity is asked ("outside" temperature)
         matches = []
         for i, entry in enumerate(pool):
             name_terms, unit_terms, other_terms, value_terms = self._terms[entry.key]
@@ -497,7 +597,8 @@ class SignalCatalogue:
             def sure(t: str) -> float:
                 return 1.0 if not written.get(t) or written[t] & surface else _STEM_ONLY
 
-            covered = (sum(idf[t] * sure(t) for t in by_name) + 0.6 * sum(idf[t] for t in by_unit)
+            # a unit the question names ("how many kilometres") is as explicit as a name
+            covered = (sum(idf[t] * sure(t) for t in by_name) + (1.0 if asked.unit else 0.6) * sum(idf[t] for t in by_unit)
                        + sum(idf[t] * sure(t) for t in by_value) + 0.4 * sum(idf[t] for t in by_other))
             coverage = covered / total
             # of two signals that both say "speed", the one that says little else is the speed
@@ -511,6 +612,13 @@ class SignalCatalogue:
             if score <= 0.0:
                 continue
             factor, fits = self.fit(entry, asked)
+            other = self.other_subject(entry, query, asked, wanted)
+            if other == "?":
+                factor *= 0.8
+                fits = fits + (f"its name does not say whose {asked.measure} it is",)
+            elif other:
+                factor *= 0.7
+                fits = fits + (f"the {asked.measure} of {other}, the question asks another's",)
             score *= factor / _BEST_FIT  # scores stay within 0-1
             reasons = _reasons(entry, by_name, by_unit, by_other, sem, by_value) + fits
             matched = frozenset(by_name | by_unit | by_other | by_value) - from_subject
@@ -600,7 +708,14 @@ def describe_signal(message: Any, signal: Any, glossary: Glossary | None = None,
     meaning_words: list[str] = []
     expanded: list[tuple[str, str]] = []
     internal = ""
+    unit_quantity = glossary.quantity_of_unit(signal.unit or "")
+    unit_spelled = _unit_key(signal.unit or "").replace("/", "")
     for token in tokens:
+        if unit_quantity and not glossary.words.get(token) and token == unit_spelled:
+            # a name that repeats its unit ("BAT_SNSR_V" in V, "BR1_Rad_kmh" in km/h) says what it measures
+            meaning_words.append(unit_quantity)
+            expanded.append((token, unit_quantity))
+            continue
         for part in _expand(token, glossary, vocabulary):
             if part in glossary.internal:
                 internal = internal or glossary.internal[part]
@@ -627,7 +742,7 @@ def describe_signal(message: Any, signal: Any, glossary: Glossary | None = None,
         message=message.name, name=signal.name, unit=unit, comment=comment, choices=choices,
         value_words=glossary.value_words(choices), minimum=low, maximum=high,
         length=int(getattr(signal, "length", 0) or 0), tokens=tokens, meaning=" ".join(_dedupe(meaning_words)),
-        expanded=tuple(expanded), quantity=glossary.units.get(_unit_key(unit), ""), internal=internal,
+        expanded=tuple(expanded), quantity=glossary.quantity_of_unit(unit), internal=internal,
         senders=tuple(getattr(message, "senders", None) or ()), cycle_ms=getattr(message, "cycle_time", None),
         system=_system(message.name, glossary),
     )

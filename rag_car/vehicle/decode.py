@@ -5,7 +5,9 @@ texts cantools would give with ``decode_choices=True``. A frame whose (id, paylo
 before reuses that decode (27-66% of frames on real buses repeat their previous payload, and most
 of the rest repeat an older one), which is what makes this faster than calling cantools per frame.
 Frames that cannot be decoded are counted per id: unknown ids, payloads that do not fit the
-message, classical frames longer than 8 bytes, error and remote frames.
+message, classical frames longer than 8 bytes, error and remote frames. A payload shorter than the
+DBC's message length (real ECUs send 3 bytes where a DBC writer assumed 8: the Yaris's 0x3B3, the
+Kona's 0x356) gives the signals that lie wholly inside it, and is counted per id as "truncated".
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class FrameCounters:
     error_frames: int = 0
     remote_frames: int = 0
     cache_hits: int = 0
+    truncated: int = 0  # of the decoded: payloads shorter than their message, read for the signals inside them
     per_id: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def count(self, key: int, what: str, detail: str | None = None, name: str | None = None) -> None:
@@ -78,7 +81,8 @@ class FrameCounters:
 
     def summary(self) -> dict[str, int]:
         return {"frames": self.frames, "decoded": self.decoded, "unknown": self.unknown, "errors": self.errors,
-                "error_frames": self.error_frames, "remote_frames": self.remote_frames, "cache_hits": self.cache_hits}
+                "error_frames": self.error_frames, "remote_frames": self.remote_frames, "cache_hits": self.cache_hits,
+                "truncated": self.truncated}
 
     def to_json(self, top: int | None = 50) -> dict[str, Any]:
         """The summary plus per-id problem counts (ids as "0x1A2", 29-bit ids with 8 digits)."""
@@ -150,9 +154,13 @@ class FrameDecoder:
         try:
             decoded = message.decode(payload, decode_choices=True)
         except Exception as exc:  # cantools raises DecodeError, ValueError, bitstruct errors: all one bad frame
-            counters.errors += 1
-            counters.count(key, "errors", f"{type(exc).__name__}: {exc}", message.name)
-            return None
+            decoded = _truncated(message, payload)
+            if not decoded:
+                counters.errors += 1
+                counters.count(key, "errors", f"{type(exc).__name__}: {exc}", message.name)
+                return None
+            counters.truncated += 1  # decoded all the same, and counted as such
+            counters.count(key, "truncated", name=message.name)
         signals: dict[str, Any] = {}
         labels: dict[str, str] = {}
         for name, value in decoded.items():
@@ -178,6 +186,16 @@ class FrameDecoder:
         if table is None:
             table = self._signals[id(message)] = {s.name: s for s in message.signals}
         return table[name]
+
+
+def _truncated(message: "Message", payload: bytes) -> dict[str, Any]:
+    """The signals wholly inside a payload shorter than the message ({} when none is, or the payload is not short)."""
+    if not payload or len(payload) >= message.length:
+        return {}
+    try:
+        return dict(message.decode(payload, decode_choices=True, allow_truncated=True))
+    except Exception:  # a multiplexer value the DBC does not define, a bad bit layout: still one bad frame
+        return {}
 
 
 def jsonl_tail(entry: DecodedFrame) -> str:

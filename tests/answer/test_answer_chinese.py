@@ -87,3 +87,10 @@ def test_full_width_digits_letters_and_punctuation_get_the_same_answer(tmp_path)
     assert not answer.abstained and "250 kPa" in answer.answer, answer.answer
     answer = ask(tmp_path, "冷却液温度超过多少度，\u3000温度警告灯会点亮？")
     assert not answer.abstained and "113 °C" in answer.answer, answer.answer
+
+
+def test_a_full_width_unit_in_the_question_is_the_unit(tmp_path):
+    # a Chinese keyboard types "ｋＰａ": the question is read (and shown) with the plain letters the text uses
+    answer = ask(tmp_path, "满载时后轮胎压是多少ｋＰａ？")
+    assert answer.question == "满载时后轮胎压是多少kPa？"
+    assert not answer.abstained and "250 kPa" in answer.answer, answer.answer

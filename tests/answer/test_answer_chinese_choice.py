@@ -1,16 +1,19 @@
 """How Chinese answers are chosen (#18): a Chinese question's own words rank Chinese sentences (the vocabulary kept
 them), the dictionary's English words rank English ones without being diluted by Chinese words they can never
 hold, a Chinese value question leads with the value of the quantity it asks for, a labelled Chinese paragraph is
-one unit, and a Chinese question for an amount the sentences never give in its unit is refused."""
+one unit, a Chinese question for an amount the sentences never give in its unit is refused, and a sentence with
+its translation among the candidates yields to the asker's language."""
 
 from types import SimpleNamespace
+
+import numpy as np
 
 from answer_fakes import passage
 
 from rag_car.answer.answerability import Evidence, Support, judge
 from rag_car.answer.personas import get_persona
-from rag_car.answer.selection import _length, asked_measures, rank_sentences
-from rag_car.answer.sentences import split_sentences, terms
+from rag_car.answer.selection import Scored, _length, asked_measures, in_asker_language, rank_sentences
+from rag_car.answer.sentences import Sentence, split_sentences, terms
 from rag_car.answer.sources import build_sources
 from rag_car.answer.vocabulary import Vocabulary
 from rag_car.text import zh_forms
@@ -106,3 +109,47 @@ def test_a_chinese_question_for_an_amount_never_given_is_refused():
     assert _judge("百公里加速需要几秒？", ["0-100 km/h takes 8.5 s."], []).answerable
     # not a quantity question: the value rules do not apply
     assert _judge("发动机过热怎么办？", ["请停车并关闭发动机。"], ["发动机"]).answerable
+
+
+def test_question_forms_read_traditional_characters_and_units_by_name_or_symbol():
+    assert zh_forms.asks_quantity("雨刷片要買多長的？") and zh_forms.asks_how_to("怎樣更換雨刷？")
+    assert zh_forms.asks_how_or_why("為什麼胎壓燈會亮？")
+    kg, = zh_forms.asked_units("拖车最多能拖多少公斤？")
+    assert kg.search("braked trailer 750 kg") and kg.search("最大 750 千克") and not kg.search("750 km")
+    kpa, = zh_forms.asked_units("前轮低于多少kPa时灯会亮？")
+    assert kpa.search("below about 180 kPa") and not kpa.search("26 psi")
+    assert zh_forms.asked_units("车上有多少安全气囊？") == []  # 安 begins a word here, not a unit
+    chime, = zh_forms.asked_units("提示音会响多久？")  # how long: seconds too
+    assert chime.search("a chime sounds for up to 90 seconds") and chime.search("响 90 秒")
+
+
+def test_an_english_sentence_names_a_chinese_value_questions_topic_by_its_english():
+    # a Chinese sentence of an unrelated passage shares a word ("安全") but gives no number; the English sentence
+    # about the seat belt does, and it names the topic in English ("安全带": seat belt)
+    unrelated = "本手册用三种形式标出安全信息："
+    answers = "Above 20 km/h a chime sounds for up to 90 seconds if the seat belt is not fastened."
+    assert _judge("没系安全带，提示音会响多久？", [unrelated, answers], ["安全", "安全带"]).answerable
+    no_value = "Fasten the seat belt; the lamp goes out."
+    assert not _judge("没系安全带，提示音会响多久？", [unrelated, no_value], ["安全", "安全带"]).answerable
+
+
+def _scored(n: int, text: str, score: float) -> Scored:
+    return Scored(n, Sentence(text, 0), 0.0, 0.0, score)
+
+
+def test_a_sentence_yields_to_its_translation_in_the_askers_language():
+    never = _scored(1, "Never tow the vehicle with the front wheels on the ground.", 0.8)
+    never_zh = _scored(2, "任何距离都不要让前轮着地拖车。", 0.5)
+    brake = _scored(1, "Release the parking brake before towing.", 0.6)
+    flatbed_zh = _scored(2, "尽量用平板拖车运输车辆。", 0.4)
+    limit = _scored(1, "Tow at no more than 50 km/h.", 0.7)
+    slow_zh = _scored(2, "拖车时请慢速行驶。", 0.3)
+    mat = np.array([[1.0, 0.0, 0.0, 0.0], [0.9, 0.1, 0.0, 0.0],  # a translation pair
+                    [0.6, 0.4, 0.0, 0.0], [0.0, 0.3, 0.2, 0.0],  # "brake" is nearest "never_zh", which is not nearest it
+                    [0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.1, 0.9]])  # a pair, but the Chinese one drops the 50 km/h
+    mat = mat / np.linalg.norm(mat, axis=1, keepdims=True)
+    out = in_asker_language([never, never_zh, brake, flatbed_zh, limit, slow_zh], mat)
+    score = {s.sentence.text: s.score for s in out}
+    assert score[never_zh.sentence.text] == 0.8 and score[never.sentence.text] == 0.5
+    assert score[brake.sentence.text] == 0.6 and score[flatbed_zh.sentence.text] == 0.4
+    assert score[limit.sentence.text] == 0.7 and score[slow_zh.sentence.text] == 0.3

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rag_car.knowledge.retrieve.lexical import tokenize
-from rag_car.text.lang import chinese_words, detect_language, normalize
+from rag_car.text.lang import chinese_words, detect_language, fold_full_width, normalize
 from rag_car.text.sentences import split_sentences
 
 
@@ -17,6 +17,9 @@ def test_language_is_read_from_the_script():
 
 def test_full_width_digits_and_punctuation_fold():
     assert normalize("胎压２３０ｋＰａ，") == "胎压230kPa,"
+    # a question's full-width letters and digits are the codes and units they spell; its sentence marks stay
+    assert fold_full_width("故障码Ｐ０１７１是什么意思？换火花塞（ＡＭ２０）\u3000间隙") == "故障码P0171是什么意思？换火花塞(AM20) 间隙"
+    assert fold_full_width("What does P0171 mean?") == "What does P0171 mean?"
 
 
 def test_bm25_tokens_segment_chinese_and_keep_english_and_codes():
@@ -114,3 +117,13 @@ def test_traditional_characters_make_the_same_bm25_words_as_simplified():
     assert to_simplified("显著") == "显著"  # a character simplified text also writes is left alone
     assert chinese_words("冷卻液溫度過高") == chinese_words("冷却液温度过高")
     assert tokenize("發動機故障燈 P0301") == tokenize("发动机故障灯 P0301")
+
+
+def test_a_words_common_senses_come_before_its_names_and_asking_words_stay_out():
+    from rag_car.text.gloss import gloss_senses, word_gloss
+
+    # CC-CEDICT's proper-noun entry for 加 ("Canada", pinyin Jia1) comes after its common one ("to add", jia1)
+    assert word_gloss("加") == ("to", "add")
+    # an asking word inside a word the dictionary lacks ("多少升") is not glossed, as it is not on its own
+    glossed = dict(gloss_senses("油箱能加多少升油？"))
+    assert "多少" not in glossed and glossed["加"] == ("to add",)

@@ -206,3 +206,53 @@ def test_a_fault_question_keeps_the_fault_signal(shared_data):
     assert catalogue.reports_fault(entry) == "fault"
     assert not any("fault" in why for why in catalogue.fit(entry, asked)[1])
     assert any("fault" in why for why in catalogue.fit(entry, catalogue.asked("what's the coolant temperature?"))[1])
+
+
+def test_units_are_read_from_dbcs_and_from_questions():
+    glossary = bundled_glossary()
+    # a quantity per time is that quantity's rate, whatever the language of the time unit
+    assert glossary.quantity_of_unit("Grad/Sek") == "angular rate"
+    assert glossary.quantity_of_unit("km/h") == glossary.quantity_of_unit("mph") == "speed"
+    assert glossary.quantity_of_unit("l/h") == "fuel rate" and glossary.quantity_of_unit("furlongs") == ""
+    assert glossary.unit_asked("How many mph am I doing?") == "speed"
+    assert glossary.unit_asked("odometer in kilometres?") == "distance"
+    assert glossary.unit_asked("what is the 12v battery at") == "voltage"
+    assert glossary.unit_asked("is it a v shaped engine") == ""  # a lone letter is a unit only after a number
+
+
+def test_a_name_that_repeats_its_unit_says_what_it_measures(shared_data):
+    catalogue = _catalogue(shared_data, "opendbc/hyundai_can.dbc")
+    assert catalogue.entry("BAT11.BAT_SNSR_V").meaning == "battery sensor voltage"
+    assert catalogue.search("12 v battery", k=1)[0].entry.key in {"BAT11.BAT_SNSR_V", "EMS14.VB"}
+    assert catalogue.search("battery state of charge in percent", k=1)[0].entry.key == "BAT11.BAT_SOC"
+
+
+def test_words_for_the_vehicle_itself_do_not_name_a_signal(shared_data):
+    """"the car" is the vehicle, and a VW DBC's Fahrzeug_Klasse (vehicle class) says "vehicle": the odometer, read in
+    the kilometres asked, leads."""
+    catalogue = _catalogue(shared_data, "eldominio-canbuslogs/audi_a2/vw_golf_mk4.dbc")
+    assert catalogue.search("how many kilometres does the car have", k=1)[0].entry.key == "Kombi_3.Kilometerstand"
+
+
+# the common quantities on real DBCs that come with no log (opendbc, the Tesla Model 3 community DBC, cantools'
+# test DBCs): a question in plain English finds the signal by its name, unit and glossary alone
+@pytest.mark.parametrize("dbc,question,expected", [
+    ("opendbc/vw_mqbevo.dbc", "coolant temperature", {"Motor_07.MO_Kuehlmittel_Temp", "Motor_09.MO_ITM_Kuehlmittel_Temp",
+                                                      "OBD_01.OBD_Eng_Cool_Temp"}),
+    ("opendbc/vw_mqbevo.dbc", "outside temperature", {"Kombi_02.KBI_Aussen_Temp_gef"}),
+    ("opendbc/vw_mqbevo.dbc", "steering wheel angle", {"LWI_01.LWI_Lenkradwinkel"}),
+    ("opendbc/vw_mqbevo.dbc", "parking brake", {"Kombi_01.KBI_Handbremse"}),
+    ("opendbc/gm_global_a_powertrain.dbc", "coolant temperature", {"ECMEngineCoolantTemp.EngineCoolantTemp"}),
+    ("opendbc/toyota_prius_2010_pt.dbc", "engine speed rpm", {"POWERTRAIN.ENGINE_RPM"}),
+    ("opendbc/toyota_prius_2010_pt.dbc", "gear", {"GEAR_PACKET.GEAR"}),
+    ("opendbc/tesla_can.dbc", "vehicle speed", {"ESP_B.ESP_vehicleSpeed", "DI_torque2.DI_vehicleSpeed"}),
+    ("opendbc/tesla_can.dbc", "gear", {"DI_torque2.DI_gear"}),
+    ("opendbc/hyundai_can.dbc", "battery voltage", {"BAT11.BAT_SNSR_V", "EMS14.VB"}),
+    ("opendbc/vw_pq.dbc", "battery voltage", {"BSG_Last.Batteriespannung_Bordnetzbatter"}),
+    ("model3dbc/Model3CAN.dbc", "accelerator pedal", {"ID118DriveSystemStatus.DI_accelPedalPos"}),
+    ("model3dbc/Model3CAN.dbc", "steering wheel angle", {"ID129SteeringAngle.SteeringAngle129"}),
+    ("cantools/vehicle.dbc", "engine speed rpm", {"RT_DL1MK3_RPM.RPM"}),
+])
+def test_common_quantities_are_placed_on_dbcs_without_a_log(shared_data, dbc, question, expected):
+    best = _catalogue(shared_data, dbc).search(question, k=1)
+    assert best and best[0].entry.key in expected, [(m.entry.key, m.reason) for m in best]

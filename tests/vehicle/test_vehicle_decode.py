@@ -121,17 +121,29 @@ def test_bad_frames_are_counted_per_id_and_never_raise():
         _frame(256, bytes.fromhex("A00F7D0300140000")),
         _frame(256, bytes.fromhex("A00F7D0300140000AA")),  # longer payload on classical CAN
         _frame(1024, bytes(16), is_fd=True),  # CAN FD message, FD frame: fine
-        _frame(1024, bytes(8), is_fd=True),  # too short
+        _frame(1024, bytes(8), is_fd=True),  # too short: its first signal is inside, its second is not
     ]
     results = [decoder.decode(f) for f in frames]
-    assert [r is not None for r in results] == [False, False, False, False, False, False, True, False, True, False]
+    assert [r is not None for r in results] == [False, False, False, False, False, False, True, False, True, True]
+    assert list(results[-1].signals) == ["FdCounter"]
     c = decoder.counters
-    assert (c.frames, c.decoded, c.unknown, c.errors, c.error_frames, c.remote_frames) == (10, 2, 2, 4, 1, 1)
+    assert (c.frames, c.decoded, c.unknown, c.errors, c.error_frames, c.remote_frames) == (10, 3, 2, 3, 1, 1)
     assert c.per_id[0x7AB] == {"unknown": 2}
     assert c.per_id[256]["errors"] == 3 and c.per_id[256]["message"] == "EngineStatus"
     assert "classical CAN frame with 9 data bytes" in decoder.counters.to_json()["per_id"]["0x100"]["last_error"]
-    assert c.per_id[1024]["errors"] == 1
+    assert c.per_id[1024] == {"message": "FdStatus", "truncated": 1}
     assert c.per_id[256]["remote_frames"] == 1
+
+
+def test_a_payload_shorter_than_the_dbc_gives_the_signals_inside_it(shared_data):
+    # the Yaris sends 0x3B3 (LOW_RES_INDICATORS) with 3 data bytes where the DBC says 8: its engine speed is in the
+    # first two bytes, big-endian, so "07 0A 28" reads 0x070A = 1802 rpm
+    db = _db(shared_data / "opendbc" / "toyota_iQ_2009_can.dbc")
+    decoder = FrameDecoder(db)
+    entry = decoder.decode(_frame(0x3B3, bytes.fromhex("070A28")))
+    assert entry is not None and entry.signals["LOW_RES_RPM"] == 1802
+    assert "LOW_RES_ACC_PEDAL" in entry.signals  # bits 23..17: inside the third byte
+    assert decoder.counters.per_id[0x3B3]["truncated"] == 1 and decoder.counters.errors == 0
 
 
 def test_every_frame_of_a_log_with_bad_lines():

@@ -244,12 +244,14 @@ class Retriever:
         cross_all = cross is not None and detect_language(query) != "en"
         cross_foreign = cross is not None and not cross_all and bool(self.lexical.foreign is not None
                                                                       and self.lexical.foreign.any())
+        # an English question also over every row's multilingual vector (a third leg, RetrievalTuning.use_weight)
+        use_leg = cross is not None and not cross_all and mode == "hybrid" and rs.use_weight > 0
         cross_vector = None
         glossed_english = None
 
         if mode in ("hybrid", "dense"):
             t = time.perf_counter()
-            if cross_all or cross_foreign:
+            if cross_all or cross_foreign or use_leg:
                 cross_vector = self.multilingual.embed_query(query)
             if not cross_all:
                 # the manuals' words for the drivers' words help the embedding too ("engine light" -> "check-engine lamp")
@@ -267,6 +269,10 @@ class Retriever:
                     foreign = self.lexical.foreign if mask is None else (self.lexical.foreign & mask)
                     rankings["cross"] = [(catalog.ids[row], score) for row, score in
                                          masked_nearest(cross, cross_vector, foreign, n_candidates)]
+                if use_leg and rs.use_pool:
+                    full = mask if mask is not None else np.ones(catalog.size, dtype=bool)
+                    rankings["use"] = [(catalog.ids[row], score) for row, score in
+                                       masked_nearest(cross, cross_vector, full, n_candidates)]
             timings["dense_ms"] = timings.get("dense_ms", 0.0) + _ms(t)
 
         if mode in ("hybrid", "bm25"):
@@ -297,9 +303,10 @@ class Retriever:
             timings["bm25_ms"] = timings.get("bm25_ms", 0.0) + _ms(t)
 
         t = time.perf_counter()
-        weights = {"dense": rs.dense_weight, "bm25": rs.bm25_weight, "cross": rs.dense_weight}
+        weights = {"dense": rs.dense_weight, "bm25": rs.bm25_weight, "cross": rs.dense_weight, "use": rs.use_weight}
         if mode == "hybrid" and rs.fusion == "weighted" and (cross_all or lexical.vectors is not None):
-            fused = self._fuse_complete(rankings, vector, bm25_scores, weights, cross_vector, cross_all, glossed_english)
+            fused = self._fuse_complete(rankings, vector, bm25_scores, weights, cross_vector, cross_all, glossed_english,
+                                        use_leg)
         else:
             fused = fuse(rankings, method=rs.fusion, k=rs.rrf_k, weights=weights)
         intents = section_intents(query) if rs.section_intent_factor > 1.0 else []
@@ -360,14 +367,15 @@ class Retriever:
     def _fuse_complete(self, rankings: dict[str, list[tuple[str, float]]], vector: np.ndarray | None,
                        bm25_scores: np.ndarray | None, weights: dict[str, float],
                        cross_vector: np.ndarray | None = None, cross_all: bool = False,
-                       glossed_english: np.ndarray | None = None) -> list[Fused]:
+                       glossed_english: np.ndarray | None = None, use_leg: bool = False) -> list[Fused]:
         """Weighted fusion with both scores known for every candidate: a passage only BM25 found still gets its
         exact cosine (from the row-aligned vectors) and one only the dense side found its BM25 score, so one
         retriever's miss does not count as a zero. ``ranks`` stay those each retriever gave in its own list.
         The cosine is the cross-lingual model's for every row when ``cross_all`` (a question not in English), and
         for the non-English rows when a ``cross_vector`` is given with an English question. ``glossed_english``:
         how much of a Chinese question's dictionary glosses each row matches (:meth:`_glossed_english`), the
-        lexical evidence of its English rows."""
+        lexical evidence of its English rows. ``use_leg``: an English question's multilingual cosine for every
+        candidate is a third normalised score, weighted by ``weights["use"]``."""
         catalog = self.lexical.catalog
         ids = list(dict.fromkeys(cid for ranking in rankings.values() for cid, _ in ranking))
         rows = np.asarray([catalog.row_of(cid) for cid in ids], dtype=np.int64)
@@ -401,13 +409,21 @@ class Retriever:
                 share = self.tuning.retrieval.gloss_share
                 bridge = share * glossed_english[rows].astype(np.float64) + (1 - share) * normalised[0]
             normalised[1] = np.where(english, bridge, normalised[1])
-        for w, values in zip((weights.get("dense", 1.0), weights.get("bm25", 1.0)), normalised):
+        use = None
+        if use_leg and cross_vector is not None and cross is not None:
+            use = np.asarray(cross[rows] @ np.asarray(cross_vector, dtype=np.float32), dtype=np.float64)
+            span = use.max() - use.min() if len(use) else 0.0
+            normalised.append((use - use.min()) / span if span > 0 else np.zeros(len(use)))
+        for w, values in zip((weights.get("dense", 1.0), weights.get("bm25", 1.0), weights.get("use", 0.0)), normalised):
             total += w * values
         found = {name: {cid: rank for rank, (cid, _) in enumerate(ranking, 1)} for name, ranking in rankings.items()}
         fused = []
         for i, cid in enumerate(ids):
             ranks = {name: r[cid] for name, r in found.items() if cid in r}
-            fused.append(Fused(cid, float(total[i]), ranks, {"dense": float(dense[i]), "bm25": float(lexical[i])}))
+            raw = {"dense": float(dense[i]), "bm25": float(lexical[i])}
+            if use is not None:
+                raw["use"] = float(use[i])
+            fused.append(Fused(cid, float(total[i]), ranks, raw))
         return sorted(fused, key=lambda f: (-f.score, min(f.ranks.values()) if f.ranks else 1 << 30, f.chunk_id))
 
     def _glossed_english(self, query: str, weight: np.ndarray | None) -> np.ndarray | None:
