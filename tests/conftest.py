@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,12 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 TEST_FILES = Path(__file__).resolve().parent / "files"
 
 apply_offline_env()
+
+# A run started in the background of a non-interactive shell (`cmd &`, nohup) inherits SIGINT ignored, and so would
+# every program a test starts: the Ctrl-C tests (simulator, serve) would then wait for a stop that never comes. A
+# terminal's foreground job gets SIGINT; give the tests' children that, whatever shell started pytest.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
